@@ -1,0 +1,196 @@
+"""The analytics store's schema: every canonical table of DESIGN.md, defined once.
+
+Timestamps are stored as naive wall-clock times in the bureau's timezone (the mapping's
+`timezone`, Asia/Shanghai by default): working-day arithmetic needs local dates, and SQLite
+and PostgreSQL then agree on every value.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
+    MetaData, String, Table, Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+CHANNELS = ("window", "online", "mobile", "mail", "other")
+CASE_STATUSES = ("open", "closed", "withdrawn", "rejected")
+EVENT_RESULTS = ("pass", "return", "reject", "other")
+PETITION_CHANNELS = ("letter", "visit", "online", "hotline", "other")
+SATISFACTION = ("satisfied", "basic", "unsatisfied")
+PETITION_STATUSES = ("open", "accepted", "replied", "closed", "rejected")
+BATCH_STATUSES = ("running", "loaded", "skipped", "failed")
+
+
+def _batch_fk() -> Column:
+    return Column("batch_id", Integer, ForeignKey("etl_batches.batch_id"), nullable=True)
+
+
+etl_batches = Table(
+    "etl_batches", metadata,
+    Column("batch_id", Integer, primary_key=True, autoincrement=True),
+    Column("mapping", String(500), nullable=False),
+    Column("dataset", String(40), nullable=False),
+    Column("source", String(1000), nullable=False),
+    Column("source_sha256", String(64), nullable=True),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=True),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("rows_loaded", Integer, nullable=False, default=0),
+    Column("rows_rejected", Integer, nullable=False, default=0),
+    Column("status", String(20), nullable=False),
+    Column("message", Text, nullable=True),
+    comment="Grain: one row per load of one mapping (a batch).",
+)
+Index("ix_etl_batches_mapping_sha", etl_batches.c.mapping, etl_batches.c.source_sha256)
+
+etl_rejects = Table(
+    "etl_rejects", metadata,
+    Column("reject_id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", Integer, ForeignKey("etl_batches.batch_id"), nullable=False, index=True),
+    Column("row_number", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=True),
+    comment="Grain: one row per rejected source record (and reason) of a batch. Raw content is pseudonymised.",
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("case_id", String(100), primary_key=True),
+    Column("case_type", String(100), nullable=True),
+    Column("service_item", String(200), nullable=True),
+    Column("department", String(100), nullable=True),
+    Column("township", String(100), nullable=True),
+    Column("channel", String(20), nullable=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("closed_at", DateTime, nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("outcome", String(100), nullable=True),
+    Column("statutory_days", Integer, nullable=True),
+    Column("promised_days", Integer, nullable=True),
+    Column("visits", Integer, nullable=True),
+    Column("rating", Integer, nullable=True),
+    Column("applicant_key", String(64), nullable=True),
+    _batch_fk(),
+    CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
+    CheckConstraint("visits IS NULL OR visits >= 0", name="visits_nonneg"),
+    comment="Grain: one row per case (办件); case_id is the source system's natural key.",
+)
+Index("ix_cases_received_at", cases.c.received_at)
+Index("ix_cases_closed_at", cases.c.closed_at)
+Index("ix_cases_township", cases.c.township)
+Index("ix_cases_case_type", cases.c.case_type)
+
+case_events = Table(
+    "case_events", metadata,
+    Column("case_id", String(100), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("stage", String(200), nullable=False),
+    Column("department", String(100), nullable=True),
+    Column("handler_key", String(64), nullable=True),
+    Column("started_at", DateTime, nullable=True),
+    Column("completed_at", DateTime, nullable=False),
+    Column("result", String(20), nullable=True),
+    _batch_fk(),
+    comment="Grain: one row per stage event of a case; seq orders a case's events by time, ties by source order.",
+)
+Index("ix_case_events_stage", case_events.c.stage)
+Index("ix_case_events_completed_at", case_events.c.completed_at)
+
+petitions = Table(
+    "petitions", metadata,
+    Column("petition_id", String(100), primary_key=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("channel", String(20), nullable=True),
+    Column("topic", String(200), nullable=True),
+    Column("township", String(100), nullable=True),
+    Column("department", String(100), nullable=True),
+    Column("petitioner_key", String(64), nullable=True),
+    Column("accepted_at", DateTime, nullable=True),
+    Column("replied_at", DateTime, nullable=True),
+    Column("closed_at", DateTime, nullable=True),
+    Column("extended", Boolean, nullable=True),
+    Column("satisfaction", String(20), nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("status", String(20), nullable=True),
+    _batch_fk(),
+    comment="Grain: one row per petition (信访件); summary is PII-scrubbed, petitioner_key a keyed hash.",
+)
+Index("ix_petitions_received_at", petitions.c.received_at)
+
+land_use = Table(
+    "land_use", metadata,
+    Column("region_code", String(20), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("category_code", String(10), primary_key=True),
+    Column("region_name", String(100), nullable=True),
+    Column("area_ha", Float, nullable=False),
+    _batch_fk(),
+    CheckConstraint("area_ha >= 0", name="area_nonneg"),
+    comment="Grain: one row per region × year × GB/T 21010 category (first or second level).",
+)
+
+land_supply = Table(
+    "land_supply", metadata,
+    Column("supply_id", String(100), primary_key=True),
+    Column("region_code", String(20), nullable=True),
+    Column("region_name", String(100), nullable=True),
+    Column("approved_at", Date, nullable=True),
+    Column("supplied_at", Date, nullable=True),
+    Column("purpose", String(100), nullable=True),
+    Column("method", String(40), nullable=True),
+    Column("area_ha", Float, nullable=False),
+    Column("price", Float, nullable=True),
+    Column("agreed_start", Date, nullable=True),
+    Column("actual_start", Date, nullable=True),
+    _batch_fk(),
+    CheckConstraint("area_ha >= 0", name="area_nonneg"),
+    comment="Grain: one row per approved or supplied parcel / transaction.",
+)
+
+targets = Table(
+    "targets", metadata,
+    Column("indicator", String(100), primary_key=True),
+    Column("region_code", String(20), primary_key=True),
+    Column("period", String(20), primary_key=True),
+    Column("value", Float, nullable=False),
+    _batch_fk(),
+    comment="Grain: one row per indicator × region × period (e.g. 耕地保有量 2026, on-time-rate 2025).",
+)
+
+calendar = Table(
+    "calendar", metadata,
+    Column("date", Date, primary_key=True),
+    Column("is_workday", Boolean, nullable=False),
+    Column("note", String(100), nullable=True),
+    comment="Grain: one row per date whose working-day status overrides the official calendar library.",
+)
+
+#: Natural key of every dataset a mapping can load; upserts conflict on these columns.
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "cases": ("case_id",),
+    "case_events": ("case_id", "seq"),
+    "petitions": ("petition_id",),
+    "land_use": ("region_code", "year", "category_code"),
+    "land_supply": ("supply_id",),
+    "targets": ("indicator", "region_code", "period"),
+    "calendar": ("date",),
+}
+
+DATASETS: dict[str, Table] = {
+    "cases": cases,
+    "case_events": case_events,
+    "petitions": petitions,
+    "land_use": land_use,
+    "land_supply": land_supply,
+    "targets": targets,
+    "calendar": calendar,
+}

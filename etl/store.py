@@ -1,0 +1,104 @@
+"""Opening the analytics store and bringing its schema up to date (Alembic)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect, select, func
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from landdesk.config import LandDeskError, database_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def normalise_url(url: str) -> str:
+    """Accept postgresql:// and postgres:// and route them through psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for the store at `url` (see `database_url`); SQLite gets WAL and foreign keys."""
+    url = normalise_url(database_url(url))
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise LandDeskError(f"The store URL {url!r} is not a valid database URL.") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    return engine
+
+
+def check_reachable(engine: Engine) -> None:
+    """Raise LandDeskError with one sentence when the store cannot be reached."""
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise LandDeskError(
+            f"Cannot reach the store at {engine.url.render_as_string(hide_password=True)}: {reason}"
+        ) from None
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the store's schema to `revision`; safe to run any number of times."""
+    from alembic import command
+
+    check_reachable(engine)
+    command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def ensure_ready(engine: Engine) -> None:
+    """Raise a clear error when the store has no schema yet."""
+    check_reachable(engine)
+    if not inspect(engine).has_table("etl_batches"):
+        raise LandDeskError(
+            f"The store at {engine.url.render_as_string(hide_password=True)} has no LandDesk schema; "
+            "run `landdesk db upgrade` first."
+        )
+
+
+def last_batch_id(engine: Engine) -> int:
+    """The id of the newest loaded batch (0 when none): the cache key of everything derived."""
+    from etl.schema import etl_batches
+
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.coalesce(func.max(etl_batches.c.batch_id), 0)).where(etl_batches.c.status == "loaded")
+        ).scalar_one()
