@@ -1,0 +1,252 @@
+"""Cockpit KPIs (领导驾驶舱): each metric defined once here, as in docs/kpis.md.
+
+Fetch functions push filtering and counting into SQL and return only the columns a metric needs;
+metric functions take those frames and return one number.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import case as sql_case, func, or_, select
+from sqlalchemy.engine import Connection
+
+from analytics.scope import Scope
+from analytics.workcal import WorkCalendar, durations
+from etl.schema import cases, land_use, petitions, targets
+
+ONLINE_CHANNELS = ("online", "mobile")
+DONE_STATUSES = ("closed", "rejected")
+CULTIVATED = "01"
+ACCEPT_DAYS, REPLY_DAYS, REPLY_EXTENSION_DAYS = 15, 60, 30
+
+#: KPI code → (direction, target indicator or None). direction: +1 higher is better, −1 lower is.
+KPI_SPEC: dict[str, tuple[int, str | None]] = {
+    "cases_received": (0, None),
+    "cases_closed": (+1, None),
+    "on_time_rate": (+1, "on_time_rate"),
+    "median_throughput": (-1, "median_throughput_workdays"),
+    "backlog": (-1, None),
+    "overdue": (-1, None),
+    "online_rate": (+1, "online_rate"),
+    "good_rating_rate": (+1, "good_rating_rate"),
+    "petitions_received": (0, None),
+    "petition_reply_on_time_rate": (+1, "petition_reply_on_time_rate"),
+    "cultivated_land_ha": (+1, "cultivated_land_ha"),
+}
+
+
+# ---------- fetch: SQL does the filtering ----------
+
+def closed_cases(conn: Connection, scope: Scope) -> pd.DataFrame:
+    """Cases completed in the period (closed or rejected; withdrawn cases are not completions)."""
+    q = (select(cases.c.received_at, cases.c.closed_at, cases.c.promised_days, cases.c.statutory_days,
+                cases.c.rating)
+         .where(scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases)))
+    return pd.DataFrame(conn.execute(q).all(), columns=["received_at", "closed_at", "promised_days",
+                                                        "statutory_days", "rating"])
+
+
+def open_cases_at_end(conn: Connection, scope: Scope) -> pd.DataFrame:
+    """Cases received by the end of the period and not yet completed or withdrawn at its end."""
+    q = (select(cases.c.received_at, cases.c.promised_days)
+         .where(cases.c.received_at < scope.end_ts,
+                or_(cases.c.closed_at.is_(None), cases.c.closed_at >= scope.end_ts),
+                *scope.filters(cases)))
+    return pd.DataFrame(conn.execute(q).all(), columns=["received_at", "promised_days"])
+
+
+# ---------- metrics: one definition each ----------
+
+def cases_received(conn: Connection, scope: Scope) -> int:
+    """收件量: cases whose received_at falls in the period."""
+    q = select(func.count()).select_from(cases).where(scope.in_period(cases.c.received_at), *scope.filters(cases))
+    return int(conn.execute(q).scalar_one())
+
+
+def cases_closed(closed: pd.DataFrame) -> int:
+    """办结量: cases completed (closed or rejected) in the period."""
+    return int(len(closed))
+
+
+def throughput(closed: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> np.ndarray:
+    """办理时长 of each completed case: closed_at − received_at in `unit`."""
+    return durations(closed["received_at"], closed["closed_at"], unit, cal)
+
+
+def median_throughput(closed: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> float:
+    """Median 办理时长 of cases completed in the period."""
+    values = throughput(closed, cal, unit)
+    return float(np.median(values)) if len(values) else math.nan
+
+
+def on_time_rate(closed: pd.DataFrame, cal: WorkCalendar) -> float:
+    """按期办结率: completed cases within their promised limit (working days) / completed cases with a limit."""
+    has_limit = closed["promised_days"].notna().to_numpy()
+    if not has_limit.any():
+        return math.nan
+    taken = throughput(closed, cal, "workdays")[has_limit]
+    return float(np.mean(taken <= closed["promised_days"].to_numpy(dtype=float)[has_limit]))
+
+
+def overdue(closed: pd.DataFrame, open_at_end: pd.DataFrame, scope: Scope, cal: WorkCalendar) -> int:
+    """超期件: cases completed in the period past their promised limit + cases open at its end past it."""
+    done = closed[closed["promised_days"].notna()]
+    late_done = int((throughput(done, cal) > done["promised_days"].to_numpy(dtype=float)).sum())
+    pending = open_at_end[open_at_end["promised_days"].notna()]
+    age = cal.workdays_between(pending["received_at"], [scope.end_ts - dt.timedelta(seconds=1)] * len(pending))
+    late_open = int((age > pending["promised_days"].to_numpy(dtype=float)).sum())
+    return late_done + late_open
+
+
+def backlog(open_at_end: pd.DataFrame) -> int:
+    """在办件: cases open at the end of the period."""
+    return int(len(open_at_end))
+
+
+def online_rate(conn: Connection, scope: Scope) -> float:
+    """网办率: cases received in the period through online or mobile channels / cases received."""
+    q = (select(func.count(), func.sum(sql_case((cases.c.channel.in_(ONLINE_CHANNELS), 1), else_=0)))
+         .where(scope.in_period(cases.c.received_at), *scope.filters(cases)))
+    total, online = conn.execute(q).one()
+    return float(online or 0) / total if total else math.nan
+
+
+def good_rating_rate(closed: pd.DataFrame) -> float:
+    """好评率: ratings ≥ 3 of 5 / ratings, over cases completed in the period."""
+    rated = closed["rating"].dropna()
+    return float((rated >= 3).mean()) if len(rated) else math.nan
+
+
+def petitions_received(conn: Connection, scope: Scope) -> int:
+    """信访件量: petitions received in the period."""
+    q = (select(func.count()).select_from(petitions)
+         .where(scope.in_period(petitions.c.received_at), *scope.filters(petitions)))
+    return int(conn.execute(q).scalar_one())
+
+
+def petition_reply_on_time_rate(conn: Connection, scope: Scope) -> float:
+    """按期答复率: petitions replied in the period within 60 calendar days (90 when extended) / replied."""
+    q = (select(petitions.c.received_at, petitions.c.replied_at, petitions.c.extended)
+         .where(scope.in_period(petitions.c.replied_at), *scope.filters(petitions)))
+    df = pd.DataFrame(conn.execute(q).all(), columns=["received_at", "replied_at", "extended"])
+    if df.empty:
+        return math.nan
+    limit = np.where(df["extended"].fillna(False).astype(bool), REPLY_DAYS + REPLY_EXTENSION_DAYS, REPLY_DAYS)
+    days = (pd.to_datetime(df["replied_at"]).dt.normalize() - pd.to_datetime(df["received_at"]).dt.normalize()).dt.days
+    return float(np.mean(days.to_numpy() <= limit))
+
+
+def cultivated_land(conn: Connection, scope: Scope) -> tuple[float, int | None]:
+    """耕地面积 (category 01, hectares) in the latest surveyed year not after the period's end."""
+    where = [land_use.c.category_code == CULTIVATED, land_use.c.year <= scope.end.year]
+    if scope.township:
+        where.append(land_use.c.region_name == scope.township)
+    year = conn.execute(select(func.max(land_use.c.year)).where(*where)).scalar_one()
+    if year is None:
+        return math.nan, None
+    area = conn.execute(select(func.sum(land_use.c.area_ha)).where(*where, land_use.c.year == year)).scalar_one()
+    return float(area), int(year)
+
+
+# ---------- targets and the assembled table ----------
+
+def target_value(conn: Connection, indicator: str, scope: Scope) -> float:
+    """The target for the period's year (else the nearest later, else earlier period) and its region.
+
+    A township scope uses the township's own target where one exists; otherwise the jurisdiction's,
+    whose region code has no land_use rows of its own (the county code).
+    """
+    rows = pd.DataFrame(conn.execute(select(targets.c.region_code, targets.c.period, targets.c.value)
+                                     .where(targets.c.indicator == indicator)).all(),
+                        columns=["region_code", "period", "value"])
+    if rows.empty:
+        return math.nan
+    township_codes = {r for (r,) in conn.execute(
+        select(land_use.c.region_code).distinct().where(land_use.c.region_name == scope.township))} \
+        if scope.township else set()
+    all_codes = {r for (r,) in conn.execute(select(land_use.c.region_code).distinct())}
+    local = rows[rows["region_code"].isin(township_codes)]
+    pick = local if not local.empty else rows[~rows["region_code"].isin(all_codes)]
+    if pick.empty:
+        return math.nan
+    year = scope.end.year
+    period_year = pd.to_numeric(pick["period"].str[:4], errors="coerce")
+    later = pick[period_year >= year]
+    chosen = later.loc[[period_year[later.index].idxmin()]] if not later.empty \
+        else pick.loc[[period_year.idxmax()]]
+    return float(chosen["value"].iloc[0])
+
+
+def kpi_values(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays") -> dict[str, float]:
+    """Every cockpit KPI for one scope."""
+    closed = closed_cases(conn, scope)
+    still_open = open_cases_at_end(conn, scope)
+    area, _year = cultivated_land(conn, scope)
+    return {
+        "cases_received": cases_received(conn, scope),
+        "cases_closed": cases_closed(closed),
+        "on_time_rate": on_time_rate(closed, cal),
+        "median_throughput": median_throughput(closed, cal, unit),
+        "backlog": backlog(still_open),
+        "overdue": overdue(closed, still_open, scope, cal),
+        "online_rate": online_rate(conn, scope),
+        "good_rating_rate": good_rating_rate(closed),
+        "petitions_received": petitions_received(conn, scope),
+        "petition_reply_on_time_rate": petition_reply_on_time_rate(conn, scope),
+        "cultivated_land_ha": area,
+    }
+
+
+def status(value: float, target: float, direction: int) -> str:
+    """红黄绿: green meets the target, amber within 5% of it, red beyond; '' without a target."""
+    if direction == 0 or math.isnan(target) or math.isnan(value):
+        return ""
+    gap = (value - target) * direction
+    if gap >= 0:
+        return "green"
+    return "amber" if abs(gap) <= 0.05 * abs(target) else "red"
+
+
+def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays") -> pd.DataFrame:
+    """One row per KPI: value, previous-period value, change, target and status.
+
+    Grain: one row per KPI code for the scope. `change` is value − previous (rates in points).
+    """
+    now = kpi_values(conn, scope, cal, unit)
+    before = kpi_values(conn, scope.previous(), cal, unit)
+    rows = []
+    for code, (direction, indicator) in KPI_SPEC.items():
+        target = target_value(conn, indicator, scope) if indicator else math.nan
+        if code == "median_throughput" and unit != "workdays":
+            target = math.nan
+        value, prev = now[code], before[code]
+        rows.append({
+            "kpi": code, "value": value, "previous": prev,
+            "change": value - prev if not (math.isnan(value) or math.isnan(prev)) else math.nan,
+            "target": target, "status": status(value, target, direction),
+            "period_start": scope.start.isoformat(), "period_end": scope.end.isoformat(),
+        })
+    return pd.DataFrame(rows)
+
+
+def weekly_flow(conn: Connection, scope: Scope) -> pd.DataFrame:
+    """Arrivals and completions per ISO week (Monday) in the period. Grain: one row per week."""
+    rec = pd.DataFrame(conn.execute(select(cases.c.received_at).where(
+        scope.in_period(cases.c.received_at), *scope.filters(cases))).all(), columns=["t"])
+    done = pd.DataFrame(conn.execute(select(cases.c.closed_at).where(
+        scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases))).all(),
+        columns=["t"])
+
+    def per_week(df: pd.DataFrame) -> pd.Series:
+        t = pd.to_datetime(df["t"])
+        return (t.dt.normalize() - pd.to_timedelta(t.dt.day_of_week, unit="D")).value_counts()
+
+    weeks = pd.date_range(pd.Timestamp(scope.start) - pd.Timedelta(days=scope.start.weekday()),
+                          pd.Timestamp(scope.end), freq="7D")
+    out = pd.DataFrame({"week": weeks})
+    out["received"] = out["week"].map(per_week(rec)).fillna(0).astype(int)
+    out["closed"] = out["week"].map(per_week(done)).fillna(0).astype(int)
+    return out

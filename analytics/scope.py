@@ -1,0 +1,61 @@
+"""The slice of data a question is about: a date period plus optional township/case-type/department."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from sqlalchemy import and_
+from sqlalchemy.sql.elements import ColumnElement
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Dates are inclusive; `end` covers the whole day."""
+
+    start: dt.date
+    end: dt.date
+    township: str | None = None
+    case_type: str | None = None
+    department: str | None = None
+
+    def __post_init__(self):
+        if self.end < self.start:
+            raise ValueError(f"the period ends ({self.end}) before it starts ({self.start})")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def start_ts(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time.min)
+
+    @property
+    def end_ts(self) -> dt.datetime:
+        """The first instant after the period (exclusive upper bound)."""
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min)
+
+    def previous(self) -> "Scope":
+        """The period of the same length immediately before this one, same filters."""
+        return replace(self, start=self.start - dt.timedelta(days=self.days),
+                       end=self.start - dt.timedelta(days=1))
+
+    def year_before(self) -> "Scope":
+        def back(d: dt.date) -> dt.date:
+            try:
+                return d.replace(year=d.year - 1)
+            except ValueError:
+                return d.replace(year=d.year - 1, day=28)
+        return replace(self, start=back(self.start), end=back(self.end))
+
+    def in_period(self, column) -> ColumnElement:
+        return and_(column >= self.start_ts, column < self.end_ts)
+
+    def filters(self, table) -> list[ColumnElement]:
+        """WHERE clauses for the dimension filters that `table` has."""
+        out = []
+        for dim in ("township", "case_type", "department"):
+            value = getattr(self, dim)
+            if value is not None and dim in table.c:
+                out.append(table.c[dim] == value)
+        return out

@@ -1,0 +1,1 @@
+"""The Streamlit app: router, shared UI parts, cached data access and translations."""

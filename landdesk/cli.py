@@ -1,0 +1,229 @@
+"""The `landdesk` command line: demo, serve, db, etl, export, sample."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from landdesk.config import SAMPLE_DIR, LandDeskError, database_url
+
+APP_PATH = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+
+
+def _engine(args):
+    from etl.store import make_engine
+    return make_engine(args.db)
+
+
+def cmd_db_upgrade(args) -> int:
+    from etl.store import current_revision, upgrade
+    engine = _engine(args)
+    upgrade(engine)
+    print(f"store {engine.url.render_as_string(hide_password=True)} is at revision {current_revision(engine)}")
+    return 0
+
+
+def cmd_etl_load(args) -> int:
+    from etl.load import load_mapping
+    from etl.store import ensure_ready
+    engine = _engine(args)
+    ensure_ready(engine)
+    failed = 0
+    for path in args.mappings:
+        result = load_mapping(engine, path, force=args.force, progress=not args.quiet)
+        print(result.summary())
+        failed += result.status == "failed"
+    return 1 if failed else 0
+
+
+def cmd_etl_run(args) -> int:
+    from etl.load import run_sources
+    from etl.store import ensure_ready
+    engine = _engine(args)
+    ensure_ready(engine)
+    results = run_sources(engine, args.sources, force=args.force, progress=not args.quiet)
+    for r in results:
+        print(r.summary())
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def cmd_etl_batches(args) -> int:
+    from etl.load import list_batches
+    from etl.store import ensure_ready
+    engine = _engine(args)
+    ensure_ready(engine)
+    _print_frame(list_batches(engine, limit=args.limit), args.format)
+    return 0
+
+
+def cmd_etl_rejects(args) -> int:
+    from etl.load import list_rejects
+    from etl.store import ensure_ready
+    engine = _engine(args)
+    ensure_ready(engine)
+    _print_frame(list_rejects(engine, args.batch), args.format)
+    return 0
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-10-31") from None
+
+
+def cmd_export(args) -> int:
+    from analytics.exports import EXPORTS, run_export
+    from analytics.scope import Scope
+    from etl.store import ensure_ready
+    if args.list or not args.name:
+        for e in EXPORTS.values():
+            print(f"{e.name:20} {e.description}")
+        return 0
+    if args.name not in EXPORTS:
+        raise LandDeskError(f"There is no export named {args.name!r}; `landdesk export --list` shows the names.")
+    end = args.to or dt.date.today()
+    start = args.from_ or (end - dt.timedelta(days=29))
+    if end < start:
+        raise LandDeskError(f"--to ({end}) is before --from ({start}).")
+    engine = _engine(args)
+    ensure_ready(engine)
+    scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department)
+    _print_frame(run_export(engine, args.name, scope, args.time_unit), args.format)
+    return 0
+
+
+def _print_frame(df, fmt: str) -> None:
+    if fmt == "json":
+        records = json.loads(df.to_json(orient="records", date_format="iso", force_ascii=False))
+        print(json.dumps(records, ensure_ascii=False, indent=1))
+    elif fmt == "csv":
+        sys.stdout.write(df.to_csv(index=False))
+    else:
+        print(df.to_string(index=False) if len(df) else "(none)")
+
+
+def cmd_sample_generate(args) -> int:
+    from sample_data.generator import generate
+    counts = generate(Path(args.out), seed=args.seed, scale=args.scale)
+    for name, n in counts.items():
+        print(f"{name}: {n}")
+    return 0
+
+
+def _serve(db: str | None, host: str, port: int, headless: bool) -> int:
+    env = dict(os.environ, LANDDESK_DATABASE_URL=database_url(db))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.address", host,
+           "--server.port", str(port), "--server.headless", "true" if headless else "false",
+           "--browser.gatherUsageStats", "false"]
+    print(f"LandDesk on http://{host}:{port}  (store: {env['LANDDESK_DATABASE_URL']})", flush=True)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_serve(args) -> int:
+    from etl.store import ensure_ready, make_engine
+    ensure_ready(make_engine(args.db))
+    return _serve(args.db, args.host, args.port, args.headless)
+
+
+def cmd_demo(args) -> int:
+    from etl.load import run_sources
+    from etl.store import make_engine, upgrade
+    engine = make_engine(args.db)
+    upgrade(engine)
+    for r in run_sources(engine, SAMPLE_DIR / "sources.yaml", progress=True):
+        print(r.summary())
+    if args.no_serve:
+        return 0
+    return _serve(args.db, args.host, args.port, args.headless)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="landdesk", description="LandDesk: analytics for land-and-resources bureaus.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="store URL (default: $LANDDESK_DATABASE_URL or sqlite:///data/landdesk.db)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def serve_opts(sp):
+        sp.add_argument("--host", default="127.0.0.1")
+        sp.add_argument("--port", type=int, default=8501)
+        sp.add_argument("--headless", action="store_true", help="do not open a browser")
+
+    sp = sub.add_parser("demo", parents=[common], help="build the sample county store and open the dashboard")
+    serve_opts(sp)
+    sp.add_argument("--no-serve", action="store_true", help="build the store only")
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("serve", parents=[common], help="serve the dashboard")
+    serve_opts(sp)
+    sp.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="store administration").add_subparsers(dest="db_command", required=True)
+    sp = db.add_parser("upgrade", parents=[common], help="create or upgrade the store schema")
+    sp.set_defaults(func=cmd_db_upgrade)
+
+    etl = sub.add_parser("etl", help="load sources").add_subparsers(dest="etl_command", required=True)
+    sp = etl.add_parser("load", parents=[common], help="load one batch per mapping file")
+    sp.add_argument("mappings", nargs="+")
+    sp.add_argument("--force", action="store_true", help="reload even if the source is unchanged")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.set_defaults(func=cmd_etl_load)
+    sp = etl.add_parser("run", parents=[common], help="load every source listed in a sources file")
+    sp.add_argument("sources", nargs="?", default=str(SAMPLE_DIR / "sources.yaml"))
+    sp.add_argument("--force", action="store_true")
+    sp.add_argument("--quiet", action="store_true")
+    sp.set_defaults(func=cmd_etl_run)
+    sp = etl.add_parser("batches", parents=[common], help="show the load history")
+    sp.add_argument("--limit", type=int, default=50)
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.set_defaults(func=cmd_etl_batches)
+    sp = etl.add_parser("rejects", parents=[common], help="show the rejected records of a batch")
+    sp.add_argument("batch", type=int)
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.set_defaults(func=cmd_etl_rejects)
+
+    sp = sub.add_parser("export", parents=[common], help="print an analytics result by name")
+    sp.add_argument("name", nargs="?")
+    sp.add_argument("--list", action="store_true", help="list the export names")
+    sp.add_argument("--from", dest="from_", type=_date, help="first day (default: 30 days before --to)")
+    sp.add_argument("--to", type=_date, help="last day (default: today)")
+    sp.add_argument("--township")
+    sp.add_argument("--case-type")
+    sp.add_argument("--department")
+    sp.add_argument("--time-unit", choices=["workdays", "days", "hours"], default="workdays")
+    sp.add_argument("--format", choices=["csv", "json", "table"], default="csv")
+    sp.set_defaults(func=cmd_export)
+
+    sample = sub.add_parser("sample", help="the sample county").add_subparsers(dest="sample_command", required=True)
+    sp = sample.add_parser("generate", help="generate the sample county's exports")
+    sp.add_argument("--seed", type=int, default=20240101)
+    sp.add_argument("--scale", type=float, default=1.0)
+    sp.add_argument("--out", default=str(SAMPLE_DIR / "exports"))
+    sp.set_defaults(func=cmd_sample_generate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LandDeskError as exc:
+        print(f"landdesk: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("landdesk: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The cockpit page through Streamlit's AppTest: renders, shows the export's numbers, filters, languages."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from test_kpis import county  # noqa: F401  (fixture)
+
+APP = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def app(county, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("LANDDESK_DATABASE_URL", county.url.render_as_string(hide_password=False))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["from"] = "2026-02-01"
+    at.query_params["to"] = "2026-02-28"
+    return at
+
+
+def _metrics(at):
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def test_cockpit_shows_the_kpis_of_the_export(app):
+    app.run()
+    assert not app.exception
+    m = _metrics(app)
+    assert m["收件量"] == ("5", "+3")
+    assert m["按期办结率"][0] == "50.0%"
+    assert m["超期件"] == ("3", "+2")
+    assert m["办理时长中位数"][0] == "2.0 个工作日"
+    assert m["耕地面积"][0].startswith("1,500 公顷")
+    assert any("目标 95.0%" in c.value and "未达标" in c.value for c in app.caption)
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_township_filter_changes_the_numbers(app):
+    app.run()
+    app.sidebar.selectbox[0].set_value("西河镇").run()
+    assert not app.exception
+    m = _metrics(app)
+    assert m["收件量"][0] == "0"
+    assert m["办结量"][0] == "1"
+    assert m["耕地面积"][0].startswith("500 公顷")
+    assert app.query_params["township"] == ["西河镇"] or app.query_params["township"] == "西河镇"
+
+
+def test_language_switch_changes_labels(app):
+    app.run()
+    app.sidebar.radio[0].set_value("en").run()
+    assert not app.exception
+    m = _metrics(app)
+    assert m["Cases received"] == ("5", "+3")
+    assert m["Median throughput time"][0] == "2.0 working days"
+    assert app.title[0].value == "Cockpit"
+
+
+def test_empty_store_gives_guidance(engine, monkeypatch):
+    monkeypatch.setenv("LANDDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert "landdesk demo" in at.info[0].value
