@@ -250,3 +250,16 @@ def weekly_flow(conn: Connection, scope: Scope) -> pd.DataFrame:
     out["received"] = out["week"].map(per_week(rec)).fillna(0).astype(int)
     out["closed"] = out["week"].map(per_week(done)).fillna(0).astype(int)
     return out
+
+
+def _exports():
+    from analytics.exports import Export
+    return [
+        Export("kpis", "cockpit KPI set for the period vs the previous period and target; one row per KPI",
+               lambda conn, scope, cal, unit, by: kpi_table(conn, scope, cal, unit)),
+        Export("weekly-flow", "cases received and completed per ISO week; one row per week",
+               lambda conn, scope, cal, unit, by: weekly_flow(conn, scope)),
+    ]
+
+
+EXPORTS = _exports()

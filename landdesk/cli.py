@@ -78,14 +78,15 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_export(args) -> int:
-    from analytics.exports import EXPORTS, run_export
+    from analytics.exports import registry, run_export
     from analytics.scope import Scope
     from etl.store import ensure_ready
     if args.list or not args.name:
-        for e in EXPORTS.values():
-            print(f"{e.name:20} {e.description}")
+        for e in registry().values():
+            by = f" [--by {'|'.join(e.by)}]" if e.by else ""
+            print(f"{e.name:20} {e.description}{by}")
         return 0
-    if args.name not in EXPORTS:
+    if args.name not in registry():
         raise LandDeskError(f"There is no export named {args.name!r}; `landdesk export --list` shows the names.")
     end = args.to or dt.date.today()
     start = args.from_ or (end - dt.timedelta(days=29))
@@ -94,7 +95,7 @@ def cmd_export(args) -> int:
     engine = _engine(args)
     ensure_ready(engine)
     scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department)
-    _print_frame(run_export(engine, args.name, scope, args.time_unit), args.format)
+    _print_frame(run_export(engine, args.name, scope, args.time_unit, args.by), args.format)
     return 0
 
 
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--township")
     sp.add_argument("--case-type")
     sp.add_argument("--department")
+    sp.add_argument("--by", help="break the result down by a dimension, where the export allows it")
     sp.add_argument("--time-unit", choices=["workdays", "days", "hours"], default="workdays")
     sp.add_argument("--format", choices=["csv", "json", "table"], default="csv")
     sp.set_defaults(func=cmd_export)
