@@ -1,0 +1,47 @@
+"""Helpers shared by the ETL tests: write mappings, snapshot the store."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from sqlalchemy import select
+
+from etl import schema as S
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+DATA_TABLES = ("cases", "case_events", "petitions", "land_use", "land_supply", "targets", "calendar")
+ID_OR_PHONE = re.compile(r"\d{17}[\dXx]|1[3-9]\d{9}|0\d{2,3}-\d{7,8}")
+
+
+def write_mapping(directory: Path, name: str, doc: dict) -> Path:
+    path = Path(directory) / name
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def table(engine, name: str, order: str | None = None) -> pd.DataFrame:
+    t = S.metadata.tables[name]
+    q = select(t)
+    if order:
+        q = q.order_by(*[t.c[c] for c in order.split(",")])
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in t.columns])
+
+
+def snapshot(engine) -> dict[str, list]:
+    """Every data table's rows, sorted: equal snapshots mean the store's data did not change."""
+    out = {}
+    for name in DATA_TABLES:
+        frame = table(engine, name)
+        out[name] = sorted(map(repr, frame.astype(object).itertuples(index=False)))
+    return out
+
+
+def all_text(engine) -> str:
+    """Every value of every table (data, batches and rejects) as one string, to grep for PII."""
+    parts = []
+    for name in S.metadata.tables:
+        parts.append(table(engine, name).to_csv(index=False))
+    return "\n".join(parts)
