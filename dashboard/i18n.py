@@ -92,10 +92,11 @@ def fmt_rate(x: float) -> str:
     return "—" if x is None or math.isnan(x) else f"{x * 100:.1f}%"
 
 
-def fmt_area(ha: float, lang: str = DEFAULT_LANG) -> str:
-    """Area in 公顷 with 亩 beside it for Chinese readers."""
+def fmt_area(ha: float, lang: str = DEFAULT_LANG, with_mu: bool = True) -> str:
+    """Area in 公顷, with 亩 beside it for Chinese readers unless `with_mu` is off."""
     if ha is None or math.isnan(ha):
         return "—"
     if lang == "zh":
-        return f"{fmt_count(round(ha, 1), lang)} 公顷（{fmt_count(round(ha * MU_PER_HA), lang)} 亩）"
+        text = f"{fmt_count(round(ha, 1), lang)}公顷"
+        return f"{text}（{fmt_count(round(ha * MU_PER_HA), lang)}亩）" if with_mu else text
     return f"{ha:,.1f} ha"

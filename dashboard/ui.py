@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard.i18n import DEFAULT_LANG, LANGS, fmt_area, fmt_count, fmt_rate, t
 
 RATE_KPIS = {"on_time_rate", "online_rate", "good_rating_rate", "petition_reply_on_time_rate"}
-STATUS_ICON = {"green": "🟢", "amber": "🟡", "red": "🔴", "": "⚪"}
+STATUS_BADGE = {"green": "green", "amber": "orange", "red": "red", "": "gray"}
 CJK_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
@@ -71,7 +71,7 @@ def format_kpi(code: str, value: float, unit: str = "workdays") -> str:
     if code in RATE_KPIS:
         return fmt_rate(value)
     if code == "cultivated_land_ha":
-        return fmt_area(value, lang())
+        return fmt_area(value, lang(), with_mu=False)
     if code == "median_throughput":
         return f"{value:.1f} {tr('unit_' + unit)}"
     return fmt_count(value, lang())
@@ -96,10 +96,11 @@ def kpi_card(code: str, row: pd.Series, direction: int, unit: str = "workdays") 
         help=tr("vs_previous"),
     )
     if isinstance(row["target"], float) and not math.isnan(row["target"]):
-        st.caption(f"{STATUS_ICON[row['status']]} {tr('target')} {format_kpi(code, row['target'], unit)}"
-                   f" · {tr('status_' + row['status'])}")
+        colour = STATUS_BADGE[row["status"]]
+        st.caption(f":{colour}-badge[{tr('status_' + row['status'])}] "
+                   f"{tr('target')} {format_kpi(code, row['target'], unit)}")
     else:
-        st.caption(f"{STATUS_ICON['']} {tr('no_target')}")
+        st.caption(f":gray-badge[{tr('no_target')}]")
 
 
 def plotly_layout(fig, title: str):

@@ -121,7 +121,7 @@ def _serve(db: str | None, host: str, port: int, headless: bool) -> int:
     env = dict(os.environ, LANDDESK_DATABASE_URL=database_url(db))
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true" if headless else "false",
-           "--browser.gatherUsageStats", "false"]
+           "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     print(f"LandDesk on http://{host}:{port}  (store: {env['LANDDESK_DATABASE_URL']})", flush=True)
     try:
         return subprocess.call(cmd, env=env)

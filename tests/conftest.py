@@ -62,3 +62,19 @@ def pg_engine():
 def engine(request):
     name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
     return request.getfixturevalue(name)
+
+
+@pytest.fixture(scope="session")
+def sample_store_url(tmp_path_factory) -> str:
+    """A SQLite store holding the sample county, built through the real ETL and mappings (no shortcut)."""
+    from etl.load import run_sources
+    from landdesk.config import SAMPLE_DIR
+
+    url = f"sqlite:///{(tmp_path_factory.mktemp('sample') / 'sample.db').as_posix()}"
+    engine = make_engine(url)
+    upgrade(engine)
+    results = run_sources(engine, SAMPLE_DIR / "sources.yaml")
+    failed = [r.summary() for r in results if r.status != "loaded"]
+    assert not failed, failed
+    engine.dispose()
+    return url
