@@ -1,0 +1,81 @@
+"""The `landdesk` command line end to end, as a newcomer or cron would run it (subprocesses)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from etl.mapping import DEFAULT_REALDATA
+
+ROOT = Path(__file__).resolve().parent.parent
+RECEIPT = ROOT / "sample_data" / "mappings" / "real" / "receipt.yaml"
+
+
+def landdesk(*args, db=None):
+    cmd = [sys.executable, "-m", "landdesk.cli", *args] + (["--db", db] if db else [])
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return f"sqlite:///{(tmp_path / 'cli.db').as_posix()}"
+
+
+def test_db_upgrade_is_safe_to_run_twice(db):
+    first, second = landdesk("db", "upgrade", db=db), landdesk("db", "upgrade", db=db)
+    assert first.returncode == second.returncode == 0
+    assert "revision 0001" in second.stdout
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not (Path(DEFAULT_REALDATA) / "receipt").exists(), reason="../shared/realdata/receipt is absent")
+def test_receipt_load_reports_counts_and_second_run_adds_none(db):
+    landdesk("db", "upgrade", db=db)
+    first = landdesk("etl", "load", str(RECEIPT), "--quiet", db=db)
+    assert first.returncode == 0, first.stderr
+    assert "8577 loaded (1434 cases)" in first.stdout
+    second = landdesk("etl", "load", str(RECEIPT), "--quiet", db=db)
+    assert second.returncode == 0 and "skipped" in second.stdout
+    batches = json.loads(landdesk("etl", "batches", "--format", "json", db=db).stdout)
+    assert [b["rows_loaded"] for b in batches] == [0, 8577]
+
+
+@pytest.mark.parametrize("content, words", [
+    ("dataset: [", "malformed"),
+    ("dataset: cases\nsource: {path: nothere.csv}\ncolumns: {case_id: a, received_at: b}\n", "nothere.csv"),
+    ("dataset: parcels\nsource: {path: x.csv}\n", "parcels"),
+])
+def test_bad_mapping_is_one_sentence_and_store_unchanged(db, tmp_path, content, words):
+    landdesk("db", "upgrade", db=db)
+    mapping = tmp_path / "bad.yaml"
+    mapping.write_text(content, encoding="utf-8")
+    r = landdesk("etl", "load", str(mapping), db=db)
+    assert r.returncode == 2
+    assert words in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    batches = landdesk("etl", "batches", "--format", "json", db=db).stdout
+    assert all(b["rows_loaded"] == 0 for b in json.loads(batches))
+
+
+def test_unreachable_store_and_missing_schema_are_one_sentence(db):
+    r = landdesk("export", "kpis", db="postgresql://nobody@127.0.0.1:1/none")
+    assert r.returncode == 2 and "Cannot reach the store" in r.stderr and "Traceback" not in r.stderr
+    r = landdesk("export", "kpis", db=db)
+    assert r.returncode == 2 and "landdesk db upgrade" in r.stderr
+
+
+def test_demo_store_and_kpi_export(db):
+    r = landdesk("demo", "--no-serve", db=db)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("loaded") >= 6
+    out = landdesk("export", "kpis", "--from", "2026-10-01", "--to", "2026-10-31", "--format", "json", db=db)
+    rows = {row["kpi"]: row for row in json.loads(out.stdout)}
+    assert rows["cases_received"]["value"] > 0
+    assert 0 < rows["on_time_rate"]["value"] <= 1
+    assert rows["on_time_rate"]["target"] == 0.95
+    again = landdesk("demo", "--no-serve", db=db)
+    assert again.stdout.count("skipped") >= 6
+    listing = landdesk("export", "--list").stdout
+    assert "kpis" in listing and "weekly-flow" in listing
+    assert landdesk("export", "nope", db=db).returncode == 2
