@@ -24,6 +24,9 @@ def main() -> None:
             st.Page(PAGES / "cockpit.py", title=t("page_cockpit", lang()), icon="🧭", default=True,
                     url_path="cockpit"),
         ],
+        t("nav_data", lang()): [
+            st.Page(PAGES / "data.py", title=t("page_data", lang()), icon="🗄️", url_path="data"),
+        ],
     }
     st.navigation(sections).run()
 

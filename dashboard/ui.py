@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
+from analytics.scope import Scope
 from dashboard.i18n import DEFAULT_LANG, LANGS, fmt_area, fmt_count, fmt_rate, t
 
 RATE_KPIS = {"on_time_rate", "online_rate", "good_rating_rate", "petition_reply_on_time_rate"}
@@ -32,8 +33,11 @@ def language_switch() -> None:
     st.query_params["lang"] = st.session_state["lang"]
 
 
-def filter_bar(status: dict) -> tuple[dt.date, dt.date, str | None]:
-    """Period and township filters, shared by all pages and carried in the URL."""
+FILTER_DIMS = ("township", "case_type", "department")
+
+
+def filter_bar(status: dict) -> Scope:
+    """Period, township, case type and department: shared by all pages, kept in session and the URL."""
     last = status["last"] or dt.date.today()
     first = status["first"] or last
     qp = st.query_params
@@ -43,26 +47,33 @@ def filter_bar(status: dict) -> tuple[dt.date, dt.date, str | None]:
             end = dt.date.fromisoformat(qp["to"]) if "to" in qp else last
         except ValueError:
             start, end = last - dt.timedelta(days=29), last
-        st.session_state["period"] = (max(start, first), end)
-    if "township" not in st.session_state:
-        st.session_state["township"] = qp.get("township", "") if qp.get("township", "") in status["townships"] else ""
+        st.session_state["period"] = (min(max(start, first - dt.timedelta(days=366)), end), end)
+    options = {"township": status["townships"], "case_type": status["case_types"],
+               "department": status["departments"]}
+    for dim in FILTER_DIMS:
+        if dim not in st.session_state:
+            wanted = qp.get(dim, "")
+            st.session_state[dim] = wanted if wanted in options[dim] else ""
     st.sidebar.subheader(tr("filters"))
     period = st.sidebar.date_input(tr("period"), key="period", min_value=first - dt.timedelta(days=366),
                                    max_value=max(last, dt.date.today()))
-    options = [""] + list(status["townships"])
-    st.sidebar.selectbox(tr("township"), options, key="township",
-                         format_func=lambda x: x or tr("all_townships"))
+    all_labels = {"township": "all_townships", "case_type": "all_case_types", "department": "all_departments"}
+    for dim in FILTER_DIMS:
+        st.sidebar.selectbox(tr(dim), [""] + list(options[dim]), key=dim,
+                             format_func=lambda x, d=dim: x or tr(all_labels[d]))
     if isinstance(period, (tuple, list)) and len(period) == 2:
         start, end = period
     else:
         start = end = period[0] if isinstance(period, (tuple, list)) and period else last
-    township = st.session_state["township"] or None
     qp["from"], qp["to"] = start.isoformat(), end.isoformat()
-    if township:
-        qp["township"] = township
-    elif "township" in qp:
-        del qp["township"]
-    return start, end, township
+    chosen = {}
+    for dim in FILTER_DIMS:
+        chosen[dim] = st.session_state[dim] or None
+        if chosen[dim]:
+            qp[dim] = chosen[dim]
+        elif dim in qp:
+            del qp[dim]
+    return Scope(start, end, **chosen)
 
 
 def format_kpi(code: str, value: float, unit: str = "workdays") -> str:
@@ -130,3 +141,23 @@ def data_badge(status: dict) -> None:
     """The "data as of" badge from the last loaded ETL batch."""
     if status["as_of"]:
         st.badge(f"{tr('data_as_of')} {status['as_of']:%Y-%m-%d %H:%M}", icon=":material/update:", color="blue")
+
+
+def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = None, height: int | None = None) -> None:
+    """A table with CSV and Excel downloads (formulas neutralised); labels translated for display."""
+    from landdesk.spreadsheet import to_csv_bytes, to_xlsx_bytes
+
+    shown = df.rename(columns=column_labels or {})
+    kwargs = {"height": height} if height else {}
+    st.dataframe(shown, hide_index=True, width="stretch", **kwargs)
+    left, right, _ = st.columns([1, 1, 6])
+    left.download_button("CSV", to_csv_bytes(shown), f"{name}.csv", "text/csv", key=f"csv-{name}",
+                         icon=":material/download:")
+    right.download_button("Excel", to_xlsx_bytes(shown, name), f"{name}.xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"xlsx-{name}",
+                          icon=":material/download:")
+
+
+def cols(*keys: str) -> dict[str, str]:
+    """Display labels for column names: `col_<name>` from the translation table."""
+    return {k: tr("col_" + k) for k in keys}
