@@ -109,6 +109,13 @@ def _print_frame(df, fmt: str) -> None:
         print(df.to_string(index=False) if len(df) else "(none)")
 
 
+def cmd_forecast(args) -> int:
+    from analytics.forecast import forecast_file, format_forecast
+    frame = forecast_file(args.input, args.date_col, args.value_col, args.freq, args.horizon)
+    sys.stdout.write(format_forecast(frame, args.format))
+    return 0
+
+
 def cmd_sample_generate(args) -> int:
     from sample_data.generator import generate
     counts = generate(Path(args.out), seed=args.seed, scale=args.scale)
@@ -203,6 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--time-unit", choices=["workdays", "days", "hours"], default="workdays")
     sp.add_argument("--format", choices=["csv", "json", "table"], default="csv")
     sp.set_defaults(func=cmd_export)
+
+    sp = sub.add_parser("forecast", help="forecast any series in a CSV or xlsx file (95% interval)")
+    sp.add_argument("--input", required=True, help="CSV (UTF-8 or GB18030) or xlsx file")
+    sp.add_argument("--date-col", required=True)
+    sp.add_argument("--value-col", required=True)
+    sp.add_argument("--freq", required=True, help="W (weekly), MS (monthly) or QS (quarterly)")
+    sp.add_argument("--horizon", type=int, required=True, help="periods ahead")
+    sp.add_argument("--format", choices=["csv", "json"], default="csv")
+    sp.set_defaults(func=cmd_forecast)
 
     sample = sub.add_parser("sample", help="the sample county").add_subparsers(dest="sample_command", required=True)
     sp = sample.add_parser("generate", help="generate the sample county's exports")
