@@ -40,22 +40,22 @@ KPI_SPEC: dict[str, tuple[int, str | None]] = {
 
 # ---------- fetch: SQL does the filtering ----------
 
-def closed_cases(conn: Connection, scope: Scope) -> pd.DataFrame:
+def closed_cases(conn: Connection, scope: Scope, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Cases completed in the period (closed or rejected; withdrawn cases are not completions)."""
-    q = (select(cases.c.received_at, cases.c.closed_at, cases.c.promised_days, cases.c.statutory_days,
-                cases.c.rating)
+    cols = list(dict.fromkeys(["received_at", "closed_at", "promised_days", "statutory_days", "rating", *extra]))
+    q = (select(*(cases.c[c] for c in cols))
          .where(scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases)))
-    return pd.DataFrame(conn.execute(q).all(), columns=["received_at", "closed_at", "promised_days",
-                                                        "statutory_days", "rating"])
+    return pd.DataFrame(conn.execute(q).all(), columns=cols)
 
 
-def open_cases_at_end(conn: Connection, scope: Scope) -> pd.DataFrame:
+def open_cases_at_end(conn: Connection, scope: Scope, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Cases received by the end of the period and not yet completed or withdrawn at its end."""
-    q = (select(cases.c.received_at, cases.c.promised_days)
+    cols = list(dict.fromkeys(["received_at", "promised_days", *extra]))
+    q = (select(*(cases.c[c] for c in cols))
          .where(cases.c.received_at < scope.end_ts,
                 or_(cases.c.closed_at.is_(None), cases.c.closed_at >= scope.end_ts),
                 *scope.filters(cases)))
-    return pd.DataFrame(conn.execute(q).all(), columns=["received_at", "promised_days"])
+    return pd.DataFrame(conn.execute(q).all(), columns=cols)
 
 
 # ---------- metrics: one definition each ----------
@@ -134,9 +134,15 @@ def petition_reply_on_time_rate(conn: Connection, scope: Scope) -> float:
     df = pd.DataFrame(conn.execute(q).all(), columns=["received_at", "replied_at", "extended"])
     if df.empty:
         return math.nan
-    limit = np.where(df["extended"].fillna(False).astype(bool), REPLY_DAYS + REPLY_EXTENSION_DAYS, REPLY_DAYS)
+    return float(np.mean(replied_on_time(df)))
+
+
+def replied_on_time(df: pd.DataFrame) -> np.ndarray:
+    """Per replied petition (received_at, replied_at, extended): replied within 60 calendar days (90 when extended)."""
+    limit = np.where(df["extended"].astype(object).fillna(False).astype(bool), REPLY_DAYS + REPLY_EXTENSION_DAYS,
+                     REPLY_DAYS)
     days = (pd.to_datetime(df["replied_at"]).dt.normalize() - pd.to_datetime(df["received_at"]).dt.normalize()).dt.days
-    return float(np.mean(days.to_numpy() <= limit))
+    return days.to_numpy() <= limit
 
 
 def cultivated_land(conn: Connection, scope: Scope) -> tuple[float, int | None]:
