@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=["csv", "json", "table"], default="csv")
     sp.set_defaults(func=cmd_export)
 
-    sp = sub.add_parser("forecast", help="forecast any series in a CSV or xlsx file (95% interval)")
+    sp = sub.add_parser("forecast", help="forecast any series in a CSV or xlsx file (95%% interval)")
     sp.add_argument("--input", required=True, help="CSV (UTF-8 or GB18030) or xlsx file")
     sp.add_argument("--date-col", required=True)
     sp.add_argument("--value-col", required=True)
@@ -219,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--horizon", type=int, required=True, help="periods ahead")
     sp.add_argument("--format", choices=["csv", "json"], default="csv")
     sp.set_defaults(func=cmd_forecast)
+
+    from briefing.cli import add_arguments as briefing_arguments, run as run_briefing
+    sp = sub.add_parser("briefing", parents=[common], help="write the weekly briefing (PDF, DOCX, HTML)")
+    briefing_arguments(sp)
+    sp.set_defaults(func=run_briefing)
 
     sample = sub.add_parser("sample", help="the sample county").add_subparsers(dest="sample_command", required=True)
     sp = sample.add_parser("generate", help="generate the sample county's exports")

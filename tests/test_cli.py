@@ -79,3 +79,11 @@ def test_demo_store_and_kpi_export(db):
     listing = landdesk("export", "--list").stdout
     assert "kpis" in listing and "weekly-flow" in listing
     assert landdesk("export", "nope", db=db).returncode == 2
+
+
+@pytest.mark.parametrize("cmd", [[], ["demo"], ["serve"], ["db", "upgrade"], ["etl", "load"], ["etl", "run"],
+                                 ["etl", "batches"], ["etl", "rejects"], ["export"], ["forecast"], ["briefing"],
+                                 ["sample", "generate"]])
+def test_every_help_page_renders(cmd):
+    r = landdesk(*cmd, "--help")
+    assert r.returncode == 0 and "usage: landdesk" in r.stdout and "Traceback" not in r.stderr
