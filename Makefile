@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup demo serve test test-pg bench clean
+.PHONY: setup system-deps demo serve test bench clean
 
 setup: $(VENV)/.installed
 
@@ -14,13 +14,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+system-deps:
+	@bash scripts/system-deps.sh
+
 demo: setup
 	$(BIN)/landdesk demo
 
 serve: setup
 	$(BIN)/landdesk serve
 
-test: setup
+test: setup system-deps
 	$(BIN)/pytest -q
 
 bench: setup
