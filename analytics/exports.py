@@ -12,13 +12,27 @@ from typing import Callable
 
 import pandas as pd
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from analytics.scope import Scope
+from landdesk.config import LandDeskError
 
 #: Modules that may declare exports (a module not written yet is simply absent).
 MODULES = ("analytics.kpis", "analytics.efficiency", "analytics.bottlenecks", "analytics.petitions",
-           "analytics.landuse", "analytics.forecast", "analytics.detect")
+           "analytics.landuse", "analytics.forecast_uses", "analytics.detect")
 DIMENSIONS = ("case_type", "service_item", "department", "township", "channel", "period")
+
+
+class StoreUnavailable(LandDeskError):
+    """The store cannot be reached (server down, network, unreadable file): one sentence saying so.
+    The next call tries again (PostgreSQL connections are pre-pinged), so a page recovers by itself
+    once the store is back."""
+
+    @classmethod
+    def from_exc(cls, engine: Engine, exc: Exception) -> "StoreUnavailable":
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return cls(f"The store at {engine.url.render_as_string(hide_password=True)} cannot be reached right now "
+                   f"({reason}); the data will be shown again as soon as it is back.")
 
 
 @dataclass(frozen=True)
@@ -46,17 +60,34 @@ def registry() -> dict[str, Export]:
     return out
 
 
-def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", by: str | None = None) -> pd.DataFrame:
-    """Compute export `name` for `scope` on the store behind `engine`."""
+def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", by: str | None = None,
+               principal=None, client: str | None = None) -> pd.DataFrame:
+    """Compute export `name` for `scope` on the store behind `engine`.
+
+    `principal` (a landdesk.auth.Principal; None = the trusted command line) is enforced here, in
+    the data-access layer: a township officer's scope is forced to their township (another one
+    asked for is narrowed and audited), the public may run only the disclosure exports and gets
+    small cells suppressed (see landdesk.access)."""
     from analytics.workcal import load_calendar
-    from landdesk.config import LandDeskError
 
     export = registry().get(name)
     if export is None:
         raise LandDeskError(f"There is no export named {name!r}; `landdesk export --list` shows the names.")
+    if principal is not None:
+        from landdesk import access
+        access.check_export(principal, name, by)
+        scope = access.scoped(scope, principal, engine=engine, client=client, what=name)
     if by is not None and by not in export.by:
         accepted = ", ".join(export.by) or "none"
         raise LandDeskError(f"The export {name!r} cannot be broken down by {by!r} (accepted: {accepted}).")
-    with engine.connect() as conn:
-        cal = load_calendar(conn)
-        return export.compute(conn, scope, cal, unit, by)
+    try:
+        with engine.connect() as conn:
+            cal = load_calendar(conn)
+            df = export.compute(conn, scope, cal, unit, by)
+    except (OperationalError, InterfaceError) as exc:
+        if "no such" in str(exc.orig).lower():      # SQLite reports a missing table/column this way: a bug
+            raise
+        raise StoreUnavailable.from_exc(engine, exc) from None
+    if principal is not None:
+        df = access.enforce_frame(principal, name, df, scope)
+    return df

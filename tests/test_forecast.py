@@ -316,3 +316,39 @@ def test_combination_options(combine):
     assert {"yhat_lower_50", "yhat_upper_90", "coverage_50", "coverage_90"} <= set(fc.columns) | set(rep.columns)
     with pytest.raises(LandDeskError, match="combination"):
         forecast(monthly(seed=16), "MS", 6, combine="mean")
+
+
+# ---- seasonality under a strong trend (regression) -------------------------------------------
+
+def test_trend_does_not_mask_a_clean_season():
+    """A clean y = 100 + 10 sin(2πt/12) + t was once called non-seasonal (the trend inflates every
+    autocorrelation and so the lag-12 test's limit) and forecast flat at ~154."""
+    t = np.arange(60)
+    df = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2020-01-01", periods=60, freq="MS"),
+                       "y": 100 + 10 * np.sin(2 * np.pi * t / 12) + t})
+    fc, rep = forecast(df, "MS", 3)
+    future = np.arange(60, 63)
+    truth = 100 + 10 * np.sin(2 * np.pi * future / 12) + future
+    assert np.abs(fc["yhat"].to_numpy() - truth).max() < 2.0
+    assert rep["mase"].iloc[0] < rep["snaive_mase"].iloc[0]
+    assert F._is_seasonal(df["y"].to_numpy(), 12)
+
+
+def test_seasonal_strength_ignores_noise_and_trend():
+    rng = np.random.default_rng(3)
+    t = np.arange(60)
+    assert F.seasonal_strength(100 + t + rng.normal(0, 3, 60), 12) < 0.3
+    assert F.seasonal_strength(100 + 10 * np.sin(2 * np.pi * t / 12) + t, 12) > 0.99
+    assert F.seasonal_strength(np.arange(20.0), 12) == 0.0        # too short to decompose
+    noise_hits = sum(F._is_seasonal(rng.normal(100, 3, 48), 12) for _ in range(100))
+    assert noise_hits <= 10
+
+
+def test_exclude_leaves_out_candidates_but_never_all():
+    df = monthly(n=40, seed=5, amp=0.0)        # non-seasonal: ARIMA(0,1,1)+drift is a candidate
+    _, rep = forecast(df, "MS", 6, combine="median", top_k=10, within=100.0, exclude=("ARIMA",))
+    assert "ARIMA" not in rep["model"].iloc[0]
+    _, rep2 = forecast(df, "MS", 6, top_k=10, within=100.0, exclude=("ARIMA",))
+    assert "ARIMA" not in rep2["model"].iloc[0]
+    _, rep3 = forecast(monthly(n=8, seed=5), "MS", 2, exclude=("Naive", "Mean"))   # everything excluded
+    assert rep3["model"].iloc[0] in ("Naive", "Mean", "Ensemble(Naive+Mean)", "Ensemble(Mean+Naive)")
