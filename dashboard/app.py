@@ -19,14 +19,19 @@ PAGES = ROOT / "pages"
 def main() -> None:
     st.set_page_config(page_title="LandDesk", page_icon="🗺️", layout="wide")
     language_switch()
+
+    def page(script: str, key: str, icon: str, **kw):
+        return st.Page(PAGES / f"{script}.py", title=t(key, lang()), icon=icon, url_path=script, **kw)
+
     sections = {
-        t("nav_overview", lang()): [
-            st.Page(PAGES / "cockpit.py", title=t("page_cockpit", lang()), icon="🧭", default=True,
-                    url_path="cockpit"),
-        ],
-        t("nav_data", lang()): [
-            st.Page(PAGES / "data.py", title=t("page_data", lang()), icon="🗄️", url_path="data"),
-        ],
+        t("nav_overview", lang()): [page("cockpit", "page_cockpit", ":material/dashboard:", default=True)],
+        t("nav_service", lang()): [page("efficiency", "page_efficiency", ":material/timer:"),
+                                   page("bottlenecks", "page_bottlenecks", ":material/account_tree:")],
+        t("nav_petitions", lang()): [page("petitions", "page_petitions", ":material/forum:")],
+        t("nav_land", lang()): [page("landuse", "page_landuse", ":material/map:")],
+        t("nav_forecasts", lang()): [page("forecasts", "page_forecasts", ":material/trending_up:")],
+        t("nav_data", lang()): [page("data", "page_data", ":material/database:"),
+                                page("briefing", "page_briefing", ":material/description:")],
     }
     st.navigation(sections).run()
 

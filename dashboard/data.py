@@ -69,8 +69,33 @@ def batches(key: str, limit: int = 200) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def rejects_by_reason(key: str) -> pd.DataFrame:
-    from etl.quality import rejects_by_reason as build
+    try:
+        from etl.quality import rejects_by_reason as build
+    except ModuleNotFoundError as exc:
+        if exc.name != "etl.quality":
+            raise
+        return _rejects_by_reason(engine())
     return build(engine())
+
+
+def _rejects_by_reason(eng) -> pd.DataFrame:
+    """Rejected records per batch and reason with their share of the batch's rejects and a few example rows
+    (used until etl.quality provides it)."""
+    from etl.schema import etl_rejects as r
+    q = (select(r.c.batch_id, r.c.reason, func.count().label("records"), func.min(r.c.row_number).label("first"))
+         .group_by(r.c.batch_id, r.c.reason).order_by(r.c.batch_id.desc(), func.count().desc()))
+    with eng.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).all(), columns=["batch_id", "reason", "records", "first"])
+        examples = {}
+        for batch_id, reason in df[["batch_id", "reason"]].itertuples(index=False):
+            rows = conn.execute(select(r.c.row_number).where(r.c.batch_id == batch_id, r.c.reason == reason)
+                                .order_by(r.c.row_number).limit(5)).scalars().all()
+            examples[(batch_id, reason)] = ", ".join(str(x) for x in rows)
+    if df.empty:
+        return pd.DataFrame(columns=["batch_id", "reason", "records", "share", "example_rows"])
+    df["share"] = df["records"] / df.groupby("batch_id")["records"].transform("sum")
+    df["example_rows"] = [examples[k] for k in zip(df["batch_id"], df["reason"])]
+    return df[["batch_id", "reason", "records", "share", "example_rows"]]
 
 
 @st.cache_data(show_spinner=False)
@@ -93,3 +118,150 @@ def mapping_files() -> dict[str, str]:
 def load_upload(mapping_path: str, filename: str, content: bytes):
     from etl.upload import load_upload as load
     return load(engine(), mapping_path, filename, content)
+
+
+# --- pages (issue 6) --------------------------------------------------------------------------
+
+DRILL_LIMIT = 500   # at most this many cases go to the browser in a drill-down list
+
+
+def available(name: str) -> bool:
+    """Whether the analytics export `name` exists yet (forecast and detection modules arrive separately)."""
+    from analytics.exports import registry
+    return name in registry()
+
+
+def optional_export(key: str, name: str, scope: Scope, unit: str = "workdays", by: str | None = None):
+    """An export from a module that may be missing or still maturing (forecasts, detection):
+    (frame, None); (None, None) when no module declares it; (None, message) when it failed — the page then
+    says so in one line instead of showing a traceback."""
+    import logging
+    if not available(name):
+        return None, None
+    try:
+        return export(key, name, scope, unit, by), None
+    except Exception as exc:  # noqa: BLE001 — an optional section must not take the page down
+        logging.getLogger(__name__).exception("export %s failed", name)
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+@st.cache_data(show_spinner=False)
+def throughput_stats(key: str, scope: Scope, unit: str, by: str) -> pd.DataFrame:
+    """Quartiles and whiskers of throughput time per group over the cases completed in the period — from the
+    `cases` export, aggregated here so no per-case rows go to the browser."""
+    from dashboard.charts import box_stats
+    df = export(key, "cases", scope, unit)
+    done = df[df["throughput"].notna() & df["closed_at"].notna()]
+    done = done[(done["closed_at"] >= pd.Timestamp(scope.start_ts)) & (done["closed_at"] < pd.Timestamp(scope.end_ts))]
+    return box_stats(done, by, "throughput")
+
+
+@st.cache_data(show_spinner=False)
+def drill_cases(key: str, scope: Scope, unit: str, by: str | None, values: tuple, limit: int = DRILL_LIMIT):
+    """The cases behind a chosen group (rows of the `cases` export), longest first, capped at `limit`;
+    returns (frame, total matching)."""
+    df = export(key, "cases", scope, unit)
+    if by and values:
+        df = df[df[by].astype(str).isin([str(v) for v in values])]
+    order = df["throughput"].fillna(df["age"])
+    df = df.assign(_o=order).sort_values("_o", ascending=False).drop(columns="_o")
+    return df.head(limit).reset_index(drop=True), len(df)
+
+
+@st.cache_data(show_spinner=False)
+def stage_cases(key: str, scope: Scope, unit: str, stage: str, limit: int = DRILL_LIMIT):
+    """Cases with an event of `stage` completed in the period: per case the number of such events and their total
+    sojourn (the measure the bottleneck ranking uses), longest first, capped; returns (frame, total)."""
+    from analytics.process import scoped_measured
+    from analytics.workcal import load_calendar
+    with engine().connect() as conn:
+        ev = scoped_measured(conn, scope, load_calendar(conn), unit)
+    ev = ev[ev["stage"] == stage]
+    per_case = (ev.groupby("case_id", sort=False)
+                .agg(stage_events=("stage", "size"), stage_sojourn=("sojourn", "sum"),
+                     last_completed=("completed_at", "max"))
+                .reset_index().sort_values("stage_sojourn", ascending=False))
+    info = export(key, "cases", scope, unit)[["case_id", "case_type", "department", "township", "status",
+                                              "received_at", "closed_at", "throughput", "age"]]
+    out = per_case.merge(info, on="case_id", how="left")
+    return out.head(limit).reset_index(drop=True), len(out)
+
+
+@st.cache_data(show_spinner=False)
+def dataset_rows(key: str) -> dict[str, int]:
+    """Row counts of the optional datasets, so a page can say which one is missing."""
+    from etl.schema import case_events, land_supply, land_use
+    with engine().connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (cases, case_events, petitions, land_use, land_supply)}
+
+
+# briefing ---------------------------------------------------------------------------------------
+
+def briefing_available() -> bool:
+    try:
+        import briefing  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] == "briefing":
+            return False
+        raise
+    return True
+
+
+@st.cache_data(show_spinner=False)
+def briefing_weeks(key: str) -> tuple[list[str], str | None]:
+    """ISO weeks with data, newest first, and the default week (the last complete one)."""
+    from briefing import default_week
+    from briefing.weeks import week_of
+    status = data_status(key)
+    if status["first"] is None:
+        return [], None
+    weeks, day = [], status["last"]
+    while day >= status["first"] - dt.timedelta(days=6):
+        weeks.append(week_of(day))
+        day -= dt.timedelta(days=7)
+    weeks = list(dict.fromkeys(weeks))
+    default = default_week(engine())
+    if default not in weeks:
+        weeks.insert(0, default)
+    return weeks, default
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def briefing_html(key: str, week: str, lang: str, charts: bool = True) -> str:
+    """The briefing as HTML; without `charts` the static chart images (drawn by headless Chromium, the slow part)
+    are left out, for a quick preview."""
+    from briefing import build_briefing, render_html
+    from briefing.render_html import ensure_charts
+    b = build_briefing(engine(), week, lang)
+    if charts and b.charts:
+        ensure_charts(b)
+    return render_html(b, charts=charts)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def briefing_file(key: str, week: str, lang: str, fmt: str) -> bytes:
+    from briefing import briefing_bytes, build_briefing
+    from briefing.render_html import ensure_charts
+    b = build_briefing(engine(), week, lang)
+    if b.charts:
+        ensure_charts(b)   # downloads always carry the charts
+    return briefing_bytes(b, fmt)
+
+
+def briefing_archive() -> list:
+    from briefing import list_briefings
+    return list_briefings()
+
+
+@st.cache_data(show_spinner=False)
+def land_years(key: str, township: str | None) -> list[int]:
+    """The surveyed years in the land-use table (of the township, when one is chosen)."""
+    from analytics.landuse import available_years
+    with engine().connect() as conn:
+        return available_years(conn, Scope(dt.date(1900, 1, 1), dt.date(2999, 12, 31), township=township))
+
+
+def land_scope(scope: Scope, year_a: int, year_b: int) -> Scope:
+    """The scope a land-use question runs on: whole surveyed years year_a..year_b, same township."""
+    return Scope(dt.date(year_a, 1, 1), dt.date(year_b, 12, 31), township=scope.township)

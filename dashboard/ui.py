@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.scope import Scope
-from dashboard.i18n import DEFAULT_LANG, LANGS, fmt_area, fmt_count, fmt_rate, t
+from dashboard.i18n import DEFAULT_LANG, LANGS, MU_PER_HA, fmt_area, fmt_count, fmt_rate, t
 
 RATE_KPIS = {"on_time_rate", "online_rate", "good_rating_rate", "petition_reply_on_time_rate"}
 STATUS_BADGE = {"green": "green", "amber": "orange", "red": "red", "": "gray"}
@@ -34,6 +34,26 @@ def language_switch() -> None:
 
 
 FILTER_DIMS = ("township", "case_type", "department")
+UNITS = ("workdays", "days", "hours")
+_MISSING = object()
+KEEP = "_keep_"   # session-state shadow of a widget's value, kept while a page without that widget runs
+
+
+def _seed(key: str, default) -> None:
+    """Give widget `key` its value before it is drawn: the kept value (from another page), else `default`.
+
+    Each page draws its own widget for a shared key, and a new widget would start from its default; assigning
+    the kept value again (the documented way to carry widget state across pages) makes it start from the value
+    the user chose. A value the user has just changed differs from the kept one and is left alone."""
+    kept = st.session_state.get(KEEP + key, _MISSING)
+    if key not in st.session_state:
+        st.session_state[key] = default if kept is _MISSING else kept
+    elif kept is not _MISSING and st.session_state[key] == kept:
+        st.session_state[key] = kept
+
+
+def _keep(key: str) -> None:
+    st.session_state[KEEP + key] = st.session_state[key]
 
 
 def filter_bar(status: dict) -> Scope:
@@ -41,26 +61,32 @@ def filter_bar(status: dict) -> Scope:
     last = status["last"] or dt.date.today()
     first = status["first"] or last
     qp = st.query_params
-    if "period" not in st.session_state:
+    if "period" not in st.session_state and KEEP + "period" not in st.session_state:
         try:
             start = dt.date.fromisoformat(qp["from"]) if "from" in qp else last - dt.timedelta(days=29)
             end = dt.date.fromisoformat(qp["to"]) if "to" in qp else last
         except ValueError:
             start, end = last - dt.timedelta(days=29), last
+        if end < start:
+            start, end = end, start
         st.session_state["period"] = (min(max(start, first - dt.timedelta(days=366)), end), end)
+    _seed("period", None)
     options = {"township": status["townships"], "case_type": status["case_types"],
                "department": status["departments"]}
     for dim in FILTER_DIMS:
-        if dim not in st.session_state:
-            wanted = qp.get(dim, "")
-            st.session_state[dim] = wanted if wanted in options[dim] else ""
+        wanted = qp.get(dim, "")
+        _seed(dim, wanted if wanted in options[dim] else "")
+        if st.session_state[dim] not in [""] + list(options[dim]):
+            st.session_state[dim] = ""
     st.sidebar.subheader(tr("filters"))
     period = st.sidebar.date_input(tr("period"), key="period", min_value=first - dt.timedelta(days=366),
                                    max_value=max(last, dt.date.today()))
+    _keep("period")
     all_labels = {"township": "all_townships", "case_type": "all_case_types", "department": "all_departments"}
     for dim in FILTER_DIMS:
         st.sidebar.selectbox(tr(dim), [""] + list(options[dim]), key=dim,
                              format_func=lambda x, d=dim: x or tr(all_labels[d]))
+        _keep(dim)
     if isinstance(period, (tuple, list)) and len(period) == 2:
         start, end = period
     else:
@@ -74,6 +100,68 @@ def filter_bar(status: dict) -> Scope:
         elif dim in qp:
             del qp[dim]
     return Scope(start, end, **chosen)
+
+
+def unit_selector() -> str:
+    """Time unit for durations (workdays by default): a sidebar choice kept across pages and in the URL (?unit=)."""
+    wanted = st.query_params.get("unit", "workdays")
+    _seed("unit", wanted if wanted in UNITS else "workdays")
+    st.sidebar.radio(tr("time_unit"), UNITS, key="unit", horizontal=True,
+                     format_func=lambda u: tr("unit_name_" + u))
+    _keep("unit")
+    if st.session_state["unit"] == "workdays":
+        st.query_params.pop("unit", None)
+    else:
+        st.query_params["unit"] = st.session_state["unit"]
+    return st.session_state["unit"]
+
+
+def area_unit_selector() -> str:
+    """公顷 or 亩 for land areas, kept across pages and in the URL (?area=mu)."""
+    wanted = st.query_params.get("area", "ha")
+    _seed("area_unit", wanted if wanted in ("ha", "mu") else "ha")
+    st.sidebar.radio(tr("area_unit"), ("ha", "mu"), key="area_unit", horizontal=True,
+                     format_func=lambda u: tr("unit_" + u))
+    _keep("area_unit")
+    if st.session_state["area_unit"] == "ha":
+        st.query_params.pop("area", None)
+    else:
+        st.query_params["area"] = "mu"
+    return st.session_state["area_unit"]
+
+
+def unit_label(unit: str) -> str:
+    return tr("unit_" + unit)
+
+
+def chart(fig, caption: str, key: str | None = None, select: bool = False):
+    """A Plotly chart (title and units set by its builder) with its one-line caption; returns the selection
+    event when `select` (point or box selection re-runs the page)."""
+    kwargs = dict(on_select="rerun", selection_mode=("points", "box"), key=key) if select else {"key": key}
+    event = st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, **kwargs)
+    st.caption(caption)
+    return event
+
+
+def selected_points(event, field: str = "x") -> list:
+    """Values of `field` ('x', 'y', 'label' …) of the points picked in a chart's selection event."""
+    try:
+        points = event["selection"]["points"]
+    except (TypeError, KeyError):
+        return []
+    return list(dict.fromkeys(p.get(field) for p in points if p.get(field) is not None))
+
+
+def not_available(what: str) -> None:
+    st.info(tr("not_available", what=what), icon=":material/hourglass_empty:")
+
+
+def section_failed(what: str, error: str) -> None:
+    st.warning(tr("section_failed", what=what, error=error), icon=":material/error:")
+
+
+def guidance(key: str, **fmt) -> None:
+    st.info(tr(key, **fmt), icon=":material/info:")
 
 
 def format_kpi(code: str, value: float, unit: str = "workdays") -> str:
@@ -149,15 +237,77 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
 
     shown = df.rename(columns=column_labels or {})
     kwargs = {"height": height} if height else {}
-    st.dataframe(shown, hide_index=True, width="stretch", **kwargs)
+    config = {}
+    for original in df.columns:
+        label = (column_labels or {}).get(original, original)
+        if str(original).endswith(("_rate", "share", "_pct_share", "participation", "compression")) and \
+                pd.api.types.is_float_dtype(df[original]):
+            config[label] = st.column_config.NumberColumn(format="percent")
+        elif pd.api.types.is_float_dtype(df[original]):
+            config[label] = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config or None, **kwargs)
     left, right, _ = st.columns([1, 1, 6])
-    left.download_button("CSV", to_csv_bytes(shown), f"{name}.csv", "text/csv", key=f"csv-{name}",
-                         icon=":material/download:")
-    right.download_button("Excel", to_xlsx_bytes(shown, name), f"{name}.xlsx",
+    # deferred: the files are built only when a download is clicked, and clicking does not rerun the page
+    left.download_button("CSV", lambda: to_csv_bytes(shown), f"{name}.csv", "text/csv", key=f"csv-{name}",
+                         icon=":material/download:", on_click="ignore")
+    right.download_button("Excel", lambda: to_xlsx_bytes(shown, name[:31]), f"{name}.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"xlsx-{name}",
-                          icon=":material/download:")
+                          icon=":material/download:", on_click="ignore")
 
 
 def cols(*keys: str) -> dict[str, str]:
     """Display labels for column names: `col_<name>` from the translation table."""
     return {k: tr("col_" + k) for k in keys}
+
+
+# --- pages (issue 6) --------------------------------------------------------------------------
+
+CHANNELS = ("window", "online", "mobile", "mail", "other", "letter", "visit", "hotline")
+
+
+def label_value(dim: str, value) -> str:
+    """A display label for a group value: channels, statuses and stage markers are codes in the store."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if dim == "channel" and value in CHANNELS:
+        return tr("channel_" + value)
+    if dim == "status" and value in ("open", "closed", "withdrawn", "rejected"):
+        return tr("case_status_" + value)
+    return str(value)
+
+
+def duration(value: float, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:,.1f} {tr('unit_' + unit)}"
+
+
+def area(value_ha: float, area_unit: str) -> str:
+    """An area given in hectares, shown in the chosen unit (公顷/亩)."""
+    if value_ha is None or (isinstance(value_ha, float) and math.isnan(value_ha)):
+        return "—"
+    value = value_ha * (MU_PER_HA if area_unit == "mu" else 1.0)
+    return f"{fmt_count(round(value, 1), lang())} {tr('unit_' + area_unit)}"
+
+
+def period_caption(scope: Scope) -> None:
+    previous = scope.previous()
+    st.caption(tr("period_caption", start=scope.start, end=scope.end, pstart=previous.start, pend=previous.end))
+
+
+def page_header(title_key: str, durations: bool = False, areas: bool = False):
+    """Title, store status (stops with guidance when empty), the shared filter bar, the unit choices and the
+    data badge — the common head of every analysis page. Returns (key, status, scope, unit, area_unit)."""
+    st.title(tr(title_key))
+    key, status = store_status()
+    scope = filter_bar(status)
+    unit = unit_selector() if durations else "workdays"
+    area_unit = area_unit_selector() if areas else "ha"
+    data_badge(status)
+    return key, status, scope, unit, area_unit
+
+
+def auto_cols(df: pd.DataFrame) -> dict[str, str]:
+    """Translated labels for whichever columns have a `col_<name>` entry (for exports whose columns vary)."""
+    from dashboard.i18n import TEXT
+    return {c: tr("col_" + c) for c in df.columns if ("col_" + str(c)) in TEXT}

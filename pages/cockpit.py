@@ -1,4 +1,5 @@
-"""领导驾驶舱 — the leader's cockpit: KPI cards against target and previous period, weekly trend."""
+"""领导驾驶舱 — the leader's cockpit: KPI cards against target and previous period, weekly trend, the top three
+bottlenecks, the overdue list and open petitions near their legal limit."""
 import datetime as dt
 from dataclasses import replace
 
@@ -7,23 +8,24 @@ import streamlit as st
 
 from analytics.kpis import KPI_SPEC
 from dashboard import data
-from dashboard.ui import data_badge, filter_bar, kpi_card, plotly_layout, store_status, tr
+from dashboard.ui import cols, data_badge, filter_bar, kpi_card, plotly_layout, store_status, table, tr, unit_selector
 
 TREND_WEEKS = 12
 
 st.title(tr("page_cockpit"))
 key, status = store_status()
 scope = filter_bar(status)
+unit = unit_selector()
 data_badge(status)
 
 previous = scope.previous()
 st.caption(tr("period_caption", start=scope.start, end=scope.end, pstart=previous.start, pend=previous.end))
-kpis = data.export(key, "kpis", scope).set_index("kpi")
+kpis = data.export(key, "kpis", scope, unit).set_index("kpi")
 codes = list(KPI_SPEC)
 for chunk in (codes[:4], codes[4:8], codes[8:]):
     for col, code in zip(st.columns(4), chunk):
         with col, st.container(border=True):
-            kpi_card(code, kpis.loc[code], KPI_SPEC[code][0])
+            kpi_card(code, kpis.loc[code], KPI_SPEC[code][0], unit)
 
 trend_start = min(scope.start, scope.end - dt.timedelta(weeks=TREND_WEEKS) + dt.timedelta(days=1))
 flow = data.export(key, "weekly-flow", replace(scope, start=trend_start))
@@ -34,3 +36,38 @@ fig.update_xaxes(title=tr("week"))
 fig.update_yaxes(title=f"{tr('count_cases')} ({tr('unit_cases')})")
 st.plotly_chart(plotly_layout(fig, tr("weekly_trend")), width="stretch")
 st.caption(tr("weekly_trend_help"))
+
+# where work is stuck, what is late, which petitions are near their legal limit
+NEAR_PETITION_DAYS = 7
+left, right = st.columns(2)
+with left:
+    st.subheader(tr("ck_bottlenecks"))
+    top = data.export(key, "bottlenecks", scope, unit).head(3)
+    if top.empty:
+        st.info(tr("no_events_period"))
+    else:
+        for r in top.itertuples():
+            st.markdown(tr("ck_bottleneck_line", rank=r.rank, stage=r.stage, impact=f"{r.impact_total:,.1f}",
+                           median=f"{r.median:,.1f}", count=r.count, unit=tr("unit_" + unit),
+                           trend=tr("trend_" + str(r.trend))))
+        st.caption(tr("ck_bottlenecks_help"))
+with right:
+    st.subheader(tr("ck_overdue"))
+    overdue = data.export(key, "overdue-cases", scope, unit)
+    if overdue.empty:
+        st.success(tr("ck_no_overdue"))
+    else:
+        st.caption(tr("ck_overdue_help", late=int(overdue["overdue"].sum()), near=int((~overdue["overdue"]).sum()),
+                      end=scope.end))
+        table(overdue, "overdue-cases", cols("case_id", "case_type", "department", "township", "received_at",
+                                             "promised_days", "age", "days_left", "overdue"), height=240)
+st.subheader(tr("ck_petitions_near"))
+countdown = data.export(key, "petition-countdown", scope)
+near = countdown[countdown["days_left"].notna() & (countdown["days_left"] <= NEAR_PETITION_DAYS)]
+if near.empty:
+    st.success(tr("ck_no_petitions_near", n=NEAR_PETITION_DAYS))
+else:
+    st.caption(tr("pet_countdown_help", end=scope.end, n=NEAR_PETITION_DAYS))
+    table(near.drop(columns=["summary"]), "petitions-near-limit",
+          cols("petition_id", "received_at", "channel", "topic", "township", "department", "extended",
+               "days_left_accept", "days_left_reply", "days_left", "overdue"), height=240)

@@ -1,5 +1,6 @@
 """A real browser (Debian's Chromium through Playwright) against `landdesk serve` on loopback."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -88,4 +89,71 @@ def test_cockpit_in_chromium(server, browser):
     page.goto(f"{server}/?from=2026-10-01&to=2026-10-31&lang=en")
     _ready(page)
     assert "On-time rate" in page.inner_text("body")
+    page.close()
+
+
+PAGES = ("cockpit", "efficiency", "bottlenecks", "petitions", "landuse", "forecasts", "data", "briefing")
+QUERY = "from=2026-08-01&to=2026-10-31"
+
+
+def _settled(page, chart: bool = True):
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=60_000)
+    if chart:
+        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=120_000)
+    page.wait_for_timeout(800)
+
+
+def _full_screenshot(page, path):
+    """Streamlit scrolls inside its main container, so grow the viewport to the content before the screenshot."""
+    height = page.evaluate("() => Math.max(...[...document.querySelectorAll("
+                           "'[data-testid=stMain], [data-testid=stMainBlockContainer]')].map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": 1440, "height": min(max(1000, height + 60), 16_000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path), full_page=True)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_in_chromium(server, browser, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/{'' if name == 'cockpit' else name}?{QUERY}")
+    _settled(page, chart=name != "data")
+    if name == "briefing":   # the preview is built on first view
+        page.wait_for_selector('[data-testid="stMain"] iframe', timeout=120_000)
+        _settled(page)
+        page.wait_for_timeout(2000)
+    boxes = page.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, boxes.first.inner_text()
+    body = page.inner_text('[data-testid="stMain"]')
+    assert re.search(r"[\u4e00-\u9fff]{4}", body), "no Chinese text on the page"
+    if name != "data":
+        assert page.locator(".js-plotly-plot").first.is_visible()
+    _full_screenshot(page, SHOTS / f"{name}.png")
+    assert not errors, errors
+    page.close()
+
+
+def test_filters_follow_the_user_across_pages(server, browser):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    page.goto(f"{server}/efficiency?{QUERY}")
+    _settled(page)
+    first = page.locator('[data-testid="stMetric"]').first.inner_text()
+    page.goto(f"{server}/efficiency?{QUERY}&township=东坪镇")
+    _settled(page)
+    assert page.locator('[data-testid="stMetric"]').first.inner_text() != first
+    # navigate through the sidebar: the township stays chosen and in the URL
+    page.get_by_role("link", name="信访分析").click()
+    page.wait_for_url("**/petitions**", timeout=30_000)
+    _settled(page)
+    assert "township=" in page.url
+    town = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    assert "东坪镇" in (town.inner_text() + " " + " ".join(
+        i.input_value() for i in town.locator("input").all()) + " " + (town.get_attribute("aria-label") or "")), \
+        town.inner_html()[:2000]
     page.close()

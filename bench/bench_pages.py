@@ -1,0 +1,156 @@
+"""Page speed: each dashboard page's first render and cached re-render (AppTest), and the cockpit's ready time in
+Chromium against `landdesk serve`.
+
+    python bench/bench_pages.py                      # the sample county, built through the real ETL in a temp dir
+    python bench/bench_pages.py --scale 30           # the same county ×30 (about a million events), generated first
+    python bench/bench_pages.py --db sqlite:////tmp/big.db [--no-browser]
+
+"First" clears Streamlit's data cache before the run (a cold server: every export computed); "cached" is a
+second session on the same process (exports served from st.cache_data, keyed on the store's last batch).
+Targets (issue 6): first ≤ 3 s, cached ≤ 1 s per page; cockpit ready in the browser ≤ 5 s.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PAGES = ("cockpit", "efficiency", "bottlenecks", "petitions", "landuse", "forecasts", "data", "briefing")
+PERIOD = {"from": "2026-08-01", "to": "2026-10-31"}
+
+
+def build_store(workdir: Path, scale: float) -> str:
+    from etl.load import run_sources
+    from etl.store import make_engine, upgrade
+    from landdesk.config import SAMPLE_DIR
+
+    sources = SAMPLE_DIR / "sources.yaml"
+    if scale != 1.0:
+        from sample_data.generator import generate
+        copy = workdir / "sample"
+        shutil.copytree(SAMPLE_DIR / "mappings", copy / "mappings")
+        shutil.copy(sources, copy / "sources.yaml")
+        t0 = time.perf_counter()
+        counts = generate(copy / "exports", scale=scale)
+        print(f"generated the county ×{scale:g} in {time.perf_counter() - t0:.1f} s: {counts}", flush=True)
+        sources = copy / "sources.yaml"
+    url = f"sqlite:///{(workdir / 'bench.db').as_posix()}"
+    engine = make_engine(url)
+    upgrade(engine)
+    t0 = time.perf_counter()
+    results = run_sources(engine, sources)
+    print(f"loaded {sum(r.rows_loaded for r in results):,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
+    engine.dispose()
+    return url
+
+
+def apptest_timings(url: str) -> list[tuple[str, float, float]]:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["LANDDESK_DATABASE_URL"] = url
+    rows = []
+    for page in PAGES:
+        times = []
+        for attempt in ("first", "cached"):
+            if attempt == "first":
+                st.cache_data.clear()
+            at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=600)
+            for k, v in PERIOD.items():
+                at.query_params[k] = v
+            at.switch_page(str(ROOT / "pages" / f"{page}.py"))
+            t0 = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - t0)
+            if at.exception:
+                raise SystemExit(f"{page}: {at.exception[0].message}")
+        rows.append((page, *times))
+        print(f"  {page:12s} first {times[0]:6.2f} s   cached {times[1]:6.2f} s", flush=True)
+    return rows
+
+
+def browser_timing(url: str) -> tuple[float, float] | None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        print("  chromium not found: browser timing skipped")
+        return None
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "landdesk.cli", "serve", "--db", url, "--port", str(port),
+                             "--headless"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        out = []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                         args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+            for _ in ("cold", "warm"):
+                page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+                t0 = time.perf_counter()
+                page.goto(f"http://127.0.0.1:{port}/?from={PERIOD['from']}&to={PERIOD['to']}")
+                page.wait_for_selector('[data-testid="stMetric"]', timeout=120_000)
+                page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+                page.wait_for_function(
+                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                    " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+                    timeout=120_000)
+                out.append(time.perf_counter() - t0)
+                page.close()
+            browser.close()
+        return out[0], out[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", help="an existing store (default: build the sample county in a temp dir)")
+    ap.add_argument("--scale", type=float, default=1.0, help="generate the county at this scale first (with no --db)")
+    ap.add_argument("--no-browser", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="landdesk-bench-") as tmp:
+        os.environ.setdefault("LANDDESK_BRIEFING_DIR", str(Path(tmp) / "briefings"))
+        url = args.db or build_store(Path(tmp), args.scale)
+        from sqlalchemy import func, select
+
+        from etl.schema import case_events
+        from etl.store import make_engine
+        eng = make_engine(url)
+        with eng.connect() as conn:
+            events = conn.execute(select(func.count()).select_from(case_events)).scalar_one()
+        eng.dispose()
+        print(f"store {url}: {events:,} events; period {PERIOD['from']} .. {PERIOD['to']}")
+        print("AppTest render times:")
+        rows = apptest_timings(url)
+        chrome = None if args.no_browser else browser_timing(url)
+    print()
+    print(f"{'page':12s} {'first (s)':>10s} {'cached (s)':>11s}   targets: first <= 3 s, cached <= 1 s")
+    for page, first, cached in rows:
+        flag = "" if first <= 3 and cached <= 1 else "   over target"
+        print(f"{page:12s} {first:10.2f} {cached:11.2f}{flag}")
+    if chrome:
+        print(f"cockpit ready in Chromium: {chrome[0]:.2f} s (cold server), {chrome[1]:.2f} s (warm)   target <= 5 s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

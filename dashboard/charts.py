@@ -1,0 +1,292 @@
+"""Shared chart builders: Plotly figures from aggregated export frames (no streamlit import).
+
+Every builder takes the already-translated title and axis titles, so the pages and the weekly
+briefing can both use them; `layout` sets the CJK font, margins and the title on each figure.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+CJK_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+HEAT = "YlOrRd"
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39"]
+
+
+def layout(fig: go.Figure, title: str, height: int | None = None, hovermode: str | bool = "closest") -> go.Figure:
+    fig.update_layout(title=dict(text=title, font=dict(size=16)), font_family=CJK_FONT,
+                      margin=dict(l=10, r=10, t=56, b=10), legend_title_text="", hovermode=hovermode)
+    if height:
+        fig.update_layout(height=height)
+    return fig
+
+
+def bar(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str, *, horizontal: bool = False,
+        percent: bool = False, color: str | None = None, text: bool = True, height: int | None = None,
+        hover_name: str | None = None) -> go.Figure:
+    """One bar per row; `percent` formats a 0–1 value axis as %. Selection events return `x`/`y` points."""
+    values = df[y]
+    fmt = ".1%" if percent else ",.4~g"
+    kw = dict(x=values, y=df[x], orientation="h") if horizontal else dict(x=df[x], y=values)
+    fig = go.Figure(go.Bar(**kw, marker_color=color or PALETTE[0], name=hover_name or y_title,
+                           text=values if text else None, texttemplate=f"%{{{'x' if horizontal else 'y'}:{fmt}}}",
+                           textposition="auto",
+                           hovertemplate=(f"%{{y}}<br>{y_title}: %{{x:{fmt}}}<extra></extra>" if horizontal else
+                                          f"%{{x}}<br>{y_title}: %{{y:{fmt}}}<extra></extra>")))
+    value_axis = dict(title=y_title, tickformat=".0%" if percent else None)
+    if horizontal:
+        fig.update_xaxes(**value_axis)
+        fig.update_yaxes(title=x_title, autorange="reversed", type="category")
+    else:
+        fig.update_yaxes(**value_axis)
+        fig.update_xaxes(title=x_title, type="category")
+    return layout(fig, title, height)
+
+
+def grouped_bars(df: pd.DataFrame, x: str, series: dict[str, str], title: str, x_title: str, y_title: str, *,
+                 percent: bool = False, barmode: str = "group", height: int | None = None,
+                 target: float | None = None, target_label: str = "") -> go.Figure:
+    """Several value columns (`series`: column -> legend label) side by side (or stacked) per `x`."""
+    fig = go.Figure()
+    fmt = ".1%" if percent else ",.4~g"
+    for i, (col, label) in enumerate(series.items()):
+        fig.add_bar(x=df[x], y=df[col], name=label, marker_color=PALETTE[i % len(PALETTE)],
+                    hovertemplate=f"%{{x}}<br>{label}: %{{y:{fmt}}}<extra></extra>")
+    if target is not None and not (isinstance(target, float) and math.isnan(target)):
+        fig.add_hline(y=target, line_dash="dash", line_color="#d62728",
+                      annotation_text=target_label, annotation_position="top left")
+    fig.update_layout(barmode=barmode)
+    fig.update_xaxes(title=x_title, type="category")
+    fig.update_yaxes(title=y_title, tickformat=".0%" if percent else None)
+    return layout(fig, title, height)
+
+
+def lines(df: pd.DataFrame, x: str, series: dict[str, str], title: str, x_title: str, y_title: str, *,
+          percent: bool = False, height: int | None = None) -> go.Figure:
+    fig = go.Figure()
+    for i, (col, label) in enumerate(series.items()):
+        fig.add_scatter(x=df[x], y=df[col], name=label, mode="lines+markers", line_color=PALETTE[i % len(PALETTE)])
+    fig.update_xaxes(title=x_title, type="category" if df[x].dtype == object and isinstance(
+        next(iter(df[x]), None), str) else None)
+    fig.update_yaxes(title=y_title, tickformat=".0%" if percent else None, rangemode="tozero")
+    return layout(fig, title, height, hovermode="x unified")
+
+
+def long_lines(df: pd.DataFrame, x: str, y: str, group: str, title: str, x_title: str, y_title: str, *,
+               height: int | None = None, stacked: bool = False) -> go.Figure:
+    """One line (or stacked area) per value of `group` in a long frame."""
+    fig = go.Figure()
+    for i, (name, part) in enumerate(df.groupby(group, sort=True)):
+        fig.add_scatter(x=part[x], y=part[y], name=str(name), mode="lines",
+                        line_color=PALETTE[i % len(PALETTE)], stackgroup="one" if stacked else None)
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title, rangemode="tozero")
+    return layout(fig, title, height, hovermode="x unified")
+
+
+def box_stats(df: pd.DataFrame, group: str, value: str) -> pd.DataFrame:
+    """Per-group quartiles and Tukey whiskers of `value`: the aggregate a box plot needs (no raw points)."""
+    rows = []
+    for name, s in df.groupby(group, sort=True)[value]:
+        s = s.dropna()
+        if s.empty:
+            continue
+        q1, med, q3 = np.percentile(s, [25, 50, 75])
+        iqr = q3 - q1
+        lo = float(s[s >= q1 - 1.5 * iqr].min())
+        hi = float(s[s <= q3 + 1.5 * iqr].max())
+        rows.append({group: name, "n": int(s.size), "min": float(s.min()), "q1": float(q1), "median": float(med),
+                     "q3": float(q3), "p90": float(np.percentile(s, 90)), "max": float(s.max()),
+                     "mean": float(s.mean()), "lower_fence": lo, "upper_fence": hi})
+    return pd.DataFrame(rows, columns=[group, "n", "min", "q1", "median", "q3", "p90", "max", "mean",
+                                       "lower_fence", "upper_fence"])
+
+
+def box(stats: pd.DataFrame, group: str, title: str, x_title: str, y_title: str,
+        height: int | None = None) -> go.Figure:
+    """A box plot drawn from precomputed quartiles (`box_stats`), one box per group."""
+    fig = go.Figure(go.Box(x=stats[group].astype(str), q1=stats["q1"], median=stats["median"], q3=stats["q3"],
+                           lowerfence=stats["lower_fence"], upperfence=stats["upper_fence"], mean=stats["mean"],
+                           boxpoints=False, marker_color=PALETTE[0], name=y_title))
+    fig.update_xaxes(title=x_title, type="category")
+    fig.update_yaxes(title=y_title, rangemode="tozero")
+    return layout(fig, title, height)
+
+
+def heatmap(df: pd.DataFrame, x: str, y: str, z: str, title: str, x_title: str, y_title: str, z_title: str,
+            height: int | None = None) -> go.Figure:
+    grid = df.pivot_table(index=y, columns=x, values=z, aggfunc="first").sort_index(axis=1)
+    fig = go.Figure(go.Heatmap(z=grid.values, x=[str(c) for c in grid.columns], y=[str(i) for i in grid.index],
+                               colorscale=HEAT, colorbar=dict(title=z_title), hoverongaps=False,
+                               hovertemplate=f"%{{y}} · %{{x}}<br>{z_title}: %{{z:.1f}}<extra></extra>"))
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title, type="category")
+    return layout(fig, title, height or max(300, 60 + 28 * len(grid.index)))
+
+
+def _layers(nodes: list[str], edges: pd.DataFrame, start: str) -> dict[str, int]:
+    """Longest-path layer of each node from `start`, ignoring back edges (rework loops)."""
+    succ = defaultdict(list)
+    for s, t, c in edges[["source", "target", "count"]].itertuples(index=False):
+        succ[s].append((c, t))
+    # DFS order to find back edges
+    order, seen, on_stack, back = [], set(), set(), set()
+
+    def visit(n):
+        stack = [(n, iter(sorted(succ[n], reverse=True)))]
+        seen.add(n)
+        on_stack.add(n)
+        while stack:
+            node, it = stack[-1]
+            for _, t in it:
+                if t in on_stack:
+                    back.add((node, t))
+                elif t not in seen:
+                    seen.add(t)
+                    on_stack.add(t)
+                    stack.append((t, iter(sorted(succ[t], reverse=True))))
+                    break
+            else:
+                stack.pop()
+                on_stack.discard(node)
+                order.append(node)
+    roots = [start] if start in nodes else []
+    for n in roots + [n for n in nodes if n not in roots]:
+        if n not in seen:
+            visit(n)
+    layer = {n: 0 for n in nodes}
+    for n in reversed(order):   # topological order of the DAG without back edges
+        for _, t in succ[n]:
+            if (n, t) not in back:
+                layer[t] = max(layer[t], layer[n] + 1)
+    return layer
+
+
+def process_map(dfg: pd.DataFrame, stage_median: dict[str, float], title: str, unit: str, count_label: str,
+                median_label: str, start: str = "▶", end: str = "■", height: int = 520) -> go.Figure:
+    """The directly-follows graph: stages left to right by their longest path from the start; nodes and edges
+    heat-coloured by median time (node: the stage's median sojourn, edge: median transition time);
+    edge width ∝ count."""
+    nodes = sorted(set(dfg["source"]) | set(dfg["target"]))
+    layer = _layers(nodes, dfg, start)
+    if end in layer and len(nodes) > 1:   # the end sits alone in the last column
+        layer[end] = max(v for n, v in layer.items() if n != end) + 1
+    by_layer = defaultdict(list)
+    for n in nodes:
+        by_layer[layer[n]].append(n)
+    pos = {}
+    for lx, members in by_layer.items():
+        members.sort()
+        k = len(members)
+        for i, n in enumerate(members):
+            pos[n] = (lx, (i - (k - 1) / 2) * 1.0)
+    edge_med = dfg["median"].fillna(0).astype(float)
+    node_vals = [float(stage_median.get(n, 0.0) or 0.0) for n in nodes]
+    vmax = max([1e-9] + list(edge_med) + node_vals)
+    from plotly.colors import sample_colorscale
+    max_count = max(1, int(dfg["count"].max()))
+    fig = go.Figure()
+    mid_x, mid_y, mid_text = [], [], []
+    for (s, t, c, m) in dfg[["source", "target", "count", "median"]].itertuples(index=False):
+        (x0, y0), (x1, y1) = pos[s], pos[t]
+        m = 0.0 if m is None or (isinstance(m, float) and math.isnan(m)) else float(m)
+        colour = sample_colorscale(HEAT, [0.15 + 0.85 * m / vmax])[0]
+        bend = 0.35 if x1 <= x0 else 0.0     # loops and back edges curve below
+        fig.add_annotation(x=x1, y=y1 - bend * 0.2, ax=x0, ay=y0 - bend * 0.2, xref="x", yref="y", axref="x",
+                           ayref="y", showarrow=True, arrowhead=3, arrowsize=1, arrowcolor=colour,
+                           arrowwidth=1 + 5 * c / max_count, standoff=14, startstandoff=14, opacity=0.85)
+        mid_x.append((x0 + x1) / 2)
+        mid_y.append((y0 + y1) / 2 - bend * 0.2)
+        mid_text.append(f"{s} → {t}<br>{count_label}: {c:,}<br>{median_label}: {m:.1f} {unit}")
+    fig.add_scatter(x=mid_x, y=mid_y, mode="markers", marker=dict(size=10, opacity=0), hovertext=mid_text,
+                    hoverinfo="text", showlegend=False)
+    fig.add_scatter(x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text",
+                    text=nodes, textposition="top center", showlegend=False,
+                    marker=dict(size=26, color=node_vals, colorscale=HEAT, cmin=0, cmax=vmax,
+                                line=dict(width=1, color="#444"),
+                                colorbar=dict(title=f"{median_label}<br>({unit})")),
+                    hovertext=[f"{n}<br>{median_label}: {v:.1f} {unit}" for n, v in zip(nodes, node_vals)],
+                    hoverinfo="text")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return layout(fig, title, height)
+
+
+def sankey(df: pd.DataFrame, source: str, target: str, value: str, title: str, value_label: str,
+           height: int = 520, suffix_source: str = "", suffix_target: str = "") -> go.Figure:
+    """Flows from `source` to `target` (e.g. a land-use transfer matrix: from-class → to-class, area)."""
+    left = [f"{s}{suffix_source}" for s in df[source]]
+    right = [f"{t}{suffix_target}" for t in df[target]]
+    labels = list(dict.fromkeys(left + right))
+    idx = {n: i for i, n in enumerate(labels)}
+    fig = go.Figure(go.Sankey(
+        node=dict(label=labels, pad=12, thickness=14, color=[PALETTE[i % len(PALETTE)] for i in range(len(labels))]),
+        link=dict(source=[idx[s] for s in left], target=[idx[t] for t in right], value=df[value],
+                  hovertemplate=f"%{{source.label}} → %{{target.label}}<br>{value_label}: "
+                                f"%{{value:,.2f}}<extra></extra>")))
+    return layout(fig, title, height)
+
+
+def forecast(history: pd.DataFrame, fc: pd.DataFrame, title: str, x_title: str, y_title: str, labels: dict,
+             x: str = "ds", y: str = "y", lower: str = "yhat_lower_80", upper: str = "yhat_upper_80",
+             height: int | None = None) -> go.Figure:
+    """Actuals, then the forecast with its interval as a shaded band."""
+    fig = go.Figure()
+    fig.add_scatter(x=list(fc[x]) + list(fc[x])[::-1], y=list(fc[upper]) + list(fc[lower])[::-1],
+                    fill="toself", fillcolor="rgba(255,127,14,0.2)", line=dict(width=0), name=labels["band"],
+                    mode="lines",
+                    hoverinfo="skip")
+    fig.add_scatter(x=history[x], y=history[y], name=labels["actual"], mode="lines+markers", line_color=PALETTE[0])
+    fig.add_scatter(x=fc[x], y=fc["yhat"], name=labels["forecast"], mode="lines+markers",
+                    line=dict(color=PALETTE[1], dash="dash"))
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title, rangemode="tozero")
+    return layout(fig, title, height, hovermode="x unified")
+
+
+def target_series(series: pd.DataFrame, x: str, y: str, target: float | None, title: str, x_title: str,
+                  y_title: str, labels: dict, slope: float | None = None, until: int | None = None,
+                  height: int | None = None) -> go.Figure:
+    """A yearly series against a flat target, with the linear trend extended to `until` (the projection)."""
+    fig = go.Figure()
+    fig.add_scatter(x=series[x], y=series[y], name=labels["actual"], mode="lines+markers", line_color=PALETTE[2])
+    if slope is not None and not (isinstance(slope, float) and math.isnan(slope)) and len(series):
+        x0, y0 = int(series[x].iloc[-1]), float(series[y].iloc[-1])
+        x1 = max(until or x0 + 5, x0 + 1)
+        fig.add_scatter(x=[x0, x1], y=[y0, y0 + slope * (x1 - x0)], name=labels["projection"], mode="lines",
+                        line=dict(color=PALETTE[2], dash="dot"))
+    if target is not None and not (isinstance(target, float) and math.isnan(target)):
+        fig.add_hline(y=target, line_dash="dash", line_color="#d62728", annotation_text=labels["target"],
+                      annotation_position="bottom right")
+    fig.update_xaxes(title=x_title, dtick=1)
+    fig.update_yaxes(title=y_title)
+    return layout(fig, title, height, hovermode="x unified")
+
+
+def stacked_share(df: pd.DataFrame, x: str, group: str, value: str, title: str, x_title: str, y_title: str,
+                  height: int | None = None, horizontal: bool = True) -> go.Figure:
+    """Composition: one stacked bar per `x` split by `group`."""
+    fig = go.Figure()
+    for i, (name, part) in enumerate(df.groupby(group, sort=False)):
+        kw = dict(x=part[value], y=part[x].astype(str), orientation="h") if horizontal else \
+            dict(x=part[x].astype(str), y=part[value])
+        fig.add_bar(**kw, name=str(name), marker_color=PALETTE[i % len(PALETTE)],
+                    hovertemplate=f"{name}<br>%{{{'y' if horizontal else 'x'}}}: "
+                                  f"%{{{'x' if horizontal else 'y'}:,.1f}}<extra></extra>")
+    fig.update_layout(barmode="stack")
+    if horizontal:
+        fig.update_xaxes(title=y_title)
+        fig.update_yaxes(title=x_title, type="category", autorange="reversed")
+    else:
+        fig.update_xaxes(title=x_title, type="category")
+        fig.update_yaxes(title=y_title)
+    return layout(fig, title, height)
+
+
+__all__ = ["CJK_FONT", "bar", "box", "box_stats", "forecast", "grouped_bars", "heatmap", "layout", "lines",
+           "long_lines", "process_map", "sankey", "stacked_share", "target_series"]
