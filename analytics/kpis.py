@@ -239,7 +239,7 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
 
 
 def weekly_flow(conn: Connection, scope: Scope) -> pd.DataFrame:
-    """Arrivals and completions per ISO week (Monday) in the period. Grain: one row per week."""
+    """Arrivals and completions per ISO week (Monday) starting in the period. Grain: one row per week."""
     rec = pd.DataFrame(conn.execute(select(cases.c.received_at).where(
         scope.in_period(cases.c.received_at), *scope.filters(cases))).all(), columns=["t"])
     done = pd.DataFrame(conn.execute(select(cases.c.closed_at).where(
@@ -250,8 +250,11 @@ def weekly_flow(conn: Connection, scope: Scope) -> pd.DataFrame:
         t = pd.to_datetime(df["t"])
         return (t.dt.normalize() - pd.to_timedelta(t.dt.day_of_week, unit="D")).value_counts()
 
-    weeks = pd.date_range(pd.Timestamp(scope.start) - pd.Timedelta(days=scope.start.weekday()),
-                          pd.Timestamp(scope.end), freq="7D")
+    # Weeks from the first Monday in the period, so a period starting mid-week has no stub week.
+    first = pd.Timestamp(scope.start) + pd.Timedelta(days=(7 - scope.start.weekday()) % 7)
+    if first > pd.Timestamp(scope.end):
+        first -= pd.Timedelta(days=7)
+    weeks = pd.date_range(first, pd.Timestamp(scope.end), freq="7D")
     out = pd.DataFrame({"week": weeks})
     out["received"] = out["week"].map(per_week(rec)).fillna(0).astype(int)
     out["closed"] = out["week"].map(per_week(done)).fillna(0).astype(int)
