@@ -12,9 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import yaml
-from sqlalchemy import Date, case as sql_case, delete, func, insert, select, update
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, case as sql_case, func, insert, literal_column, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +28,8 @@ from etl.validate import validate
 from landdesk.config import DEFAULT_TIMEZONE, LandDeskError
 
 CHUNK_ROWS = 5000
+BULK_ROWS = 50_000
+BULK_INDEX_ROWS = 50_000
 ID_CHUNK = 900
 
 
@@ -95,6 +98,46 @@ def records(frame: pd.DataFrame, table) -> list[dict]:
     return [dict(zip(names, row)) for row in zip(*cols.values())]
 
 
+def _timestamps(series: pd.Series, date_only: bool) -> list:
+    """Datetimes as the text SQLAlchemy stores in SQLite (and PostgreSQL COPY reads): fast, C-level."""
+    arr = series.to_numpy(dtype="datetime64[us]")
+    if date_only:
+        text = np.datetime_as_string(arr, unit="D")
+        return [None if t == "NaT" else t for t in text.tolist()]
+    text = np.datetime_as_string(arr, unit="us")
+    return [None if t == "NaT" else t.replace("T", " ", 1) for t in text.tolist()]
+
+
+def db_columns(frame: pd.DataFrame, table, dialect: str) -> list[list]:
+    """Each column of `frame` as a list of DBAPI-ready values (None for nulls), in frame order.
+
+    Datetimes become 'YYYY-MM-DD HH:MM:SS.ffffff' text (SQLAlchemy's SQLite storage format, and a
+    literal PostgreSQL parses), dates 'YYYY-MM-DD', booleans 0/1 on SQLite.
+    """
+    out = []
+    for name in frame.columns:
+        s = frame[name]
+        kind = table.c[name].type
+        if isinstance(kind, (Date, DateTime)) or pd.api.types.is_datetime64_any_dtype(s):
+            if not pd.api.types.is_datetime64_any_dtype(s):
+                s = pd.to_datetime(s, errors="coerce")
+            vals = _timestamps(s, isinstance(kind, Date))
+        elif isinstance(kind, Boolean):
+            vals = [None if v is None or v is pd.NA else (int(bool(v)) if dialect == "sqlite" else bool(v))
+                    for v in s.astype(object).tolist()]
+        elif isinstance(kind, Integer):
+            num = pd.to_numeric(s, errors="coerce").astype("Int64")
+            vals = num.astype(object).where(num.notna(), None).tolist()
+        elif isinstance(kind, Float):
+            num = pd.to_numeric(s, errors="coerce").astype("float64")
+            vals = num.astype(object).where(num.notna(), None).tolist()
+        else:
+            obj = s.astype(object)
+            vals = obj.where(obj.notna(), None).tolist()
+        out.append(vals)
+    return out
+
+
 def _chunks(seq: list, size: int):
     for i in range(0, len(seq), size):
         yield seq[i:i + size]
@@ -107,29 +150,164 @@ def _bar(progress: bool, total: int, desc: str):
     return tqdm(total=total, desc=desc, unit=" rows", unit_scale=True, leave=False, disable=None)
 
 
+def _upsert_statement(conn: Connection, table, columns: list[str], keys: tuple[str, ...], set_expr: dict | None):
+    ins = _insert_fn(conn)(table)
+    updates = set_expr if set_expr is not None else {c: ins.excluded[c] for c in columns if c not in keys}
+    if updates:
+        return ins.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    return ins.on_conflict_do_nothing(index_elements=list(keys))
+
+
 def upsert(conn: Connection, table, frame: pd.DataFrame, keys: tuple[str, ...], set_expr: dict | None = None,
-           bar=None) -> int:
-    """INSERT … ON CONFLICT (keys) DO UPDATE of the frame's columns, in chunks; returns rows written."""
+           bar=None, fresh: bool = False) -> int:
+    """INSERT … ON CONFLICT (keys) DO UPDATE of the frame's columns; returns rows written.
+
+    SQLite: one prepared statement, executemany on the raw DBAPI cursor in chunks (a big load
+    into a table smaller than itself drops the table's plain secondary indexes and rebuilds them
+    afterwards, in the same transaction). PostgreSQL: COPY into a temporary staging table, then
+    one INSERT … SELECT … ON CONFLICT DO UPDATE. Both run inside the caller's transaction (the
+    batch's), so a failure or a kill leaves nothing behind. `fresh` says no stored row can have
+    these keys (e.g. a case's events after they were deleted): a plain INSERT / direct COPY.
+    """
     if frame.empty:
         return 0
-    ins = _insert_fn(conn)(table)
-    updates = set_expr if set_expr is not None else {c: ins.excluded[c] for c in frame.columns if c not in keys}
+    columns = [str(c) for c in frame.columns]
+    dialect = conn.dialect.name
+    n = len(frame)
+    if dialect == "postgresql":
+        return _pg_upsert(conn, table, frame, columns, keys, set_expr, bar, n, fresh)
+    stmt = insert(table) if fresh else _upsert_statement(conn, table, columns, keys, set_expr)
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=columns)
+    sql = str(compiled)
+    order = [columns.index(name) for name in compiled.positiontup]
+    cursor = conn.connection.driver_connection.cursor()
+    rebuilt = _drop_indexes_for_bulk(cursor, table.name, n)
+    try:
+        for lo in range(0, n, BULK_ROWS):
+            hi = min(lo + BULK_ROWS, n)
+            values = db_columns(frame.iloc[lo:hi], table, dialect)
+            cursor.executemany(sql, zip(*[values[i] for i in order]))
+            del values
+            if bar is not None:
+                bar.update(hi - lo)
+        for create in rebuilt:
+            cursor.execute(create)
+    finally:
+        cursor.close()
+    return n
+
+
+def _drop_indexes_for_bulk(cursor, table: str, n: int) -> list[str]:
+    """SQLite: when `n` new rows outnumber the table's rows (and are many), drop its plain
+    (non-unique) indexes and return their CREATE statements: building an index once after the
+    insert is several times faster than keeping it up to date row by row. DDL is transactional
+    in SQLite, so a failed or killed load restores them with everything else."""
+    if n < BULK_INDEX_ROWS:
+        return []
+    existing = cursor.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{table}" LIMIT {n})').fetchone()[0]
+    if existing >= n:
+        return []
+    rows = cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                          "AND sql IS NOT NULL", (table,)).fetchall()
+    creates = []
+    for name, sql in rows:
+        if "UNIQUE" in sql.upper().split("ON", 1)[0]:
+            continue
+        cursor.execute(f'DROP INDEX "{name}"')
+        creates.append(sql)
+    return creates
+
+
+def _pg_upsert(conn: Connection, table, frame: pd.DataFrame, columns: list[str], keys, set_expr, bar, n: int,
+               fresh: bool = False) -> int:
+    from sqlalchemy import column as sql_column, select as sql_select, table as sql_table
+
+    stage = f"_landdesk_stage_{table.name}"
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        rebuild = _pg_drop_for_bulk(cursor, table.name, n)
+        if not fresh:
+            cursor.execute(f'DROP TABLE IF EXISTS "{stage}"')
+            cursor.execute(f'CREATE TEMP TABLE "{stage}" ON COMMIT DROP AS SELECT {quoted} FROM "{table.name}" WITH NO DATA')
+        target = f'"{table.name}"' if fresh else f'"{stage}"'
+        with cursor.copy(f'COPY {target} ({quoted}) FROM STDIN') as copy:
+            for lo in range(0, n, BULK_ROWS):
+                hi = min(lo + BULK_ROWS, n)
+                values = db_columns(frame.iloc[lo:hi], table, "postgresql")
+                for row in zip(*values):
+                    copy.write_row(row)
+                del values
+                if bar is not None:
+                    bar.update(hi - lo)
+    finally:
+        cursor.close()
+    if fresh:
+        for ddl in rebuild:
+            conn.exec_driver_sql(ddl)
+        return n
+    stage_t = sql_table(stage, *[sql_column(c) for c in columns])
+    ins = _insert_fn(conn)(table).from_select(columns, sql_select(*[stage_t.c[c] for c in columns]))
+    updates = set_expr if set_expr is not None else {c: ins.excluded[c] for c in columns if c not in keys}
     stmt = ins.on_conflict_do_update(index_elements=list(keys), set_=updates) if updates \
         else ins.on_conflict_do_nothing(index_elements=list(keys))
-    rows = records(frame, table)
-    for chunk in _chunks(rows, CHUNK_ROWS):
-        conn.execute(stmt, chunk)
-        if bar is not None:
-            bar.update(len(chunk))
-    return len(rows)
+    conn.execute(stmt)
+    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{stage}"')
+    for ddl in rebuild:
+        conn.exec_driver_sql(ddl)
+    return n
 
 
-def _merge_cases_expr(conn: Connection, columns: list[str]) -> dict:
+def _pg_drop_for_bulk(cursor, table: str, n: int) -> list[str]:
+    """PostgreSQL: when `n` new rows outnumber the table's rows (and are many), drop the table's
+    foreign keys and plain indexes and return the DDL that restores them. Row-by-row foreign-key
+    triggers cost more than the whole COPY; re-adding a constraint checks every row in one join.
+    All of it is inside the batch's transaction: a failure or a kill restores the schema too.
+    While the load runs the table is locked against readers (an initial bulk load only)."""
+    if n < BULK_INDEX_ROWS:
+        return []
+    cursor.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{table}" LIMIT {n}) t')
+    if cursor.fetchone()[0] >= n:
+        return []
+    cursor.execute("""SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+                      WHERE c.conrelid = to_regclass(%s) AND c.contype = 'f'""", (f'"{table}"',))
+    fkeys = cursor.fetchall()
+    cursor.execute("""SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x
+                      JOIN pg_class i ON i.oid = x.indexrelid
+                      WHERE x.indrelid = to_regclass(%s) AND NOT x.indisunique AND NOT x.indisprimary""",
+                   (f'"{table}"',))
+    indexes = cursor.fetchall()
+    restore = []
+    for name, definition in fkeys:
+        cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+        restore.append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+    for name, definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+        restore.append(definition)
+    return restore
+
+
+def delete_case_events(conn: Connection, case_ids: list) -> None:
+    """Delete the events of these cases (a newer export replaces a case's events), in the batch's transaction."""
+    if not case_ids:
+        return
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            cursor.execute('DELETE FROM "case_events" WHERE "case_id" = ANY(%s)', (list(map(str, case_ids)),))
+        else:
+            cursor.executemany('DELETE FROM "case_events" WHERE "case_id" = ?', ((str(c),) for c in case_ids))
+    finally:
+        cursor.close()
+
+
+def _merge_cases_expr(conn: Connection, columns: list[str], ins=None) -> dict:
     """SET clause for derived cases: a row loaded from a cases export keeps received_at, closed_at, status
     and batch_id, and only its null attributes are filled; a row derived earlier is re-derived."""
-    ins = _insert_fn(conn)(S.cases)
+    ins = ins if ins is not None else _insert_fn(conn)(S.cases)
     t = S.cases
-    from_export = t.c.batch_id.in_(select(S.etl_batches.c.batch_id).where(S.etl_batches.c.dataset == "cases"))
+    from_export = t.c.batch_id.in_(select(S.etl_batches.c.batch_id).where(
+        S.etl_batches.c.dataset == literal_column("'cases'")))
     out = {}
     for c in columns:
         if c == "case_id":
@@ -176,7 +354,8 @@ def prepare(engine: Engine, mapping: Mapping, raw: pd.DataFrame) -> Prepared:
         if mapping.derive_cases or mapping.case_columns:
             cases = derive_cases(good, mapping)
         good = good.drop(columns=[c for c in good.columns if c.startswith(CASE_PREFIX)])
-    return Prepared(good, cases, rejects, len(raw))
+    # records read: source rows, or row × column cells of an unpivoted table
+    return Prepared(good, cases, rejects, len(frame) if mapping.unpivot else len(raw))
 
 
 def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, progress: bool) -> int:
@@ -195,10 +374,10 @@ def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, pro
                 cases = prep.cases.copy()
                 cases["batch_id"] = batch_id
                 upsert(conn, S.cases, cases, ("case_id",), _merge_cases_expr(conn, list(cases.columns)), bar)
-            ids = rows["case_id"].unique().tolist()
-            for chunk in _chunks(ids, ID_CHUNK):
-                conn.execute(delete(S.case_events).where(S.case_events.c.case_id.in_(chunk)))
-        written = upsert(conn, table, rows, keys, bar=bar)
+            delete_case_events(conn, rows["case_id"].unique().tolist())
+            written = upsert(conn, table, rows, keys, bar=bar, fresh=True)   # no stored event has these keys now
+        else:
+            written = upsert(conn, table, rows, keys, bar=bar)
         if len(prep.rejects):
             _write_rejects(conn, batch_id, prep.rejects)
     finally:

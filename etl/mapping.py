@@ -22,7 +22,12 @@ EXTRA_COLUMNS = {"case_events": ("lifecycle",)}
 #: Columns filled by the ETL itself, never required from the source.
 DERIVED = {"case_events": ("seq",), "cases": ("status",), "petitions": ("status",)}
 _TOP_KEYS = {"dataset", "source", "columns", "case_columns", "values", "defaults", "timezone",
-             "end_stages", "reject_threshold", "derive_cases", "description"}
+             "end_stages", "reject_threshold", "derive_cases", "description", "date_formats", "dayfirst",
+             "category_codes", "unpivot", "multiply", "earliest_year"}
+#: Dates and years before this are rejected unless a mapping sets `earliest_year` (PRC records start in 1949).
+DEFAULT_EARLIEST_YEAR = 1949
+#: How land_use.category_code is checked: GB/T 21010 codes (default) or any code (`free`).
+CATEGORY_CODE_RULES = ("gbt21010", "free")
 _SOURCE_KEYS = {"path", "url", "query", "format", "encoding", "sheet", "header_row", "delimiter"}
 _UNSET_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
@@ -36,8 +41,8 @@ class Source:
     query: str | None = None
     encoding: str = "auto"
     sheet: int | str = 0
-    header_row: int = 0
-    delimiter: str = ","
+    header_row: int | None = None   # None: row 0 for csv; for xlsx the first row holding the mapped headers
+    delimiter: str = "auto"
 
     def describe(self) -> str:
         """The file path, or the SQL URL with its password hidden."""
@@ -64,6 +69,12 @@ class Mapping:
     end_stages: list[str] = field(default_factory=list)
     reject_threshold: float = DEFAULT_REJECT_THRESHOLD
     derive_cases: bool = True
+    date_formats: dict[str, str] = field(default_factory=dict)
+    dayfirst: bool | None = None
+    category_codes: str = "gbt21010"
+    unpivot: dict[str, Any] | None = None
+    multiply: dict[str, float] = field(default_factory=dict)
+    earliest_year: int = DEFAULT_EARLIEST_YEAR
 
     @property
     def name(self) -> str:
@@ -110,11 +121,15 @@ def _source(path: Path, raw: Any) -> Source:
     unknown = set(raw) - _SOURCE_KEYS
     if unknown:
         raise _fail(path, f"unknown key(s) under `source`: {', '.join(sorted(unknown))}.")
-    header_row = raw.get("header_row", 0)
-    if not isinstance(header_row, int) or header_row < 0:
-        raise _fail(path, "`source.header_row` must be a whole number ≥ 0 (the 0-based header row).")
-    delimiter = str(raw.get("delimiter", ","))
+    header_row = raw.get("header_row")
+    if header_row == "auto":
+        header_row = None
+    if header_row is not None and (not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 0):
+        raise _fail(path, "`source.header_row` must be a whole number ≥ 0 (the 0-based header row) or auto.")
+    delimiter = str(raw.get("delimiter", "auto"))
     delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter.lower(), delimiter)
+    if delimiter != "auto" and len(delimiter) != 1:
+        raise _fail(path, "`source.delimiter` must be one character (or tab, or auto).")
     common = dict(encoding=str(raw.get("encoding", "auto")), sheet=raw.get("sheet", 0),
                   header_row=header_row, delimiter=delimiter)
     if "url" in raw or "query" in raw:
@@ -180,12 +195,18 @@ def read_mapping(mapping_path: str | os.PathLike) -> Mapping:
     for name in case_columns:
         if name not in case_known:
             raise _fail(path, f"{name!r} in `case_columns` is not a column of cases.")
+    unpivot_cols = set()
+    if isinstance(doc.get("unpivot"), dict):
+        unpivot_cols = {str(doc["unpivot"].get("into", "category_code")), str(doc["unpivot"].get("value", "area_ha"))}
     for name in values:
-        if name not in columns and name not in case_columns and name not in defaults:
+        if name not in columns and name not in case_columns and name not in defaults and name not in unpivot_cols:
             raise _fail(path, f"`values` has a code map for {name!r}, which the mapping does not map.")
     derived = set(DERIVED.get(dataset, ()))
     required = [c.name for c in table.columns if not c.nullable and c.name not in derived and c.name != "batch_id"]
-    missing = [c for c in required if c not in columns and c not in defaults]
+    unpivoted = set()
+    if isinstance(doc.get("unpivot"), dict):
+        unpivoted = {str(doc["unpivot"].get("into", "category_code")), str(doc["unpivot"].get("value", "area_ha"))}
+    missing = [c for c in required if c not in columns and c not in defaults and c not in unpivoted]
     if missing:
         raise _fail(path, f"required column(s) {', '.join(missing)} of dataset {dataset} are not mapped.")
     timezone = str(doc.get("timezone") or DEFAULT_TIMEZONE)
@@ -200,10 +221,82 @@ def read_mapping(mapping_path: str | os.PathLike) -> Mapping:
     threshold = doc.get("reject_threshold", DEFAULT_REJECT_THRESHOLD)
     if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
         raise _fail(path, "`reject_threshold` must be a fraction between 0 and 1.")
+    date_formats = _date_formats(path, doc.get("date_formats"), dataset, set(columns) | set(case_columns))
+    dayfirst = doc.get("dayfirst")
+    if dayfirst is not None and not isinstance(dayfirst, bool):
+        raise _fail(path, "`dayfirst` must be true or false (leave it out to detect it from the data).")
+    category_codes = str(doc.get("category_codes") or "gbt21010").lower()
+    if category_codes not in CATEGORY_CODE_RULES:
+        raise _fail(path, f"`category_codes` must be one of {', '.join(CATEGORY_CODE_RULES)}.")
+    unpivot = _unpivot(path, doc.get("unpivot"), columns)
+    earliest = doc.get("earliest_year", DEFAULT_EARLIEST_YEAR)
+    if not isinstance(earliest, int) or isinstance(earliest, bool) or not 1800 <= earliest <= 2100:
+        raise _fail(path, "`earliest_year` must be a year such as 1949.")
     return Mapping(path=path, dataset=dataset, source=source, columns=columns, case_columns=case_columns,
                    values={k: dict(v) for k, v in values.items()}, defaults=dict(defaults), timezone=timezone,
                    end_stages=[str(s) for s in end_stages], reject_threshold=float(threshold),
-                   derive_cases=bool(doc.get("derive_cases", True)))
+                   derive_cases=bool(doc.get("derive_cases", True)), date_formats=date_formats, dayfirst=dayfirst,
+                   category_codes=category_codes, unpivot=unpivot, earliest_year=earliest,
+                   multiply=_multiply(path, doc.get("multiply"), set(columns) | unpivoted, dataset))
+
+
+def _multiply(path: Path, raw: Any, mapped: set[str], dataset: str) -> dict[str, float]:
+    """`multiply: {area_ha: 0.0666667}`: unit conversion of numeric columns (e.g. 亩 → ha, 1000 acres → ha)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _fail(path, "`multiply` must map numeric column names to factors.")
+    from sqlalchemy import Float, Integer
+    out = {}
+    for name, factor in raw.items():
+        if name not in mapped:
+            raise _fail(path, f"`multiply` names {name!r}, which the mapping does not map.")
+        if not isinstance(DATASETS[dataset].c[name].type, (Float, Integer)):
+            raise _fail(path, f"`multiply` names {name!r}, which is not a numeric column.")
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or factor <= 0:
+            raise _fail(path, f"the factor for {name} under `multiply` must be a positive number.")
+        out[str(name)] = float(factor)
+    return out
+
+
+def _date_formats(path: Path, raw: Any, dataset: str, mapped: set[str]) -> dict[str, str]:
+    """`date_formats: {column: "%m/%d/%Y %I:%M:%S %p" | iso | excel | auto, "*": …}` checked."""
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        raw = {"*": raw}
+    if not isinstance(raw, dict):
+        raise _fail(path, "`date_formats` must map column names (or *) to a strftime format, iso, excel or auto.")
+    from etl.transform import SPECIAL_FORMATS
+    out = {}
+    for name, fmt in raw.items():
+        name, fmt = str(name), str(fmt)
+        if name != "*" and name not in mapped:
+            raise _fail(path, f"`date_formats` names {name!r}, which the mapping does not map.")
+        if fmt.lower() not in SPECIAL_FORMATS and "%" not in fmt:
+            raise _fail(path, f"date format {fmt!r} for {name} is neither a strftime pattern (like %Y-%m-%d) "
+                              "nor one of auto, iso, excel.")
+        out[name] = fmt.lower() if fmt.lower() in SPECIAL_FORMATS else fmt
+    return out
+
+
+def _unpivot(path: Path, raw: Any, columns: dict[str, str]) -> dict[str, Any] | None:
+    """`unpivot: {columns: [source headers…] | {header: code}, into: category_code, value: area_ha}`:
+    a wide table (one column per category) read as one record per row × column."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or "columns" not in raw:
+        raise _fail(path, "`unpivot` needs `columns` (the wide source columns) and optionally `into` and `value`.")
+    cols = raw["columns"]
+    if isinstance(cols, list):
+        cols = {str(c): str(c) for c in cols}
+    if not isinstance(cols, dict) or not cols:
+        raise _fail(path, "`unpivot.columns` must be a list of source headers or a {header: code} map.")
+    into, value = str(raw.get("into", "category_code")), str(raw.get("value", "area_ha"))
+    for name in (into, value):
+        if name in columns:
+            raise _fail(path, f"{name!r} is filled by `unpivot`; do not map it under `columns` too.")
+    return {"columns": {str(k): str(v) for k, v in cols.items()}, "into": into, "value": value}
 
 
 def natural_key(dataset: str) -> tuple[str, ...]:

@@ -24,58 +24,237 @@ NA_TOKENS = {"", "na", "n/a", "n.a.", "nan", "nat", "null", "none", "-", "--", "
 TRUE_TOKENS = {"1", "true", "t", "yes", "y", "是", "工作日", "上班", "班"}
 FALSE_TOKENS = {"0", "false", "f", "no", "n", "否", "休息日", "休", "假", "节假日"}
 _CN_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?")
+_CN_TIME = re.compile(r"(\d{1,2})\s*[时時点]\s*(?:(\d{1,2})\s*分)?\s*(?:(\d{1,2})\s*秒)?")
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+_YEAR_LAST = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{4})(?=$|[\sT])")
+_YEAR_FIRST = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?=$|[\sT])")
+_AMPM = re.compile(r"\s*(?:([AaPp])\.?\s?[Mm]\.?|(上午|下午|晚上|中午|凌晨))\s*$")
+_AMPM_LEAD = re.compile(r"^(\S+)\s+(上午|下午|晚上|中午|凌晨)\s*(.+)$")
+_EXCEL_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: `date_formats` values that are not strftime patterns.
+SPECIAL_FORMATS = ("auto", "iso", "excel")
+
+
+def _factorized(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, unique values as strings): conversions run once per distinct value, not per row."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes, pd.Series(uniques, dtype=object).astype(str)
+
+
+def _take(values: pd.Series, codes: np.ndarray, fill, index) -> pd.Series:
+    """Spread per-unique results back to rows (code -1, a null, becomes `fill`)."""
+    arr = values.to_numpy()
+    if len(arr) == 0:
+        return pd.Series(fill, index=index, dtype=values.dtype)
+    out = arr.take(np.where(codes < 0, 0, codes))
+    if (codes < 0).any():
+        out = out.copy()
+        out[codes < 0] = fill
+    return pd.Series(out, index=index, dtype=values.dtype)
 
 
 def _clean(series: pd.Series) -> pd.Series:
-    """Strings stripped, with empty and NA tokens as nulls (object dtype with None)."""
+    """Strings stripped, with empty and NA tokens as nulls (string dtype with <NA>)."""
     text = series.astype("string").str.strip()
     text = text.mask(text.str.lower().isin(NA_TOKENS))
     return text
 
 
-def parse_datetime(series: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
-    """Parse mixed date/time strings to naive wall-clock time in `tz`; also return a failure mask.
+def clean_text(series: pd.Series) -> pd.Series:
+    """`_clean` as an object column with None for nulls, computed once per distinct value
+    (repeated strings stay one shared object: fast and small on big logs)."""
+    codes, uniques = _factorized(series)
+    cleaned = _clean(uniques)
+    cleaned = cleaned.astype(object).where(cleaned.notna(), None)
+    return _take(cleaned, codes, None, series.index)
 
-    ISO 8601 (with or without offset), `2024/3/5 14:02`, `2024年3月5日` and day-only dates;
-    naive values are taken as `tz` wall-clock time, aware ones are converted to `tz`.
-    """
-    text = _clean(series)
-    present = text.notna()
-    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
-    if not present.any():
-        return out, present & False
-    text = text.str.replace(_CN_DATE, r"\1-\2-\3 ", regex=True).str.replace("/", "-", regex=False).str.strip()
-    aware = present & text.str.contains(_OFFSET, na=False)
-    naive = present & ~aware
+
+def _excel_serial(num: pd.Series) -> pd.Series:
+    """Excel serial day numbers (1900 date system, as Excel counts them since 1900-03-01) to datetimes."""
+    return (EXCEL_EPOCH + pd.to_timedelta(num.astype("float64"), unit="D")).dt.round("s")
+
+
+def _localise(val: pd.Series, tz: str) -> pd.Series:
+    return val.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
+
+
+def _ampm(text: pd.Series) -> pd.Series:
+    """'… 2:14:00 PM' / '下午 2:14' → 24-hour '… 14:14:00'; other strings unchanged."""
+    def fix(s: str) -> str:
+        lead = _AMPM_LEAD.match(s)
+        if lead:
+            s = f"{lead[1]} {lead[3]} {lead[2]}"
+        m = _AMPM.search(s)
+        if not m:
+            return s
+        pm = (m[1] or "").lower() == "p" or m[2] in ("下午", "晚上")
+        am = (m[1] or "").lower() == "a" or m[2] in ("上午", "凌晨")
+        head = s[:m.start()].rstrip()
+        t = re.search(r"(\d{1,2})(:\d{2}(?::\d{2}(?:\.\d+)?)?)?$", head)
+        if not t:
+            return s
+        hour = int(t[1])
+        if hour > 12 or hour == 0 and pm:
+            return s + " ?"          # 13 PM: not a time; make it fail
+        if pm and hour != 12:
+            hour += 12
+        elif am and hour == 12:
+            hour = 0
+        elif m[2] == "中午" and hour < 11:
+            hour += 12
+        return f"{head[:t.start()]}{hour:02d}{t[2] or ':00'}"
+    return text.map(fix)
+
+
+def _parse_text(text: pd.Series, tz: str, fmt: str | None, dayfirst: bool | None) -> pd.Series:
+    """Parse stripped, non-null date strings (one per distinct value) to naive `tz` wall-clock times."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    if text.empty:
+        return out
+    if fmt == "auto-slow":
+        return _parse_slow(text, tz, dayfirst)
+    if fmt and fmt != "auto":
+        if fmt == "excel":
+            num = pd.to_numeric(text, errors="coerce")
+            return _excel_serial(num).astype("datetime64[us]")
+        if fmt == "iso":
+            aware = text.str.contains(_OFFSET, na=False)
+            if aware.any():
+                out[aware] = _localise(pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce"), tz)
+            if (~aware).any():
+                out[~aware] = pd.to_datetime(text[~aware], format="ISO8601", errors="coerce").astype("datetime64[us]")
+            return out
+        if "%z" in fmt or "%Z" in fmt:
+            return _localise(pd.to_datetime(text, format=fmt, utc=True, errors="coerce"), tz)
+        return pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[us]")
+
+    # 0. fast path: ISO 8601 (with or without an offset), parsed in C; only the rest goes on
+    aware = text.str.contains(_OFFSET.pattern, case=False, regex=True, na=False)
+    iso = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     if aware.any():
-        part = text[aware]
+        iso[aware] = _localise(pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce"), tz)
+    if (~aware).any():
+        plain = ~aware & text.str.match(r"^\d{4}-\d{2}-\d{2}", na=False)
+        if plain.any():
+            iso[plain] = pd.to_datetime(text[plain], format="ISO8601", errors="coerce").astype("datetime64[us]")
+    done = iso.notna()
+    if done.all():
+        return iso
+    if done.any():
+        out = iso
+        rest_out = _parse_text(text[~done], tz, "auto-slow", dayfirst)
+        out[~done] = rest_out.to_numpy()
+        return out
+    return _parse_text(text, tz, "auto-slow", dayfirst)
+
+
+def _parse_slow(text: pd.Series, tz: str, dayfirst: bool | None) -> pd.Series:
+    """Formats other than ISO 8601: each value normalised by pattern, then parsed."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    # 1. Excel serial day numbers (a number of five digits, optionally with a day fraction)
+    serial = text.str.fullmatch(_EXCEL_SERIAL.pattern)
+    if serial.any():
+        out[serial] = _excel_serial(pd.to_numeric(text[serial])).astype("datetime64[us]")
+    # 2. compact 20240305 / 20240305140200
+    compact8 = text.str.fullmatch(r"\d{8}")
+    if compact8.any():
+        out[compact8] = pd.to_datetime(text[compact8], format="%Y%m%d", errors="coerce")
+    compact14 = text.str.fullmatch(r"\d{14}")
+    if compact14.any():
+        out[compact14] = pd.to_datetime(text[compact14], format="%Y%m%d%H%M%S", errors="coerce")
+    rest = ~(serial | compact8 | compact14)
+    if not rest.any():
+        return out
+    t = text[rest]
+    # 3. Chinese 2024年3月5日 14时02分; 上午/下午; AM/PM
+    cn = t.str.contains("年", regex=False)
+    if cn.any():
+        t = t.where(~cn, t.str.replace(_CN_DATE, r"\1-\2-\3 ", regex=True)
+                    .str.replace(_CN_TIME, lambda m: f"{m[1]}:{m[2] or '00'}" + (f":{m[3]}" if m[3] else ""), regex=True)
+                    .str.strip())
+    # 4. day/month/year or month/day/year (year last): dayfirst, else decided by the data (a field > 12), else m/d/y
+    yl = t.str.match(_YEAR_LAST)
+    if yl.any():
+        parts = t[yl].str.extract(_YEAR_LAST)
+        first, second = parts[0].astype(int), parts[2].astype(int)
+        dfirst = dayfirst
+        if dfirst is None:
+            if (first > 12).any() and not (second > 12).any():
+                dfirst = True
+            elif (second > 12).any():
+                dfirst = False
+            else:
+                dfirst = bool((parts[1] == ".").all())   # 05.03.2024 is European; 3/5/2024 American
+        day, month = (first, second) if dfirst else (second, first)
+        head = parts[3] + "-" + month.map("{:02d}".format) + "-" + day.map("{:02d}".format)
+        t = t.copy()
+        t[yl] = head + t[yl].str.replace(_YEAR_LAST, "", regex=True)
+    # 5. 2024/3/5 and 2024.3.5 → ISO order with dashes
+    t = t.str.replace(_YEAR_FIRST, lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", regex=True)
+    ampm = t.map(lambda v: bool(_AMPM.search(v) or _AMPM_LEAD.match(v))).astype(bool)
+    if ampm.any():
+        t = t.where(~ampm, _ampm(t[ampm]))
+    t = t.str.replace(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[\sT])",
+                      lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", regex=True).str.strip()
+    # 6. ISO 8601 with offset (converted to tz) or naive (taken as tz wall-clock); then anything pandas reads
+    aware = t.str.contains(_OFFSET, na=False)
+    if aware.any():
+        part = t[aware]
         val = pd.to_datetime(part, format="ISO8601", utc=True, errors="coerce")
         retry = val.isna()
         if retry.any():
-            val[retry] = pd.to_datetime(part[retry], format="mixed", utc=True, errors="coerce")
-        out[aware] = val.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
+            val[retry] = pd.to_datetime(part[retry], format="mixed", utc=True, errors="coerce",
+                                        dayfirst=bool(dayfirst))
+        out.loc[part.index] = _localise(val, tz)
+    naive = ~aware
+    datelike = t.str.contains(r"\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}\b", regex=True, na=False)
+    naive &= datelike          # a bare time ("12:00 AM") is not a date: pandas would give it today's date
     if naive.any():
-        part = text[naive]
+        part = t[naive]
         val = pd.to_datetime(part, format="ISO8601", errors="coerce")
         retry = val.isna()
         if retry.any():
-            padded = part[retry].str.replace(r"^(\d{4})-(\d{1,2})-(\d{1,2})", lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", regex=True)
-            val[retry] = pd.to_datetime(padded, format="mixed", errors="coerce")
-        out[naive] = val.astype("datetime64[us]")
-    failed = present & out.isna()
-    return out, failed
+            val[retry] = pd.to_datetime(part[retry], format="mixed", errors="coerce", dayfirst=bool(dayfirst))
+        out.loc[part.index] = val.astype("datetime64[us]")
+    return out
+
+
+def parse_datetime(series: pd.Series, tz: str, fmt: str | None = None,
+                   dayfirst: bool | None = None) -> tuple[pd.Series, pd.Series]:
+    """Parse mixed date/time strings to naive wall-clock time in `tz`; also return a failure mask.
+
+    With `fmt` (a strftime pattern such as "%m/%d/%Y %I:%M:%S %p", or "iso" / "excel") every value
+    must match it. Otherwise the format is detected per value: ISO 8601 with or without offset,
+    `2024/3/5 14:02`, `2024.3.5`, `2024年3月5日 14时02分`, `3/5/2024 2:02:00 PM` (month first unless
+    `dayfirst` or a day > 12 in the column says otherwise), `05.03.2024` (day first), Excel serial
+    day numbers (`45356`, `45356.5`), `20240305`, and day-only dates. Naive values are taken as `tz`
+    wall-clock time, aware ones are converted to `tz`. Each distinct string is parsed once.
+    """
+    codes, uniques = _factorized(series)
+    text = _clean(uniques)
+    present = text.notna()
+    parsed = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[us]")
+    if present.any():
+        parsed[present] = _parse_text(text[present].astype(str), tz, fmt, dayfirst).to_numpy()
+    failed_u = present & parsed.isna()
+    value = _take(parsed, codes, np.datetime64("NaT"), series.index)
+    failed = _take(failed_u, codes, False, series.index).astype(bool)
+    return value, failed
 
 
 def _to_number(series: pd.Series, integer: bool) -> tuple[pd.Series, pd.Series]:
-    text = _clean(series).str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-    num = pd.to_numeric(text, errors="coerce")
+    codes, uniques = _factorized(series)
+    text = _clean(uniques).str.replace(",", "", regex=False).str.replace("，", "", regex=False)
+    num = pd.to_numeric(text, errors="coerce").astype("float64")
     failed = text.notna() & num.isna()
     if integer:
         frac = num.notna() & (num % 1 != 0)
         failed |= frac
-        num = num.mask(frac).astype("Int64")
-    return num.astype("Int64") if integer else num.astype("float64"), failed
+        num = num.mask(frac)
+    value = _take(num, codes, np.nan, series.index)
+    failed = _take(failed.astype(bool), codes, False, series.index).astype(bool)
+    return (value.astype("Int64") if integer else value), failed
 
 
 def _to_bool(series: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -87,7 +266,15 @@ def _to_bool(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, failed
 
 
-def convert(frame: pd.DataFrame, table_name: str, tz: str, prefix: str = "") -> pd.DataFrame:
+def _format_for(formats: dict | None, name: str) -> str | None:
+    if not formats:
+        return None
+    base = name[len(CASE_PREFIX):] if name.startswith(CASE_PREFIX) else name
+    return formats.get(name) or formats.get(base) or formats.get("*")
+
+
+def convert(frame: pd.DataFrame, table_name: str, tz: str, prefix: str = "",
+            date_formats: dict | None = None, dayfirst: bool | None = None) -> pd.DataFrame:
     """Convert the frame's columns of `table_name` to their SQL types; failures go to `_bad`."""
     table = DATASETS[table_name]
     for col in table.columns:
@@ -96,10 +283,11 @@ def convert(frame: pd.DataFrame, table_name: str, tz: str, prefix: str = "") -> 
             continue
         kind = col.type
         if isinstance(kind, (DateTime, Date)):
-            value, failed = parse_datetime(frame[name], tz)
+            value, failed = parse_datetime(frame[name], tz, _format_for(date_formats, name), dayfirst)
             if isinstance(kind, Date):
                 value = value.dt.normalize()
-            what = "a date" if isinstance(kind, Date) else "a date/time"
+            fmt = _format_for(date_formats, name)
+            what = ("a date" if isinstance(kind, Date) else "a date/time") + (f" in format {fmt}" if fmt else "")
         elif isinstance(kind, Integer):
             value, failed = _to_number(frame[name], integer=True)
             what = "a whole number"
@@ -110,8 +298,7 @@ def convert(frame: pd.DataFrame, table_name: str, tz: str, prefix: str = "") -> 
             value, failed = _to_bool(frame[name])
             what = "yes/no"
         else:
-            value = _clean(frame[name])
-            frame[name] = value.astype(object).where(value.notna(), None)
+            frame[name] = clean_text(frame[name])
             continue
         if failed.any():
             note = name + " " + frame[name].astype("string").str.slice(0, 40).map(repr, na_action="ignore") + f" is not {what}"
@@ -127,10 +314,39 @@ def _apply_values(column: pd.Series, codes: dict) -> pd.Series:
     return mapped.where(text.isin(table.keys()), column).astype(object)
 
 
+UNPIVOT_KEY, UNPIVOT_VALUE = "_unpivot_key", "_unpivot_value"
+
+
+def unpivot(raw: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """A wide table (one column per category) as one record per source row × listed column.
+
+    The records of one source row keep its `_row`, in column order; `unpivot.columns` may map
+    each header to the code stored (e.g. USDA "Total cropland" → CROP).
+    """
+    spec = mapping.unpivot
+    cols = spec["columns"]
+    missing = [c for c in cols if c not in raw.columns]
+    if missing:
+        have = ", ".join(c for c in raw.columns if c != ROW)
+        raise LandDeskError(f"Source {mapping.source.describe()} has no column {', '.join(map(repr, missing))} "
+                            f"that mapping {mapping.name} unpivots (columns: {have[:300]}).")
+    ids = [c for c in raw.columns if c not in cols]
+    long = raw.melt(id_vars=ids, value_vars=list(cols), var_name=UNPIVOT_KEY, value_name=UNPIVOT_VALUE)
+    order = {c: i for i, c in enumerate(cols)}
+    long["_order"] = long[UNPIVOT_KEY].map(order)
+    long = long.sort_values([ROW, "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    long[UNPIVOT_KEY] = long[UNPIVOT_KEY].map(cols)
+    return long
+
+
 def to_canonical(raw: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     """Rename, code-map, default, pseudonymise and type-convert a raw frame for the mapping's dataset."""
     where = mapping.source.describe()
+    if mapping.unpivot:
+        raw = unpivot(raw, mapping)
     wanted = {**mapping.columns, **{CASE_PREFIX + k: v for k, v in mapping.case_columns.items()}}
+    if mapping.unpivot:
+        wanted.update({mapping.unpivot["into"]: UNPIVOT_KEY, mapping.unpivot["value"]: UNPIVOT_VALUE})
     missing = sorted({src for src in wanted.values() if src not in raw.columns})
     if missing:
         have = ", ".join(c for c in raw.columns if c != ROW)
@@ -156,11 +372,24 @@ def to_canonical(raw: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     frame[BAD] = pd.Series(pd.NA, index=frame.index, dtype="string")
     if mapping.dataset == "case_events" and "lifecycle" in frame.columns:
         frame = pair_lifecycle(frame)
-    convert(frame, mapping.dataset, mapping.timezone)
+    convert(frame, mapping.dataset, mapping.timezone, date_formats=mapping.date_formats, dayfirst=mapping.dayfirst)
     if mapping.case_columns:
-        convert(frame, "cases", mapping.timezone, prefix=CASE_PREFIX)
+        convert(frame, "cases", mapping.timezone, prefix=CASE_PREFIX, date_formats=mapping.date_formats,
+                dayfirst=mapping.dayfirst)
+    for name, factor in mapping.multiply.items():
+        if name in frame:
+            frame[name] = frame[name] * factor
+    if mapping.dataset == "land_use" and mapping.category_codes == "gbt21010" and "category_code" in frame:
+        frame["category_code"] = pad_land_codes(frame["category_code"])
     derive_status(frame, mapping.dataset)
     return frame
+
+
+def pad_land_codes(codes: pd.Series) -> pd.Series:
+    """Restore the leading zero Excel strips from numeric GB/T 21010 codes: 1 → 01, 101 → 0101."""
+    text = codes.astype("string")
+    short = text.str.fullmatch(r"\d|\d{3}", na=False) & ~text.str.fullmatch(r"20[1-5]", na=False)
+    return codes.where(~short, "0" + text).astype(object).where(codes.notna(), None)
 
 
 def derive_status(frame: pd.DataFrame, dataset: str) -> None:
@@ -184,21 +413,38 @@ def pair_lifecycle(frame: pd.DataFrame) -> pd.DataFrame:
 
     A `complete` whose previous transition of that stage in that case is a `start` takes the
     start's time as started_at; a `complete` alone keeps started_at null; other transitions
-    (start without complete, schedule, suspend …) are dropped.
+    (start without complete, schedule, suspend …) are dropped. Vectorised with integer codes.
     """
-    life = frame["lifecycle"].astype("string").str.strip().str.lower().fillna("complete")
-    keep = life.isin(["start", "complete"])
-    part = frame.loc[keep].assign(_life=life[keep])
-    part = part.sort_values(["case_id", "stage", ROW], kind="stable")
-    same = (part["case_id"].eq(part["case_id"].shift())) & (part["stage"].eq(part["stage"].shift()))
-    prev_start = same & part["_life"].shift().eq("start")
-    is_complete = part["_life"].eq("complete")
-    if "started_at" not in part.columns:
-        part["started_at"] = None
-    start_time = part["completed_at"].shift()
-    pair = is_complete & prev_start
-    part["started_at"] = part["started_at"].astype(object).where(~pair, start_time)
-    out = part.loc[is_complete].drop(columns=["_life", "lifecycle"]).sort_values(ROW, kind="stable")
+    codes, uniques = _factorized(frame["lifecycle"])
+    life_u = _clean(uniques).str.lower().fillna("complete").astype(object).to_numpy()
+    life = life_u.take(np.where(codes < 0, 0, codes)) if len(life_u) else np.array([], dtype=object)
+    if (codes < 0).any():
+        life = life.copy()
+        life[codes < 0] = "complete"
+    is_start = life == "start"
+    is_complete = life == "complete"
+    keep = np.flatnonzero(is_start | is_complete)
+    part = frame.iloc[keep]
+    case_code = pd.factorize(part["case_id"])[0]
+    stage_code = pd.factorize(part["stage"])[0]
+    rows = part[ROW].to_numpy()
+    order = np.lexsort((rows, stage_code, case_code))
+    cs, ss = case_code[order], stage_code[order]
+    start_s, complete_s = is_start[keep][order], is_complete[keep][order]
+    prev_same = np.zeros(len(order), dtype=bool)
+    prev_same[1:] = (cs[1:] == cs[:-1]) & (ss[1:] == ss[:-1])
+    prev_start = np.zeros(len(order), dtype=bool)
+    prev_start[1:] = start_s[:-1]
+    pair = complete_s & prev_same & prev_start
+    completed = part["completed_at"].to_numpy(dtype=object)
+    started = part["started_at"].to_numpy(dtype=object).copy() if "started_at" in part.columns \
+        else np.full(len(part), None, dtype=object)
+    pos_complete = order[pair]
+    pos_start = order[np.flatnonzero(pair) - 1]
+    started[pos_complete] = completed[pos_start]
+    sel = np.sort(order[complete_s])
+    out = part.iloc[sel].drop(columns=["lifecycle"]).copy()
+    out["started_at"] = started[sel]
     return out
 
 

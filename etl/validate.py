@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pandera.pandas as pa
-from sqlalchemy import Date, DateTime, Float, Integer, String
+from sqlalchemy import Date, DateTime, Float, Integer, String, Text
 
 from etl import schema as S
 from etl.extract import ROW
@@ -22,6 +22,9 @@ from etl.mapping import DERIVED, Mapping
 from etl.transform import BAD, CASE_PREFIX
 
 EARLIEST = pd.Timestamp("1949-01-01")
+#: Longest free text kept (a summary); longer values are rejected, and every value in a reject's raw record is cut to RAW_CHARS.
+MAX_TEXT = 20_000
+RAW_CHARS = 500
 #: Columns that may legitimately lie in the future (plans, targets, calendar overrides).
 FUTURE_OK = {"agreed_start", "date", "statutory_days"}
 CODE_LISTS = {
@@ -32,19 +35,26 @@ CODE_LISTS = {
     ("petitions", "satisfaction"): S.SATISFACTION,
     ("petitions", "status"): S.PETITION_STATUSES,
 }
+#: GB/T 21010-2017 land-use codes: first level 00–12 (00 湿地 as in the third national land survey),
+#: second level four digits under them (0101 水田 …), and the survey's 201–205 (A) built-up classes.
+GBT21010 = r"(?:0\d|1[0-2])(?:\d{2})?|20[1-5]A?"
 RANGES = {
     "area_ha": (0, None), "rating": (1, 5), "visits": (0, None), "statutory_days": (0, None),
     "promised_days": (0, None), "price": (0, None), "seq": (1, None),
 }
 
 
-def _column_checks(table: str, name: str, label: str, now: pd.Timestamp) -> list[pa.Check]:
+def _column_checks(table: str, name: str, label: str, now: pd.Timestamp,
+                   category_rule: str = "gbt21010", earliest: int = 1949) -> list[pa.Check]:
     col = S.DATASETS[table].c[name]
     checks: list[pa.Check] = []
     codes = CODE_LISTS.get((table, name))
     if codes:
         checks.append(pa.Check.isin(codes, error=f"{label} is not one of {'/'.join(codes)}"))
-    if isinstance(col.type, String) and col.type.length:
+    if isinstance(col.type, Text) and not (isinstance(col.type, String) and col.type.length):
+        checks.append(pa.Check(lambda s: s.astype("string").str.len().fillna(0) <= MAX_TEXT,
+                               error=f"{label} is longer than {MAX_TEXT} characters"))
+    elif isinstance(col.type, String) and col.type.length:
         n = col.type.length
         checks.append(pa.Check(lambda s, n=n: s.astype("string").str.len() <= n, error=f"{label} is longer than {n} characters"))
     if isinstance(col.type, (Integer, Float)) and name in RANGES:
@@ -53,10 +63,14 @@ def _column_checks(table: str, name: str, label: str, now: pd.Timestamp) -> list
             checks.append(pa.Check.ge(lo, error=f"{label} is below {lo}"))
         if hi is not None:
             checks.append(pa.Check.le(hi, error=f"{label} is above {hi}"))
+    if table == "land_use" and name == "category_code" and category_rule == "gbt21010":
+        checks.append(pa.Check.str_matches(f"^(?:{GBT21010})$",
+                                           error=f"{label} is not a GB/T 21010 land-use code (set category_codes: free "
+                                                 "for another classification)"))
     if name == "year":
-        checks.append(pa.Check.in_range(1949, now.year + 1, error=f"{label} is not a year from 1949 to {now.year + 1}"))
+        checks.append(pa.Check.in_range(earliest, now.year + 1, error=f"{label} is not a year from {earliest} to {now.year + 1}"))
     if isinstance(col.type, (DateTime, Date)):
-        checks.append(pa.Check.ge(EARLIEST, error=f"{label} is before 1949"))
+        checks.append(pa.Check.ge(pd.Timestamp(year=earliest, month=1, day=1), error=f"{label} is before {earliest}"))
         if name not in FUTURE_OK:
             checks.append(pa.Check.le(now, error=f"{label} is in the future"))
     return checks
@@ -74,13 +88,14 @@ def build_schema(mapping: Mapping, columns: list[str], known_cases: set[str] | N
         if c.name == "batch_id" or c.name not in columns:
             continue
         required = not c.nullable and c.name not in DERIVED.get(dataset, ()) or c.name in ("seq",)
-        checks = _column_checks(dataset, c.name, c.name, now)
+        checks = _column_checks(dataset, c.name, c.name, now, mapping.category_codes, mapping.earliest_year)
         if c.name == "case_id" and known_cases is not None:
             checks.append(pa.Check(lambda s: s.isin(known_cases), error="case_id is not a known case (and derive_cases is off)"))
         cols[c.name] = pa.Column(None, nullable=not required, checks=checks)
     for name in mapping.case_columns:
         label = f"case {name}"
-        cols[CASE_PREFIX + name] = pa.Column(None, nullable=True, checks=_column_checks("cases", name, label, now))
+        cols[CASE_PREFIX + name] = pa.Column(None, nullable=True, checks=_column_checks("cases", name, label, now,
+                                                                                        earliest=mapping.earliest_year))
     frame_checks = []
     if {"received_at", "closed_at"} <= set(columns):
         frame_checks.append(pa.Check(lambda d: d["closed_at"].isna() | d["received_at"].isna() | (d["closed_at"] >= d["received_at"]),
@@ -100,6 +115,7 @@ def raw_record(frame: pd.DataFrame, index) -> str:
     """JSON of a mapped (already pseudonymised) record, for etl_rejects.raw; never the source row."""
     row = frame.loc[index].drop(labels=[c for c in (ROW, BAD) if c in frame.columns])
     out = {k: (None if pd.isna(v) else (v.isoformat() if hasattr(v, "isoformat") else v)) for k, v in row.items()}
+    out = {k: (v[:RAW_CHARS] + "…" if isinstance(v, str) and len(v) > RAW_CHARS else v) for k, v in out.items()}
     return json.dumps(out, ensure_ascii=False, default=str)
 
 
@@ -127,7 +143,12 @@ def validate(frame: pd.DataFrame, mapping: Mapping, known_cases: set[str] | None
         fc = exc.failure_cases
     fc = fc[fc["index"].notna()]
     fc = fc[~fc["check"].astype(str).str.startswith("dtype(")]
-    fc = fc.drop_duplicates(subset=["index", "check"])
+    fc = fc.drop_duplicates(subset=["index", "check", "column"])
+    if BAD in frame.columns:      # "x 'abc' is not a date" already says why x is empty: drop "x is missing"
+        bad_text = frame[BAD].reindex(fc["index"]).fillna("").astype(str).to_numpy()
+        redundant = [(chk == "not_nullable" and f"{col} '" in bad)
+                     for chk, col, bad in zip(fc["check"].astype(str), fc["column"].astype(str), bad_text)]
+        fc = fc[~pd.Series(redundant, index=fc.index, dtype=bool)]
     fc = fc.assign(reason=fc.apply(_describe, axis=1), idx=fc["index"])
     reasons = fc.groupby("idx", sort=False)["reason"].agg(lambda r: "; ".join(dict.fromkeys(r)))
     bad_index = pd.Index(reasons.index)

@@ -6,7 +6,7 @@ import gzip
 import pandas as pd
 import pytest
 
-from etl.extract import iter_xes, read_csv
+from etl.extract import iter_xes, read_csv, read_xlsx
 from etl.mapping import DEFAULT_REALDATA, Source, expand, read_mapping
 from etl.privacy import ID_TOKEN, PHONE_TOKEN, pseudonym, pseudonymise, scrub, scrub_text
 from etl.transform import parse_datetime
@@ -102,3 +102,92 @@ def test_truncated_gzip_is_an_error(tmp_path):
     p.write_bytes(data[: len(data) // 2])
     with pytest.raises(LandDeskError, match="truncated or corrupt gzip"):
         list(iter_xes(p))
+
+
+def test_parse_datetime_more_formats_auto_detected():
+    s = pd.Series(["45356", "45356.75", "3/5/2024 2:14:00 PM", "12/31/2017 11:59:58 PM", "2024年3月5日 14时02分",
+                   "20240305", "2024.3.5", "2024-03-05T14:02:00-05:00", "下午 2:30", "12:00:00 AM"])
+    value, failed = parse_datetime(s, "Asia/Shanghai")
+    assert value[0] == pd.Timestamp("2024-03-05") and value[1] == pd.Timestamp("2024-03-05 18:00")   # Excel serials
+    assert value[2] == pd.Timestamp("2024-03-05 14:14") and value[3] == pd.Timestamp("2017-12-31 23:59:58")
+    assert value[4] == pd.Timestamp("2024-03-05 14:02") and value[5] == pd.Timestamp("2024-03-05")
+    assert value[6] == pd.Timestamp("2024-03-05") and value[7] == pd.Timestamp("2024-03-06 03:02")
+    assert list(failed) == [False] * 8 + [True, True]               # a time without a date is not a date/time
+
+
+def test_parse_datetime_day_first_by_data_option_or_dots():
+    us = parse_datetime(pd.Series(["3/5/2024", "12/6/2024"]), "Asia/Shanghai")[0]
+    assert list(us) == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-12-06")]
+    by_data = parse_datetime(pd.Series(["3/5/2024", "25/6/2024"]), "Asia/Shanghai")[0]   # 25 > 12: day first
+    assert list(by_data) == [pd.Timestamp("2024-05-03"), pd.Timestamp("2024-06-25")]
+    forced = parse_datetime(pd.Series(["3/5/2024"]), "Asia/Shanghai", dayfirst=True)[0]
+    assert forced[0] == pd.Timestamp("2024-05-03")
+    assert parse_datetime(pd.Series(["05.03.2024"]), "UTC")[0][0] == pd.Timestamp("2024-03-05")
+
+
+def test_parse_datetime_explicit_formats():
+    v, f = parse_datetime(pd.Series(["12/31/2017 11:59:58 PM", "2017-12-31 23:59:58"]), "UTC", "%m/%d/%Y %I:%M:%S %p")
+    assert v[0] == pd.Timestamp("2017-12-31 23:59:58") and list(f) == [False, True]   # strict: ISO is not that format
+    v, f = parse_datetime(pd.Series(["60", "45356"]), "UTC", "excel")
+    assert v[1] == pd.Timestamp("2024-03-05") and not f.any()
+    v, _ = parse_datetime(pd.Series(["2024-03-05 08:00 +0000"]), "Asia/Shanghai", "%Y-%m-%d %H:%M %z")
+    assert v[0] == pd.Timestamp("2024-03-05 16:00")
+
+
+def test_mapping_date_options_are_checked(tmp_path):
+    base = {"dataset": "petitions", "source": "x.csv", "columns": {"petition_id": "a", "received_at": "b"}}
+    m = read_mapping(write_mapping(tmp_path, "a.yaml", {**base, "date_formats": {"received_at": "%d.%m.%Y"},
+                                                        "dayfirst": True}))
+    assert m.date_formats == {"received_at": "%d.%m.%Y"} and m.dayfirst is True and m.source.delimiter == "auto"
+    with pytest.raises(LandDeskError, match="neither a strftime pattern"):
+        read_mapping(write_mapping(tmp_path, "b.yaml", {**base, "date_formats": {"received_at": "dd.mm.yyyy"}}))
+    with pytest.raises(LandDeskError, match="does not map"):
+        read_mapping(write_mapping(tmp_path, "c.yaml", {**base, "date_formats": {"closed_at": "iso"}}))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_csv_line_endings_delimiters_and_embedded_newlines(tmp_path, newline, sep):
+    rows = [["编号", "摘要", "日期"], ["A", "第一行\n第二行", "2024-03-01"], ["B", f"含{sep}分隔符", "2024-03-02"],
+            ["C", "普通", "2024-03-03"]]
+    text = newline.join(sep.join(f'"{c}"' if ("\n" in c or sep in c) else c for c in r) for r in rows) + newline
+    p = tmp_path / "t.csv"
+    p.write_bytes(text.encode("utf-8"))
+    f = read_csv(Source(format="csv", path=p))
+    assert list(f["编号"]) == ["A", "B", "C"] and f["摘要"][0] == "第一行\n第二行" and f["摘要"][1] == f"含{sep}分隔符"
+    assert list(f["_row"]) == [2, 3, 4]            # record numbers, not physical lines
+
+
+def test_xlsx_header_found_by_mapped_names_and_serial_dates(tmp_path):
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["青山县 2024 年办件统计"])
+    ws.append([])
+    ws.append(["编号", "受理日期"])
+    ws.append(["A1", 45356])                       # an Excel serial date typed as a plain number
+    ws.append(["A2", "2024年3月6日"])
+    wb.save(tmp_path / "t.xlsx")
+    f = read_xlsx(Source(format="xlsx", path=tmp_path / "t.xlsx"), want={"编号", "受理日期"})
+    assert list(f["编号"]) == ["A1", "A2"] and list(f["_row"]) == [4, 5]
+    value, failed = parse_datetime(f["受理日期"], "Asia/Shanghai")
+    assert list(value) == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-03-06")] and not failed.any()
+
+
+def test_rejects_by_reason_groups_rules_with_examples(sqlite_engine, tmp_path):
+    from etl.load import load_mapping
+    from etl.quality import rejects_by_reason, rule
+    assert rule("visits '两次' is not a whole number") == "visits … is not a whole number"
+    assert rule("rating is above 5 (got '7')") == "rating is above 5"
+    text = "编号,受理时间,跑动次数\n" + "".join(
+        [f"G{i},2024-03-01,1\n" for i in range(20)] + ["B1,bad,1\n", "B2,2024-03-01,两次\n", "B3,worse,三次\n"])
+    (tmp_path / "c.csv").write_text(text, encoding="utf-8")
+    doc = {"dataset": "cases", "source": "c.csv", "columns": {"case_id": "编号", "received_at": "受理时间", "visits": "跑动次数"},
+           "reject_threshold": 0.5}
+    r = load_mapping(sqlite_engine, write_mapping(tmp_path, "c.yaml", doc))
+    q = rejects_by_reason(sqlite_engine)
+    assert list(q.columns) == ["batch_id", "mapping", "reason", "count", "records", "share", "example_rows"]
+    got = {row.reason: (row.count, row.example_rows, round(row.share, 3)) for row in q.itertuples()}
+    assert got == {"received_at … is not a date/time": (2, "22, 24", 0.667), "visits … is not a whole number": (2, "23, 24", 0.667)}
+    assert (q.batch_id == r.batch_id).all() and (q.mapping == "c.yaml").all()
+    assert rejects_by_reason(sqlite_engine, batch_id=r.batch_id + 99).empty
