@@ -194,3 +194,37 @@ DATASETS: dict[str, Table] = {
     "targets": targets,
     "calendar": calendar,
 }
+
+# --- Access control and audit (issue 8) -------------------------------------------------------
+
+ROLES = ("leader", "planner", "analyst", "township_officer", "admin")
+
+users = Table(
+    "users", metadata,
+    Column("username", String(100), primary_key=True),
+    Column("display_name", String(200), nullable=True),
+    Column("role", String(20), nullable=False),
+    Column("township", String(100), nullable=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("password_changed_at", DateTime, nullable=True),
+    CheckConstraint("role IN ('leader', 'planner', 'analyst', 'township_officer', 'admin')", name="role_known"),
+    CheckConstraint("role <> 'township_officer' OR township IS NOT NULL", name="officer_township"),
+    comment="Grain: one row per dashboard account; password_hash is argon2id (never a clear password).",
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("username", String(100), nullable=True),
+    Column("action", String(40), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("client", String(100), nullable=True),
+    comment="Grain: one row per audited event (sign-in, failed sign-in, export, download, upload, ETL run, "
+            "briefing, scope forced, user change); detail is JSON text. Append-only.",
+)
+Index("ix_audit_log_at", audit_log.c.at)
+Index("ix_audit_log_username_action_at", audit_log.c.username, audit_log.c.action, audit_log.c.at)
+Index("ix_audit_log_client_action_at", audit_log.c.client, audit_log.c.action, audit_log.c.at)

@@ -35,10 +35,23 @@ def cmd_etl_load(args) -> int:
     ensure_ready(engine)
     failed = 0
     for path in args.mappings:
-        result = load_mapping(engine, path, force=args.force, progress=not args.quiet)
-        print(result.summary())
-        failed += result.status == "failed"
-    return 1 if failed else 0
+        try:
+            result = load_mapping(engine, path, force=args.force, progress=not args.quiet)
+        except LandDeskError as exc:   # one bad mapping does not stop the others
+            print(f"landdesk: {exc}", file=sys.stderr)
+            failed += 1
+            result = getattr(exc, "result", None)
+        else:
+            print(result.summary())
+        if result is not None:
+            _audit_etl(engine, [result])
+    return 2 if failed else 0
+
+
+def _audit_etl(engine, results) -> None:
+    from landdesk.audit import os_user, record
+    record(engine, "etl_run", os_user(), {"batches": [
+        {"batch": getattr(r, "batch_id", None), "status": r.status, "summary": r.summary()} for r in results]}, "cli")
 
 
 def cmd_etl_run(args) -> int:
@@ -49,6 +62,7 @@ def cmd_etl_run(args) -> int:
     results = run_sources(engine, args.sources, force=args.force, progress=not args.quiet)
     for r in results:
         print(r.summary())
+    _audit_etl(engine, results)
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
@@ -58,6 +72,15 @@ def cmd_etl_batches(args) -> int:
     engine = _engine(args)
     ensure_ready(engine)
     _print_frame(list_batches(engine, limit=args.limit), args.format)
+    return 0
+
+
+def cmd_etl_quality(args) -> int:
+    from etl.quality import rejects_by_reason
+    from etl.store import ensure_ready
+    engine = _engine(args)
+    ensure_ready(engine)
+    _print_frame(rejects_by_reason(engine, args.batch), args.format)
     return 0
 
 
@@ -95,7 +118,11 @@ def cmd_export(args) -> int:
     engine = _engine(args)
     ensure_ready(engine)
     scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department)
-    _print_frame(run_export(engine, args.name, scope, args.time_unit, args.by), args.format)
+    frame = run_export(engine, args.name, scope, args.time_unit, args.by)
+    from landdesk.audit import os_user, record
+    record(engine, "export", os_user(), {"export": args.name, "from": start, "to": end, "by": args.by,
+                                         "township": args.township, "rows": len(frame)}, "cli")
+    _print_frame(frame, args.format)
     return 0
 
 
@@ -107,6 +134,55 @@ def _print_frame(df, fmt: str) -> None:
         sys.stdout.write(df.to_csv(index=False))
     else:
         print(df.to_string(index=False) if len(df) else "(none)")
+
+
+def _read_password(args) -> str | None:
+    """The new password: one line on stdin (--password-stdin), else asked twice on the terminal."""
+    if getattr(args, "oidc", False):
+        return None
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        if not line.strip():
+            raise LandDeskError("No password on standard input.")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise LandDeskError("No terminal to ask for the password; pass it on standard input with --password-stdin.")
+    import getpass
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise LandDeskError("The two passwords differ.")
+    return first
+
+
+def cmd_users(args) -> int:
+    from landdesk import auth
+    from landdesk.audit import os_user
+    from etl.store import ensure_ready
+    engine = _engine(args)
+    ensure_ready(engine)
+    who = os_user()
+    if args.users_command == "list":
+        _print_frame(auth.list_users(engine), args.format)
+    elif args.users_command == "add":
+        p = auth.add_user(engine, args.name, args.role, _read_password(args), township=args.township,
+                          display_name=args.display_name, by=who, client="cli")
+        print(f"account {p.username} added ({p.role}{', ' + p.township if p.township else ''})")
+    elif args.users_command == "passwd":
+        auth.set_password(engine, args.name, _read_password(args), by=who, client="cli")
+        print(f"password of {args.name} changed")
+    else:
+        auth.set_active(engine, args.name, args.users_command == "enable", by=who, client="cli")
+        print(f"account {args.name} {args.users_command}d")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from landdesk.audit import recent
+    from etl.store import ensure_ready
+    engine = _engine(args)
+    ensure_ready(engine)
+    _print_frame(recent(engine, args.limit, action=args.action, username=args.user), args.format)
+    return 0
 
 
 def cmd_forecast(args) -> int:
@@ -198,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sp.set_defaults(func=cmd_etl_rejects)
 
+    sp = etl.add_parser("quality", parents=[common], help="rejected records by reason (all batches or one)")
+    sp.add_argument("batch", type=int, nargs="?")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.set_defaults(func=cmd_etl_quality)
+
     sp = sub.add_parser("export", parents=[common], help="print an analytics result by name")
     sp.add_argument("name", nargs="?")
     sp.add_argument("--list", action="store_true", help="list the export names")
@@ -224,6 +305,35 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("briefing", parents=[common], help="write the weekly briefing (PDF, DOCX, HTML)")
     briefing_arguments(sp)
     sp.set_defaults(func=run_briefing)
+
+    from etl.schema import ROLES
+    users = sub.add_parser("users", help="dashboard accounts").add_subparsers(dest="users_command", required=True)
+    sp = users.add_parser("add", parents=[common], help="add an account (password asked, or --password-stdin)")
+    sp.add_argument("name")
+    sp.add_argument("--role", required=True, choices=ROLES)
+    sp.add_argument("--township", help="the township a township_officer may see")
+    sp.add_argument("--display-name")
+    sp.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+    sp.add_argument("--oidc", action="store_true", help="no password: signs in through the identity provider only")
+    sp.set_defaults(func=cmd_users)
+    sp = users.add_parser("passwd", parents=[common], help="set an account's password")
+    sp.add_argument("name")
+    sp.add_argument("--password-stdin", action="store_true")
+    sp.set_defaults(func=cmd_users)
+    for verb in ("disable", "enable"):
+        sp = users.add_parser(verb, parents=[common], help=f"{verb} an account")
+        sp.add_argument("name")
+        sp.set_defaults(func=cmd_users)
+    sp = users.add_parser("list", parents=[common], help="list the accounts (never the password hashes)")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.set_defaults(func=cmd_users)
+
+    sp = sub.add_parser("audit", parents=[common], help="show the audit log, newest first")
+    sp.add_argument("--limit", type=int, default=50)
+    sp.add_argument("--action", help="only this action (sign_in, sign_in_failed, export, download, upload, etl_run, …)")
+    sp.add_argument("--user", help="only this username")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.set_defaults(func=cmd_audit)
 
     sample = sub.add_parser("sample", help="the sample county").add_subparsers(dest="sample_command", required=True)
     sp = sample.add_parser("generate", help="generate the sample county's exports")

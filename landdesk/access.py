@@ -1,0 +1,168 @@
+"""Who may see what: row-level township scope, the open-government (政务公开) disclosure set, and
+small-cell suppression. Enforced in the data-access layer (`analytics.exports.run_export(...,
+principal=...)`), not only in the dashboard's widgets.
+
+- A township officer's every export runs with `scope.township` = their township. A request for
+  another township (a forged query parameter, a hand-edited URL) is not an error the page would
+  show: it is narrowed to the officer's own township and written to the audit log
+  (`scope_forced`), so a probe is visible to the admins while the page keeps working.
+- The public principal (`landdesk.auth.PUBLIC`) may run only the disclosure exports in
+  PUBLIC_EXPORTS, with the breakdowns listed there and no township or department filter; every
+  count below MIN_CELL is suppressed (`suppress_small_cells`), and so is every rate or time
+  computed from a suppressed group. Case-level, petition-level and handler-level exports are refused.
+- Everyone else (leader, planner, analyst, admin, the development mode and the command line,
+  which has the store's credentials anyway) sees the whole county.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from analytics.scope import Scope
+from landdesk.auth import Principal
+from landdesk.config import LandDeskError
+
+#: The minimum cell size of the disclosure view: published counts below it are suppressed.
+MIN_CELL = 10
+
+
+class AccessDenied(LandDeskError):
+    """The principal may not see this (a clear sentence says what and why)."""
+
+
+@dataclass(frozen=True)
+class PublicExport:
+    """A disclosure export: the breakdowns the public may ask for, the count columns (suppressed
+    below the minimum cell size), the columns computed from those counts (suppressed with their
+    group), and the columns published as they are (labels, period bounds)."""
+
+    by: tuple[str | None, ...]
+    count_cols: tuple[str, ...]
+    derived_cols: tuple[str, ...]
+
+
+#: The disclosure set (政务公开): service performance by item, on-time rates and processing times
+#: (case-efficiency), and petition volumes by topic (petitions). Nothing case- or person-level.
+PUBLIC_EXPORTS: dict[str, PublicExport] = {
+    "case-efficiency": PublicExport(
+        by=(None, "service_item", "case_type", "channel", "period"),
+        count_cols=("received", "completed", "overdue", "bad_ratings"),
+        derived_cols=("throughput_median", "throughput_mean", "throughput_p90", "on_time_rate",
+                      "on_time_rate_statutory", "limit_compression", "actual_vs_promised_median", "instant_rate",
+                      "online_rate", "zero_visit_rate", "one_visit_rate", "good_rating_rate",
+                      "rating_participation"),
+    ),
+    "petitions": PublicExport(
+        by=(None, "topic", "channel", "period"),
+        count_cols=("received", "accepted", "replied", "concluded", "answered", "repeat_petitions",
+                    "repeat_petitioners"),
+        derived_cols=("timely_acceptance_rate", "reply_on_time_rate", "participation_rate", "satisfaction_rate"),
+    ),
+}
+#: The group-size columns: when one of them is below the minimum cell size, every derived value of
+#: the row (rates, medians) is suppressed too.
+PUBLIC_BASE_COLS = {"case-efficiency": ("received", "completed"), "petitions": ("received",)}
+
+
+def require(principal: Principal | None, capability: str) -> None:
+    """Raise AccessDenied unless `principal` (None: the trusted command line) has `capability` or
+    page (see landdesk.auth.ROLE_PAGES / ROLE_CAPABILITIES), e.g. require(p, "upload")."""
+    if principal is not None and not principal.can(capability):
+        raise AccessDenied(f"The {principal.role} role may not use {capability!r}. "
+                           f"当前角色无权使用该功能。")
+
+
+def scoped(scope: Scope, principal: Principal | None, *, engine=None, client: str | None = None,
+           what: str | None = None) -> Scope:
+    """The scope `principal` may see. Officers: township forced to their own (a different one asked
+    for is narrowed and, given `engine`, audited as `scope_forced`). Public: no township or
+    department filter (AccessDenied). Others and None (the command line): unchanged."""
+    if principal is None:
+        return scope
+    if principal.is_officer:
+        if scope.township is not None and scope.township != principal.township and engine is not None:
+            from landdesk import audit
+            audit.record(engine, "scope_forced", principal.username,
+                         {"asked": scope.township, "forced": principal.township, "export": what}, client)
+        return replace(scope, township=principal.township)
+    if principal.is_public and (scope.township is not None or scope.department is not None):
+        raise AccessDenied("The public disclosure view has no township or department filter. "
+                           "政务公开视图不提供乡镇或科室筛选。")
+    return scope
+
+
+def check_export(principal: Principal | None, name: str, by: str | None) -> None:
+    """Raise AccessDenied when `principal` may not run export `name` broken down by `by`."""
+    if principal is None or not principal.is_public:
+        return
+    spec = PUBLIC_EXPORTS.get(name)
+    if spec is None:
+        allowed = ", ".join(PUBLIC_EXPORTS)
+        raise AccessDenied(f"The export {name!r} is not part of the public disclosure view (public exports: "
+                           f"{allowed}). 该数据不在政务公开范围内。")
+    if by not in spec.by:
+        allowed = ", ".join(b for b in spec.by if b) or "none"
+        raise AccessDenied(f"The public export {name!r} cannot be broken down by {by!r} (allowed: {allowed}). "
+                           f"政务公开视图不提供该维度。")
+
+
+def suppress_small_cells(df: pd.DataFrame, count_cols, min_cell: int = MIN_CELL, derived_cols=(),
+                         base_cols=None) -> pd.DataFrame:
+    """Small-cell suppression for publication. Returns a copy where
+
+    - every count in `count_cols` with 0 < value < min_cell is replaced by None (true zeros stay);
+    - secondary suppression: where a column has exactly one suppressed cell among several, the
+      smallest other non-zero cell of that column is suppressed too, so the hidden value cannot be
+      recovered by subtracting the visible ones from a published total;
+    - in a row whose group size (`base_cols`, default `count_cols`) is below min_cell, every
+      `derived_cols` value (a rate, median or mean of that small group) is replaced by None;
+    - a boolean column `suppressed` flags every row with a suppressed cell, and
+      `attrs["suppressed_cells"]` counts them (`attrs["min_cell"]` states the rule).
+    """
+    count_cols = [c for c in count_cols if c in df.columns]
+    derived_cols = [c for c in derived_cols if c in df.columns]
+    base_cols = [c for c in (base_cols if base_cols is not None else count_cols) if c in df.columns]
+    out = df.copy().reset_index(drop=True)
+    hide = pd.DataFrame(False, index=out.index, columns=out.columns)
+    for col in count_cols:
+        v = pd.to_numeric(out[col], errors="coerce")
+        small = (v > 0) & (v < min_cell)
+        if small.sum() == 1 and len(v) > 1:
+            rest = v[~small & (v > 0)]
+            if len(rest):
+                small.loc[rest.idxmin()] = True
+        hide[col] = small.fillna(False).astype(bool)
+    if base_cols and derived_cols:
+        base = out[base_cols].apply(pd.to_numeric, errors="coerce")
+        small_group = (base < min_cell).any(axis=1) | hide[base_cols].any(axis=1)
+        for col in derived_cols:
+            hide[col] = small_group & out[col].notna()
+    for col in count_cols + derived_cols:
+        if hide[col].any():
+            out[col] = out[col].astype(object).where(~hide[col], None)
+    out["suppressed"] = hide.any(axis=1)
+    out.attrs = dict(df.attrs, suppressed_cells=int(hide.to_numpy().sum()), min_cell=min_cell)
+    return out
+
+
+def public_result(name: str, df: pd.DataFrame, min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """A disclosure export's frame as it may be published (small cells suppressed)."""
+    spec = PUBLIC_EXPORTS[name]
+    return suppress_small_cells(df, spec.count_cols, min_cell, spec.derived_cols, PUBLIC_BASE_COLS.get(name))
+
+
+def enforce_frame(principal: Principal | None, name: str, df: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    """Last line of defence on a computed frame: an officer's result must hold no row of another
+    township (rows whose `township` column names another one are dropped), and a public result is
+    suppressed. Exports whose analytics honour `scope.township` (all of the registry's, tested in
+    tests/test_access.py) never lose a row here."""
+    if principal is None:
+        return df
+    if principal.is_public:
+        return public_result(name, df)
+    if principal.is_officer and "township" in df.columns and len(df):
+        keep = df["township"].isna() | (df["township"] == principal.township)
+        if not keep.all():
+            df = df[keep].reset_index(drop=True)
+    return df
