@@ -1,4 +1,7 @@
-"""LandDesk's Streamlit entry point: a router building st.navigation from the page scripts."""
+"""LandDesk's Streamlit entry point: a router building st.navigation from the signed-in principal's pages.
+
+Only the pages the principal's role may see exist in the navigation, so a URL naming another page gets
+Streamlit's page-not-found redirect, never the page (landdesk.auth.ROLE_PAGES)."""
 from __future__ import annotations
 
 import sys
@@ -10,30 +13,109 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from dashboard import session  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
 from dashboard.ui import lang, language_switch  # noqa: E402
 
 PAGES = ROOT / "pages"
 
+#: page key -> (title key, icon, navigation section key)
+PAGE_INFO = {
+    "cockpit": ("page_cockpit", ":material/dashboard:", "nav_overview"),
+    "efficiency": ("page_efficiency", ":material/timer:", "nav_service"),
+    "bottlenecks": ("page_bottlenecks", ":material/account_tree:", "nav_service"),
+    "petitions": ("page_petitions", ":material/forum:", "nav_petitions"),
+    "landuse": ("page_landuse", ":material/map:", "nav_land"),
+    "forecasts": ("page_forecasts", ":material/trending_up:", "nav_forecasts"),
+    "data": ("page_data", ":material/database:", "nav_data"),
+    "briefing": ("page_briefing", ":material/description:", "nav_data"),
+    "audit": ("page_audit", ":material/policy:", "nav_admin"),
+    "users": ("page_users", ":material/group:", "nav_admin"),
+    "public": ("page_public", ":material/public:", "nav_public"),
+}
+
+
+def _sign_in_page() -> None:
+    from landdesk.auth import SignInLocked
+    from landdesk.config import LandDeskError
+
+    from dashboard import data
+    st.title(t("signin_title", lang()))
+    st.caption(t("signin_help", lang()))
+    with st.form("signin"):
+        username = st.text_input(t("signin_user", lang()), key="signin_user")
+        password = st.text_input(t("signin_password", lang()), type="password", key="signin_password")
+        submitted = st.form_submit_button(t("signin_button", lang()), type="primary")
+    if submitted:
+        try:
+            ok = session.sign_in(data.engine(), username, password)
+        except SignInLocked as exc:
+            st.error(t("signin_locked", lang(), minutes=exc.minutes))
+        except LandDeskError as exc:
+            st.error(str(exc))
+        else:
+            if ok is None:
+                st.error(t("signin_failed", lang()))
+            else:
+                st.rerun()
+
+
+def _account_box(principal) -> None:
+    from dashboard import data
+    mode = session.auth_mode()
+    if mode == "none":
+        st.sidebar.warning(t("dev_mode_banner", lang()), icon=":material/warning:")
+    elif mode == "public":
+        from landdesk.access import MIN_CELL
+        st.sidebar.caption(t("public_mode_note", lang(), n=MIN_CELL))
+    else:
+        town = f" · {principal.township}" if principal.township else ""
+        st.sidebar.caption(t("signed_in_as", lang(), user=principal.label,
+                             role=t("role_" + principal.role, lang())) + town)
+        if st.sidebar.button(t("sign_out", lang()), key="sign_out", icon=":material/logout:"):
+            session.sign_out(data.engine())
+            st.rerun()
+
 
 def main() -> None:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from analytics.exports import StoreUnavailable
+    from landdesk.config import LandDeskError
+
+    from dashboard import data
+    from landdesk.access import AccessDenied
     st.set_page_config(page_title="LandDesk", page_icon="🗺️", layout="wide")
     language_switch()
 
-    def page(script: str, key: str, icon: str, **kw):
-        return st.Page(PAGES / f"{script}.py", title=t(key, lang()), icon=icon, url_path=script, **kw)
+    if session.auth_mode() == "signin":
+        try:
+            principal = session.refresh(data.engine())
+        except LandDeskError as exc:
+            st.error(str(exc))
+            st.stop()
+        if principal is None:
+            st.navigation([st.Page(_sign_in_page, title=t("signin_title", lang()), icon=":material/login:",
+                                   url_path="signin", default=True)], position="hidden").run()
+            return
+    principal = session.principal()
 
-    sections = {
-        t("nav_overview", lang()): [page("cockpit", "page_cockpit", ":material/dashboard:", default=True)],
-        t("nav_service", lang()): [page("efficiency", "page_efficiency", ":material/timer:"),
-                                   page("bottlenecks", "page_bottlenecks", ":material/account_tree:")],
-        t("nav_petitions", lang()): [page("petitions", "page_petitions", ":material/forum:")],
-        t("nav_land", lang()): [page("landuse", "page_landuse", ":material/map:")],
-        t("nav_forecasts", lang()): [page("forecasts", "page_forecasts", ":material/trending_up:")],
-        t("nav_data", lang()): [page("data", "page_data", ":material/database:"),
-                                page("briefing", "page_briefing", ":material/description:")],
-    }
-    st.navigation(sections).run()
+    def page(key: str, default: bool):
+        title, icon, _ = PAGE_INFO[key]
+        return st.Page(PAGES / f"{key}.py", title=t(title, lang()), icon=icon, url_path=key, default=default)
+
+    sections: dict[str, list] = {}
+    for i, key in enumerate(principal.pages):
+        sections.setdefault(t(PAGE_INFO[key][2], lang()), []).append(page(key, i == 0))
+    nav = st.navigation(sections)
+    _account_box(principal)
+    try:
+        nav.run()
+    except (StoreUnavailable, AccessDenied) as exc:
+        st.error(str(exc), icon=":material/error:")
+    except (OperationalError, InterfaceError) as exc:   # the store went away mid-page: say so, recover on rerun
+        st.error(t("store_error", lang()) + str(getattr(exc, "orig", exc)).strip().splitlines()[0],
+                 icon=":material/error:")
 
 
 main()

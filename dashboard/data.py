@@ -1,4 +1,8 @@
-"""Cached data access for the pages: one engine per process, results keyed on the store's last batch."""
+"""Cached data access for the pages: one engine per process, results keyed on the store's last batch.
+
+Row-level scope is enforced here, not in the widgets: every export goes through `run_export` with the session's
+principal (dashboard.session), and every cached result that depends on who is asking has the principal in its
+cache key, so an officer's result is never served to another principal or the other way round."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +16,14 @@ from analytics.exports import run_export
 from analytics.scope import Scope
 from etl.schema import cases, etl_batches, petitions
 from etl.store import last_batch_id, make_engine
+from landdesk.access import require, scoped
 from landdesk.config import database_url
+
+
+def _who():
+    """(principal, client) of the session running this script."""
+    from dashboard import session
+    return session.require_principal(), session.client()
 
 
 @st.cache_resource
@@ -31,9 +42,18 @@ def batch_key() -> str:
     return f"{eng.url.render_as_string(hide_password=True)}#{last_batch_id(eng)}"
 
 
-@st.cache_data(show_spinner=False)
 def data_status(key: str) -> dict:
-    """Data range and freshness: first/last case date, townships, and the last load's time."""
+    """Data range and freshness: first/last case date, townships, and the last load's time. A township officer's
+    township list holds only their township."""
+    status = _data_status(key)
+    principal, _ = _who()
+    if principal.is_officer:
+        status = dict(status, townships=[principal.township])
+    return status
+
+
+@st.cache_data(show_spinner=False)
+def _data_status(key: str) -> dict:
     with engine().connect() as conn:
         first, last = conn.execute(select(func.min(cases.c.received_at), func.max(cases.c.received_at))).one()
         p_last = conn.execute(select(func.max(petitions.c.received_at))).scalar_one()
@@ -49,10 +69,16 @@ def data_status(key: str) -> dict:
             "townships": towns, "case_types": case_types, "departments": departments, "as_of": as_of}
 
 
-@st.cache_data(show_spinner=False)
 def export(key: str, name: str, scope: Scope, unit: str = "workdays", by: str | None = None) -> pd.DataFrame:
-    """The named export for the scope — the same function `landdesk export` calls."""
-    return run_export(engine(), name, scope, unit, by)
+    """The named export for the scope — the same function `landdesk export` calls, as the session's principal
+    (an officer's township forced, the public's small cells suppressed)."""
+    principal, client = _who()
+    return _export(key, name, scope, unit, by, principal, _client=client)
+
+
+@st.cache_data(show_spinner=False)
+def _export(key: str, name: str, scope: Scope, unit: str, by: str | None, principal, _client=None) -> pd.DataFrame:
+    return run_export(engine(), name, scope, unit, by, principal=principal, client=_client)
 
 
 @st.cache_data(show_spinner=False)
@@ -116,8 +142,30 @@ def mapping_files() -> dict[str, str]:
 
 
 def load_upload(mapping_path: str, filename: str, content: bytes):
+    """Load an uploaded file through a mapping (analysts and admins only); audited with its outcome."""
     from etl.upload import load_upload as load
-    return load(engine(), mapping_path, filename, content)
+    from landdesk.config import LandDeskError
+    principal, client = _who()
+    require(principal, "upload")
+    detail = {"file": filename, "bytes": len(content), "mapping": mapping_path}
+    try:
+        result = load(engine(), mapping_path, filename, content)
+    except LandDeskError as exc:
+        _audit_safe("upload", principal, client, dict(detail, status="refused", error=str(exc)[:500]))
+        raise
+    _audit_safe("upload", principal, client, dict(detail, status=result.status,
+                                                    batch=getattr(result, "batch_id", None)))
+    return result
+
+
+def _audit_safe(action: str, principal, client, detail) -> None:
+    import logging
+
+    from landdesk import audit
+    try:
+        audit.record(engine(), action, principal.username, detail, client)
+    except Exception:  # noqa: BLE001
+        logging.getLogger(__name__).exception("could not audit %s", action)
 
 
 # --- pages (issue 6) --------------------------------------------------------------------------
@@ -145,22 +193,34 @@ def optional_export(key: str, name: str, scope: Scope, unit: str = "workdays", b
         return None, f"{type(exc).__name__}: {exc}"
 
 
-@st.cache_data(show_spinner=False)
 def throughput_stats(key: str, scope: Scope, unit: str, by: str) -> pd.DataFrame:
+    principal, client = _who()
+    return _throughput_stats(key, scope, unit, by, principal, _client=client)
+
+
+@st.cache_data(show_spinner=False)
+def _throughput_stats(key: str, scope: Scope, unit: str, by: str, principal, _client=None) -> pd.DataFrame:
     """Quartiles and whiskers of throughput time per group over the cases completed in the period — from the
     `cases` export, aggregated here so no per-case rows go to the browser."""
     from dashboard.charts import box_stats
-    df = export(key, "cases", scope, unit)
+    df = _export(key, "cases", scope, unit, None, principal, _client=_client)
     done = df[df["throughput"].notna() & df["closed_at"].notna()]
     done = done[(done["closed_at"] >= pd.Timestamp(scope.start_ts)) & (done["closed_at"] < pd.Timestamp(scope.end_ts))]
     return box_stats(done, by, "throughput")
 
 
-@st.cache_data(show_spinner=False)
 def drill_cases(key: str, scope: Scope, unit: str, by: str | None, values: tuple, limit: int = DRILL_LIMIT):
+    principal, client = _who()
+    require(principal, "drilldown")
+    return _drill_cases(key, scope, unit, by, values, limit, principal, _client=client)
+
+
+@st.cache_data(show_spinner=False)
+def _drill_cases(key: str, scope: Scope, unit: str, by: str | None, values: tuple, limit: int, principal,
+                 _client=None):
     """The cases behind a chosen group (rows of the `cases` export), longest first, capped at `limit`;
     returns (frame, total matching)."""
-    df = export(key, "cases", scope, unit)
+    df = _export(key, "cases", scope, unit, None, principal, _client=_client)
     if by and values:
         df = df[df[by].astype(str).isin([str(v) for v in values])]
     order = df["throughput"].fillna(df["age"])
@@ -168,12 +228,19 @@ def drill_cases(key: str, scope: Scope, unit: str, by: str | None, values: tuple
     return df.head(limit).reset_index(drop=True), len(df)
 
 
-@st.cache_data(show_spinner=False)
 def stage_cases(key: str, scope: Scope, unit: str, stage: str, limit: int = DRILL_LIMIT):
+    principal, client = _who()
+    require(principal, "drilldown")
+    return _stage_cases(key, scope, unit, stage, limit, principal, _client=client)
+
+
+@st.cache_data(show_spinner=False)
+def _stage_cases(key: str, scope: Scope, unit: str, stage: str, limit: int, principal, _client=None):
     """Cases with an event of `stage` completed in the period: per case the number of such events and their total
     sojourn (the measure the bottleneck ranking uses), longest first, capped; returns (frame, total)."""
     from analytics.process import scoped_measured
     from analytics.workcal import load_calendar
+    scope = scoped(scope, principal, engine=engine(), client=_client, what="stage-cases")
     with engine().connect() as conn:
         ev = scoped_measured(conn, scope, load_calendar(conn), unit)
     ev = ev[ev["stage"] == stage]
@@ -181,7 +248,7 @@ def stage_cases(key: str, scope: Scope, unit: str, stage: str, limit: int = DRIL
                 .agg(stage_events=("stage", "size"), stage_sojourn=("sojourn", "sum"),
                      last_completed=("completed_at", "max"))
                 .reset_index().sort_values("stage_sojourn", ascending=False))
-    info = export(key, "cases", scope, unit)[["case_id", "case_type", "department", "township", "status",
+    info = _export(key, "cases", scope, unit, None, principal, _client=_client)[["case_id", "case_type", "department", "township", "status",
                                               "received_at", "closed_at", "throughput", "age"]]
     out = per_case.merge(info, on="case_id", how="left")
     return out.head(limit).reset_index(drop=True), len(out)
@@ -208,8 +275,13 @@ def briefing_available() -> bool:
     return True
 
 
-@st.cache_data(show_spinner=False)
 def briefing_weeks(key: str) -> tuple[list[str], str | None]:
+    require(_who()[0], "briefing")
+    return _briefing_weeks(key)
+
+
+@st.cache_data(show_spinner=False)
+def _briefing_weeks(key: str) -> tuple[list[str], str | None]:
     """ISO weeks with data, newest first, and the default week (the last complete one)."""
     from briefing import default_week
     from briefing.weeks import week_of
@@ -227,8 +299,13 @@ def briefing_weeks(key: str) -> tuple[list[str], str | None]:
     return weeks, default
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def briefing_html(key: str, week: str, lang: str, charts: bool = True) -> str:
+    require(_who()[0], "briefing")
+    return _briefing_html(key, week, lang, charts)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _briefing_html(key: str, week: str, lang: str, charts: bool = True) -> str:
     """The briefing as HTML; without `charts` the static chart images (drawn by headless Chromium, the slow part)
     are left out, for a quick preview."""
     from briefing import build_briefing, render_html
@@ -237,6 +314,31 @@ def briefing_html(key: str, week: str, lang: str, charts: bool = True) -> str:
     if charts and b.charts:
         ensure_charts(b)
     return render_html(b, charts=charts)
+
+
+def briefing_download(key: str, week: str, lang: str, fmt: str):
+    """A zero-argument callable for a deferred download button: builds the file when clicked and audits it
+    (principal and client captured now, while the script runs)."""
+    principal, client = _who()
+    require(principal, "briefing")
+
+    def build() -> bytes:
+        payload = briefing_file(key, week, lang, fmt)
+        audit_download(principal, client, f"briefing-{week}-{lang}.{fmt}", kind="briefing")
+        return payload
+    return build
+
+
+def audit_download(principal, client, filename: str, kind: str = "table", rows: int | None = None) -> None:
+    """Best effort: a download the store cannot log is still served (the failure is logged)."""
+    import logging
+
+    from landdesk import audit
+    try:
+        audit.record(engine(), "download", principal.username if principal else None,
+                     {"file": filename, "kind": kind, "rows": rows}, client)
+    except Exception:  # noqa: BLE001
+        logging.getLogger(__name__).exception("could not audit the download of %s", filename)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -254,9 +356,16 @@ def briefing_archive() -> list:
     return list_briefings()
 
 
-@st.cache_data(show_spinner=False)
 def land_years(key: str, township: str | None) -> list[int]:
-    """The surveyed years in the land-use table (of the township, when one is chosen)."""
+    """The surveyed years in the land-use table (of the township, when one is chosen; an officer's own always)."""
+    principal, _ = _who()
+    if principal.is_officer:
+        township = principal.township
+    return _land_years(key, township)
+
+
+@st.cache_data(show_spinner=False)
+def _land_years(key: str, township: str | None) -> list[int]:
     from analytics.landuse import available_years
     with engine().connect() as conn:
         return available_years(conn, Scope(dt.date(1900, 1, 1), dt.date(2999, 12, 31), township=township))

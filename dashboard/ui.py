@@ -73,18 +73,25 @@ def filter_bar(status: dict) -> Scope:
     _seed("period", None)
     options = {"township": status["townships"], "case_type": status["case_types"],
                "department": status["departments"]}
+    from dashboard import session
+    who = session.principal()
+    officer = who is not None and who.is_officer
+    # a township officer's only township choice is their own (the data layer forces it anyway)
+    choices = {dim: ([] if dim == "township" and officer else [""]) + list(options[dim]) for dim in FILTER_DIMS}
+    if officer:
+        choices["township"] = [who.township]
     for dim in FILTER_DIMS:
         wanted = qp.get(dim, "")
-        _seed(dim, wanted if wanted in options[dim] else "")
-        if st.session_state[dim] not in [""] + list(options[dim]):
-            st.session_state[dim] = ""
+        _seed(dim, wanted if wanted in choices[dim] else choices[dim][0])
+        if st.session_state[dim] not in choices[dim]:
+            st.session_state[dim] = choices[dim][0]
     st.sidebar.subheader(tr("filters"))
     period = st.sidebar.date_input(tr("period"), key="period", min_value=first - dt.timedelta(days=366),
                                    max_value=max(last, dt.date.today()))
     _keep("period")
     all_labels = {"township": "all_townships", "case_type": "all_case_types", "department": "all_departments"}
     for dim in FILTER_DIMS:
-        st.sidebar.selectbox(tr(dim), [""] + list(options[dim]), key=dim,
+        st.sidebar.selectbox(tr(dim), choices[dim], key=dim,
                              format_func=lambda x, d=dim: x or tr(all_labels[d]))
         _keep(dim)
     if isinstance(period, (tuple, list)) and len(period) == 2:
@@ -213,11 +220,15 @@ def store_status() -> tuple[str, dict]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from dashboard import data
+    from landdesk.config import LandDeskError
     try:
         key = data.batch_key()
         status = data.data_status(key)
     except SQLAlchemyError as exc:
         st.error(tr("store_error") + str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+        st.stop()
+    except LandDeskError as exc:   # StoreUnavailable, AccessDenied: one clear sentence
+        st.error(str(exc), icon=":material/error:")
         st.stop()
     if status["last"] is None:
         st.info(tr("no_data"))
@@ -246,11 +257,24 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
         elif pd.api.types.is_float_dtype(df[original]):
             config[label] = st.column_config.NumberColumn(format="%.2f")
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config or None, **kwargs)
+    from dashboard import data, session
+    who = session.principal()
+    if who is not None and not who.can("download"):
+        return
+    client = session.client()
+
+    def audited(build, filename):
+        def payload():
+            out = build()
+            data.audit_download(who, client, filename, rows=len(shown))   # logged when the file is produced
+            return out
+        return payload
+
     left, right, _ = st.columns([1, 1, 6])
     # deferred: the files are built only when a download is clicked, and clicking does not rerun the page
-    left.download_button("CSV", lambda: to_csv_bytes(shown), f"{name}.csv", "text/csv", key=f"csv-{name}",
-                         icon=":material/download:", on_click="ignore")
-    right.download_button("Excel", lambda: to_xlsx_bytes(shown, name[:31]), f"{name}.xlsx",
+    left.download_button("CSV", audited(lambda: to_csv_bytes(shown), f"{name}.csv"), f"{name}.csv", "text/csv",
+                         key=f"csv-{name}", icon=":material/download:", on_click="ignore")
+    right.download_button("Excel", audited(lambda: to_xlsx_bytes(shown, name[:31]), f"{name}.xlsx"), f"{name}.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"xlsx-{name}",
                           icon=":material/download:", on_click="ignore")
 

@@ -48,10 +48,19 @@ def cmd_etl_load(args) -> int:
     return 2 if failed else 0
 
 
-def _audit_etl(engine, results) -> None:
+def _audit(engine, action: str, detail) -> None:
+    """Best effort: the command's work is done, so an audit row that cannot be written (a store not yet
+    upgraded to the audit log, a dropped connection) is a one-line warning, not a failure."""
     from landdesk.audit import os_user, record
-    record(engine, "etl_run", os_user(), {"batches": [
-        {"batch": getattr(r, "batch_id", None), "status": r.status, "summary": r.summary()} for r in results]}, "cli")
+    try:
+        record(engine, action, os_user(), detail, "cli")
+    except Exception as exc:  # noqa: BLE001
+        print(f"landdesk: warning: not audited ({exc})", file=sys.stderr)
+
+
+def _audit_etl(engine, results) -> None:
+    _audit(engine, "etl_run", {"batches": [
+        {"batch": getattr(r, "batch_id", None), "status": r.status, "summary": r.summary()} for r in results]})
 
 
 def cmd_etl_run(args) -> int:
@@ -119,9 +128,8 @@ def cmd_export(args) -> int:
     ensure_ready(engine)
     scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department)
     frame = run_export(engine, args.name, scope, args.time_unit, args.by)
-    from landdesk.audit import os_user, record
-    record(engine, "export", os_user(), {"export": args.name, "from": start, "to": end, "by": args.by,
-                                         "township": args.township, "rows": len(frame)}, "cli")
+    _audit(engine, "export", {"export": args.name, "from": start, "to": end, "by": args.by,
+                              "township": args.township, "rows": len(frame)})
     _print_frame(frame, args.format)
     return 0
 
@@ -200,22 +208,41 @@ def cmd_sample_generate(args) -> int:
     return 0
 
 
-def _serve(db: str | None, host: str, port: int, headless: bool) -> int:
-    env = dict(os.environ, LANDDESK_DATABASE_URL=database_url(db))
+#: The dashboard's upload limit in MB (Streamlit's server.maxUploadSize); etl.upload checks type and size again.
+MAX_UPLOAD_MB = 200
+AUTH_NOTE = {"signin": "sign-in required", "none": "DEVELOPMENT MODE: no sign-in, everything open",
+             "public": "open-government mode: disclosure pages only"}
+
+
+def _serve(db: str | None, host: str, port: int, headless: bool, auth: str = "signin") -> int:
+    """Run Streamlit with the store URL and the auth mode (LANDDESK_AUTH: signin, none, public) in its
+    environment; the mode is always set here, so one left in the shell cannot switch sign-in off."""
+    env = dict(os.environ, LANDDESK_DATABASE_URL=database_url(db), LANDDESK_AUTH=auth)
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true" if headless else "false",
+           "--server.maxUploadSize", str(MAX_UPLOAD_MB),
            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
-    print(f"LandDesk on http://{host}:{port}  (store: {env['LANDDESK_DATABASE_URL']})", flush=True)
+    store = make_url_safe(env["LANDDESK_DATABASE_URL"])
+    print(f"LandDesk on http://{host}:{port}  (store: {store}; {AUTH_NOTE[auth]})", flush=True)
     try:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:
         return 0
 
 
+def make_url_safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return url
+
+
 def cmd_serve(args) -> int:
     from etl.store import ensure_ready, make_engine
     ensure_ready(make_engine(args.db))
-    return _serve(args.db, args.host, args.port, args.headless)
+    auth = "none" if args.no_auth else ("public" if args.public else "signin")
+    return _serve(args.db, args.host, args.port, args.headless, auth)
 
 
 def cmd_demo(args) -> int:
@@ -227,7 +254,7 @@ def cmd_demo(args) -> int:
         print(r.summary())
     if args.no_serve:
         return 0
-    return _serve(args.db, args.host, args.port, args.headless)
+    return _serve(args.db, args.host, args.port, args.headless, "none")   # the demo: sample data, no sign-in
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,8 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-serve", action="store_true", help="build the store only")
     sp.set_defaults(func=cmd_demo)
 
-    sp = sub.add_parser("serve", parents=[common], help="serve the dashboard")
+    sp = sub.add_parser("serve", parents=[common], help="serve the dashboard (sign-in required)")
     serve_opts(sp)
+    mode = sp.add_mutually_exclusive_group()
+    mode.add_argument("--no-auth", action="store_true",
+                      help="development mode: no sign-in, every page open (never in production)")
+    mode.add_argument("--public", action="store_true",
+                      help="open-government mode (政务公开): only the disclosure page, no sign-in")
     sp.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="store administration").add_subparsers(dest="db_command", required=True)

@@ -55,7 +55,7 @@ for col, fmt, mime in zip(cols, ("pdf", "docx", "html"),
                           ("application/pdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                            "text/html")):
     name = f"briefing-{week}-{blang}.{fmt}"
-    payload = (lambda f=fmt: data.briefing_file(key, week, blang, f))   # built (with charts) when clicked
+    payload = data.briefing_download(key, week, blang, fmt)   # built (with charts) and audited when clicked
     col.download_button(fmt.upper(), payload, name, mime, key=f"brief-dl-{fmt}", icon=":material/download:",
                         on_click="ignore")
 # a data: URL gives the preview an opaque origin: the briefing's HTML cannot reach the app
@@ -72,5 +72,11 @@ else:
     pick = st.selectbox(tr("bp_archive_pick"), range(len(archive)), key="brief_archive_pick",
                         format_func=lambda i: archive[i].path.name)
     chosen = archive[pick]
-    st.download_button(tr("bp_archive_download", file=chosen.path.name), chosen.path.read_bytes(),
+    from dashboard import session
+
+    def _archived(path=chosen.path, who=session.principal(), client=session.client()):
+        payload = path.read_bytes()
+        data.audit_download(who, client, path.name, kind="briefing")
+        return payload
+    st.download_button(tr("bp_archive_download", file=chosen.path.name), _archived,
                        chosen.path.name, key="brief-archive-dl", icon=":material/download:", on_click="ignore")

@@ -32,6 +32,10 @@ else:
     batch = st.selectbox(tr("col_batch_id"), reasons["batch_id"].unique().tolist())
     table(data.rejects(key, int(batch)), f"rejects-{batch}", cols("batch_id", "row_number", "reason", "raw"))
 
+from dashboard import session  # noqa: E402
+
+if not session.require_principal().can("upload"):   # analysts and admins only (data.load_upload checks again)
+    st.stop()
 st.subheader(tr("upload"))
 st.caption(tr("upload_help"))
 mappings = data.mapping_files()

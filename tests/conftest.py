@@ -78,3 +78,10 @@ def sample_store_url(tmp_path_factory) -> str:
     assert not failed, failed
     engine.dispose()
     return url
+
+
+@pytest.fixture(autouse=True)
+def _dashboard_auth_mode(monkeypatch):
+    """The dashboard's auth mode is explicit in tests: no sign-in (the development mode, as `landdesk serve
+    --no-auth`) unless a test sets LANDDESK_AUTH itself (signin / public)."""
+    monkeypatch.setenv("LANDDESK_AUTH", "none")

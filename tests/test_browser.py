@@ -30,7 +30,8 @@ def _free_port() -> int:
 def server(sample_store_url):
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "landdesk.cli", "serve", "--db", sample_store_url, "--port", str(port), "--headless"],
+        [sys.executable, "-m", "landdesk.cli", "serve", "--db", sample_store_url, "--port", str(port), "--headless",
+         "--no-auth"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

@@ -87,3 +87,29 @@ def test_demo_store_and_kpi_export(db):
 def test_every_help_page_renders(cmd):
     r = landdesk(*cmd, "--help")
     assert r.returncode == 0 and "usage: landdesk" in r.stdout and "Traceback" not in r.stderr
+
+
+def test_cli_auditing_is_best_effort_on_a_store_without_the_audit_log(db):
+    """A store whose audit log is missing (not upgraded): the load still succeeds with exit code 0 and a one-line
+    warning; `export` likewise. On an upgraded store the same commands write their audit rows."""
+    from sqlalchemy import text
+
+    from etl.store import make_engine
+    from landdesk import audit
+    petitions = ROOT / "sample_data" / "mappings" / "petitions.yaml"
+    assert landdesk("db", "upgrade", db=db).returncode == 0
+    ok = landdesk("etl", "load", str(petitions), "--quiet", db=db)
+    assert ok.returncode == 0, ok.stderr
+    engine = make_engine(db)
+    assert "etl_run" in set(audit.recent(engine, 10)["action"])
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE audit_log"))
+    engine.dispose()
+    load = landdesk("etl", "load", str(petitions), "--quiet", "--force", db=db)
+    assert load.returncode == 0, load.stderr
+    warnings = [line for line in load.stderr.splitlines() if "warning: not audited" in line]
+    assert len(warnings) == 1 and "no audit log yet" in warnings[0]
+    assert "loaded" in load.stdout or "skipped" in load.stdout
+    export = landdesk("export", "petitions", "--from", "2026-08-01", "--to", "2026-10-31", db=db)
+    assert export.returncode == 0, export.stderr
+    assert "warning: not audited" in export.stderr

@@ -1,0 +1,90 @@
+"""Who is using this dashboard session: the auth mode, the principal, the client address, sign-in and sign-out.
+
+The mode comes from LANDDESK_AUTH, which `landdesk serve` always sets (`signin` by default, `none` with
+`--no-auth` or in `landdesk demo`, `public` with `--public`); unset means sign-in, so a dashboard started some
+other way never opens without it. The principal lives in session state and is re-read from the store on every
+run (`landdesk.auth.refresh`), so a disabled account loses its session at once.
+"""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from landdesk.auth import DEVELOPER, PUBLIC, Principal
+
+AUTH_ENV = "LANDDESK_AUTH"
+MODES = ("signin", "none", "public")
+KEY = "principal"
+
+
+def auth_mode() -> str:
+    mode = os.environ.get(AUTH_ENV, "signin").strip().lower() or "signin"
+    return mode if mode in MODES else "signin"
+
+
+def client() -> str | None:
+    """The client address: the first X-Forwarded-For hop (set by the reverse proxy), else the socket's peer."""
+    try:
+        fwd = st.context.headers.get("X-Forwarded-For")
+    except Exception:  # noqa: BLE001 - no request context (bare mode)
+        fwd = None
+    if fwd:
+        first = fwd.split(",")[0].strip()
+        if first:
+            return first[:100]
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001
+        ip = None
+    return ip or None
+
+
+def principal() -> Principal | None:
+    """The session's principal: the signed-in account, PUBLIC in public mode, DEVELOPER without sign-in."""
+    mode = auth_mode()
+    if mode == "none":
+        return DEVELOPER
+    if mode == "public":
+        return PUBLIC
+    return st.session_state.get(KEY)
+
+
+def require_principal() -> Principal:
+    p = principal()
+    if p is None:   # a page script reached without sign-in (cannot happen through the router)
+        st.stop()
+    return p
+
+
+def sign_in(engine, username: str, password: str) -> Principal | None:
+    """Check the password; on success keep the principal in session state. Raises SignInLocked."""
+    from landdesk.auth import authenticate
+    p = authenticate(engine, username, password, client())
+    if p is not None:
+        st.session_state[KEY] = p
+    return p
+
+
+def sign_out(engine) -> None:
+    from landdesk import audit
+    p = st.session_state.pop(KEY, None)
+    if p is not None:
+        try:
+            audit.record(engine, "sign_out", p.username, None, client())
+        except Exception:  # noqa: BLE001 - signing out must always work
+            pass
+
+
+def refresh(engine) -> Principal | None:
+    """Re-read the signed-in account (role, township, active) from the store; drop it when gone."""
+    from landdesk.auth import refresh as reread
+    p = st.session_state.get(KEY)
+    if p is None:
+        return None
+    now = reread(engine, p)
+    if now is None:
+        st.session_state.pop(KEY, None)
+    elif now != p:
+        st.session_state[KEY] = now
+    return now
