@@ -153,7 +153,7 @@ def _fetch(conn: Connection, query, columns: list[str], times: tuple[str, ...]) 
         rows = result.cursor.fetchall() if result.cursor is not None else []
     finally:
         result.close()
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(rows, columns=columns)
     for col in times:
         frame[col] = pd.to_datetime(frame[col], format="ISO8601")
     return frame
@@ -248,12 +248,16 @@ def case_features(cs: pd.DataFrame, ev: pd.DataFrame, mandatory: dict[str, froze
     need = pd.Series({t: len(v) for t, v in mandatory.items()}, dtype=float)
     pairs = {(t, st) for t, v in mandatory.items() for st in v}
     typed = ev[["case_id", "stage"]].drop_duplicates().merge(f[["case_type"]].reset_index(), on="case_id")
-    is_need = [(t, st) in pairs for t, st in zip(typed["case_type"], typed["stage"])]
+    is_need = pd.MultiIndex.from_arrays([typed["case_type"], typed["stage"]]).isin(list(pairs)) if pairs \
+        else np.zeros(len(typed), dtype=bool)
     have = typed[is_need].groupby("case_id").size().reindex(f.index).fillna(0)
     f["missing"] = (f["case_type"].map(need).fillna(0) - have).clip(lower=0).astype(int)
     present = typed[typed["case_id"].isin(f.index[f["missing"] > 0])].groupby("case_id")["stage"].agg(set)
-    f["missing_stages"] = [sorted(mandatory.get(t, frozenset()) - present.get(cid, set())) if m else []
-                           for cid, t, m in zip(f.index, f["case_type"], f["missing"])]
+    f["missing_stages"] = pd.Series([[]] * len(f), index=f.index, dtype=object)
+    short = np.flatnonzero(f["missing"].to_numpy() > 0)   # the few cases missing a stage: the rest keep []
+    f.iloc[short, f.columns.get_loc("missing_stages")] = pd.Series(
+        [sorted(mandatory.get(t, frozenset()) - present.get(cid, set()))
+         for cid, t in zip(f.index[short], f["case_type"].iloc[short])], index=f.index[short], dtype=object)
 
     pairs = _out_of_order_pairs(ev).merge(f[["case_type"]].reset_index(), on="case_id")
     if len(pairs):

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from analytics import kpis
 from analytics.kpis import DONE_STATUSES, ONLINE_CHANNELS
 from analytics.scope import Scope
+from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar
 from etl.schema import cases
 
@@ -327,7 +328,7 @@ def weekly_flow_backlog(conn: Connection, scope: Scope, cal: WorkCalendar) -> pd
     q = (select(cases.c.received_at, cases.c.closed_at)
          .where(cases.c.received_at < scope.end_ts,
                 or_(cases.c.closed_at.is_(None), cases.c.closed_at >= first), *scope.filters(cases)))
-    df = pd.DataFrame(conn.execute(q).all(), columns=["received_at", "closed_at"])
+    df = fetch_frame(conn, q, ["received_at", "closed_at"])
     rec = pd.to_datetime(df["received_at"]).to_numpy(dtype="datetime64[us]")
     clo = pd.to_datetime(df["closed_at"]).to_numpy(dtype="datetime64[us]")
     ends = np.minimum((flow["week"] + pd.Timedelta(days=7)).to_numpy(dtype="datetime64[us]"),
@@ -365,7 +366,7 @@ def case_list(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
          .order_by(cases.c.received_at, cases.c.case_id))
     if limit:
         q = q.limit(limit)
-    df = pd.DataFrame(conn.execute(q).all(), columns=DRILL_COLUMNS)
+    df = fetch_frame(conn, q, DRILL_COLUMNS)
     closed = pd.to_datetime(df["closed_at"])
     done = df["status"].isin(DONE_STATUSES).to_numpy() & (closed < scope.end_ts).fillna(False).to_numpy()
     still = (closed.isna() | (closed >= scope.end_ts)).to_numpy()

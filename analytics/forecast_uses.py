@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from analytics import efficiency, kpis, landuse
 from analytics.forecast import forecast
 from analytics.scope import Scope
+from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar
 from etl.schema import cases, petitions
 
@@ -129,8 +130,8 @@ def case_arrivals(conn: Connection, scope: Scope, by: str | None = None, freq: s
     """收件量 per week (month): cases received, per case type when by='case_type', and the total.
     Grain: one row per series × complete period (unique_id ``cases:<group>``, zero-filled)."""
     cols = [cases.c.received_at] + ([cases.c[by]] if by else [])
-    rows = conn.execute(select(*cols).where(scope.in_period(cases.c.received_at), *scope.filters(cases))).all()
-    df = pd.DataFrame(rows, columns=["t"] + ([by] if by else []))
+    df = fetch_frame(conn, select(*cols).where(scope.in_period(cases.c.received_at), *scope.filters(cases)),
+                     ["t"] + ([by] if by else []))
     return _counts(df, by, complete_periods(scope, freq, cal), freq, "cases")
 
 
@@ -139,9 +140,8 @@ def petition_counts(conn: Connection, scope: Scope, by: str | None = None, freq:
     """信访件量 per week (month): petitions received, per topic (or township) when asked, and the total.
     Grain: one row per series × complete period (unique_id ``petitions:<group>``, zero-filled)."""
     cols = [petitions.c.received_at] + ([petitions.c[by]] if by else [])
-    rows = conn.execute(select(*cols).where(scope.in_period(petitions.c.received_at),
-                                            *scope.filters(petitions))).all()
-    df = pd.DataFrame(rows, columns=["t"] + ([by] if by else []))
+    df = fetch_frame(conn, select(*cols).where(scope.in_period(petitions.c.received_at), *scope.filters(petitions)),
+                     ["t"] + ([by] if by else []))
     return _counts(df, by, complete_periods(scope, freq, cal), freq, "petitions")
 
 
@@ -302,7 +302,7 @@ def backlog_projection(conn: Connection, scope: Scope, cal: WorkCalendar, by: st
     done_weeks = complete_periods(recent, "W", cal)
     rec_q = select(cases.c.promised_days, *([cases.c[by]] if by else [])).where(
         recent.in_period(cases.c.received_at), *recent.filters(cases))
-    rec = pd.DataFrame(conn.execute(rec_q).all(), columns=["promised_days"] + list(extra))
+    rec = fetch_frame(conn, rec_q, ["promised_days"] + list(extra))
     still_open = efficiency.open_at_end(conn, scope, extra)
     end_instant = scope.end_ts - dt.timedelta(seconds=1)
 

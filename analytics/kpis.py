@@ -14,6 +14,7 @@ from sqlalchemy import case as sql_case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from analytics.scope import Scope
+from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, durations
 from etl.schema import cases, land_use, petitions, targets
 
@@ -45,7 +46,7 @@ def closed_cases(conn: Connection, scope: Scope, extra: tuple[str, ...] = ()) ->
     cols = list(dict.fromkeys(["received_at", "closed_at", "promised_days", "statutory_days", "rating", *extra]))
     q = (select(*(cases.c[c] for c in cols))
          .where(scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases)))
-    return pd.DataFrame(conn.execute(q).all(), columns=cols)
+    return fetch_frame(conn, q, cols)
 
 
 def open_cases_at_end(conn: Connection, scope: Scope, extra: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -55,7 +56,7 @@ def open_cases_at_end(conn: Connection, scope: Scope, extra: tuple[str, ...] = (
          .where(cases.c.received_at < scope.end_ts,
                 or_(cases.c.closed_at.is_(None), cases.c.closed_at >= scope.end_ts),
                 *scope.filters(cases)))
-    return pd.DataFrame(conn.execute(q).all(), columns=cols)
+    return fetch_frame(conn, q, cols)
 
 
 # ---------- metrics: one definition each ----------
@@ -131,7 +132,7 @@ def petition_reply_on_time_rate(conn: Connection, scope: Scope) -> float:
     """按期答复率: petitions replied in the period within 60 calendar days (90 when extended) / replied."""
     q = (select(petitions.c.received_at, petitions.c.replied_at, petitions.c.extended)
          .where(scope.in_period(petitions.c.replied_at), *scope.filters(petitions)))
-    df = pd.DataFrame(conn.execute(q).all(), columns=["received_at", "replied_at", "extended"])
+    df = fetch_frame(conn, q, ["received_at", "replied_at", "extended"])
     if df.empty:
         return math.nan
     return float(np.mean(replied_on_time(df)))
@@ -240,11 +241,10 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
 
 def weekly_flow(conn: Connection, scope: Scope) -> pd.DataFrame:
     """Arrivals and completions per ISO week (Monday) starting in the period. Grain: one row per week."""
-    rec = pd.DataFrame(conn.execute(select(cases.c.received_at).where(
-        scope.in_period(cases.c.received_at), *scope.filters(cases))).all(), columns=["t"])
-    done = pd.DataFrame(conn.execute(select(cases.c.closed_at).where(
-        scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases))).all(),
-        columns=["t"])
+    rec = fetch_frame(conn, select(cases.c.received_at).where(
+        scope.in_period(cases.c.received_at), *scope.filters(cases)), ["t"])
+    done = fetch_frame(conn, select(cases.c.closed_at).where(
+        scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases)), ["t"])
 
     def per_week(df: pd.DataFrame) -> pd.Series:
         t = pd.to_datetime(df["t"])

@@ -22,6 +22,7 @@ from analytics import kpis
 from analytics.efficiency import month_scopes
 from analytics.kpis import ACCEPT_DAYS, REPLY_DAYS, REPLY_EXTENSION_DAYS
 from analytics.scope import Scope
+from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar
 from etl.schema import petitions
 
@@ -85,7 +86,7 @@ def _touching(conn: Connection, scope: Scope, extra: tuple[str, ...]) -> pd.Data
          .where(or_(scope.in_period(petitions.c.received_at), scope.in_period(petitions.c.accepted_at),
                     scope.in_period(petitions.c.replied_at), scope.in_period(concluded)),
                 *scope.filters(petitions)))
-    return pd.DataFrame(conn.execute(q).all(), columns=cols)
+    return fetch_frame(conn, q, cols)
 
 
 def _repeats(conn: Connection, scope: Scope) -> pd.DataFrame:
@@ -96,7 +97,7 @@ def _repeats(conn: Connection, scope: Scope) -> pd.DataFrame:
     q = (select(petitions.c.petition_id, petitions.c.petitioner_key, petitions.c.topic, petitions.c.received_at)
          .where(petitions.c.received_at >= since, petitions.c.received_at < scope.end_ts,
                 petitions.c.petitioner_key.is_not(None), petitions.c.topic.is_not(None)))
-    hist = pd.DataFrame(conn.execute(q).all(), columns=["petition_id", "petitioner_key", "topic", "received_at"])
+    hist = fetch_frame(conn, q, ["petition_id", "petitioner_key", "topic", "received_at"])
     flags = repeat_flags(hist)
     keys = pd.Series(hist["petitioner_key"].to_numpy(), index=hist["petition_id"].to_numpy())
     return pd.DataFrame({"repeat": flags, "key": keys.reindex(flags.index)})
@@ -176,7 +177,7 @@ def countdown(conn: Connection, scope: Scope) -> pd.DataFrame:
                 or_(petitions.c.accepted_at.is_(None), petitions.c.accepted_at >= end,
                     petitions.c.replied_at.is_(None), petitions.c.replied_at >= end),
                 *scope.filters(petitions)))
-    df = pd.DataFrame(conn.execute(q).all(), columns=cols)
+    df = fetch_frame(conn, q, cols)
     out_cols = ["petition_id", "received_at", "channel", "topic", "township", "department", "extended",
                 "days_left_accept", "days_left_reply", "days_left", "overdue", "summary"]
     if df.empty:
@@ -202,7 +203,7 @@ def weekly_trend(conn: Connection, scope: Scope) -> pd.DataFrame:
     """信访趋势. Grain: one row per ISO week (Monday) × topic seen in the period, zero-filled."""
     q = (select(petitions.c.received_at, petitions.c.topic)
          .where(scope.in_period(petitions.c.received_at), *scope.filters(petitions)))
-    df = pd.DataFrame(conn.execute(q).all(), columns=["received_at", "topic"])
+    df = fetch_frame(conn, q, ["received_at", "topic"])
     weeks = pd.date_range(pd.Timestamp(scope.start) - pd.Timedelta(days=scope.start.weekday()),
                           pd.Timestamp(scope.end), freq="7D")
     if df.empty:

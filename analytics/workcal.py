@@ -77,14 +77,26 @@ class WorkCalendar:
 
 
 def load_calendar(conn: Connection | Engine) -> WorkCalendar:
-    """The official calendar with the store's `calendar` overrides applied."""
+    """The official calendar with the store's `calendar` overrides applied.
+
+    The override table is read on every call (a few rows); the 2000–2040 arrays are built once per
+    distinct override content and shared (cached), so a changed override takes effect at once."""
     from etl.schema import calendar
 
     if isinstance(conn, Engine):
         with conn.connect() as c:
             return load_calendar(c)
     rows = conn.execute(select(calendar.c.date, calendar.c.is_workday)).all()
-    return WorkCalendar({r.date: bool(r.is_workday) for r in rows})
+    return _calendar_for(tuple(sorted((r.date, bool(r.is_workday)) for r in rows)))
+
+
+@lru_cache(maxsize=8)
+def _calendar_for(overrides: tuple[tuple[dt.date, bool], ...]) -> WorkCalendar:
+    """One calendar per distinct override-table content (its arrays are read-only: shared safely)."""
+    cal = WorkCalendar(dict(overrides))
+    cal._is_work.setflags(write=False)
+    cal._cum.setflags(write=False)
+    return cal
 
 
 def durations(start, end, unit: str, cal: WorkCalendar) -> np.ndarray:
