@@ -20,6 +20,20 @@ are checked against it:
   every case; a case whose score is above the ISOLATION_QUANTILE (99.5%) of the reference cases'
   scores is flagged even if no rule fired. ``score`` is that anomaly score (higher = more unusual).
 
+Reuse. The assessed reference (every reference case with its features, rules, score and reasons:
+``assess_cases``) depends only on the store and the period's end — not on the period's start nor the
+scope filters, which only pick the cases shown — so it is computed once and kept in a small in-process
+LRU (ASSESS_CACHE_SIZE entries; thread-safe, several dashboard sessions share a process; while one
+caller computes an entry the others asking for it wait instead of computing it again). The key: the
+store URL, the last loaded ETL batch, the cases and case-events row counts (writes that bypass the ETL)
+and the reference cut-off — the period's end, or "everything" when the end falls after the last
+closing, since every such end selects the same reference cases. A second export (`warnings` then
+`handler-risk`), a page re-render, or another period ending after the last closing reuse it; results
+are identical to computing afresh. The calculation unit plays no part (throughput is wall-clock
+hours). ``warm_reference(engine)`` fills the cache ahead of the first request. The cold computation
+works on integer-coded cases, stages and handlers (numpy bincount / sort instead of pandas groupbys
+keyed by case-id strings) and reads the events without their completion time.
+
 The case's ``handler_key`` is the pseudonymised key of the handler who completed most of its stages
 (ties: the later one). No personal data leaves this module: handler keys are keyed hashes and
 petition summaries are PII-scrubbed by the ETL.
@@ -41,6 +55,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -161,15 +178,21 @@ def _fetch(conn: Connection, query, columns: list[str], times: tuple[str, ...]) 
 
 # ---------- integrity risk: data ----------
 
+_CASE_COLUMNS = ["case_id", "case_type", "township", "department", "received_at", "closed_at"]
+
+
+def _reference_where(end_ts):
+    c = cases.c
+    return [c.status == "closed", c.closed_at < end_ts, c.closed_at.is_not(None)]
+
+
 def closed_case_events(conn: Connection, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reference cases and their events: every case closed normally (status 'closed') before the
     period's end, all townships. Returns (cases frame, events frame in case/seq order)."""
     c, e = cases.c, case_events.c
-    done = [c.status == "closed", c.closed_at < scope.end_ts, c.closed_at.is_not(None)]
+    done = _reference_where(scope.end_ts)
     cs = _fetch(conn, select(c.case_id, c.case_type, c.township, c.department, c.received_at, c.closed_at)
-                .where(*done),
-                ["case_id", "case_type", "township", "department", "received_at", "closed_at"],
-                ("received_at", "closed_at"))
+                .where(*done), _CASE_COLUMNS, ("received_at", "closed_at"))
     ev = _fetch(conn, select(e.case_id, e.seq, e.stage, e.handler_key, e.completed_at)
                 .select_from(case_events.join(cases, c.case_id == e.case_id)).where(*done)
                 .order_by(e.case_id, e.seq),
@@ -186,36 +209,85 @@ def _role(stage: str) -> str | None:
     return None
 
 
+class _Coded:
+    """The reference cases and their events as integer codes — the working form of the per-case features
+    (numpy bincount / unique / lexsort instead of pandas groupbys keyed by case-id strings).
+
+    ci: each kept event's case (position in `cs`); st: its stage (codes in sorted stage-name order, so
+    that "first by stage name" matches a sorted groupby); hd: its handler (−1 = unknown); seq. Events
+    of cases not in `cs` are dropped. tc: each case's type (codes in sorted order, −1 = none)."""
+
+    def __init__(self, cs: pd.DataFrame, case_id, seq, stage, handler_key):
+        self.n = len(cs)
+        self.tc, self.types = pd.factorize(cs["case_type"], sort=True)
+        ids = np.asarray(case_id, dtype=object)
+        # events come grouped by case (ORDER BY case_id): look each run's case up once, not each event
+        new_run = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.zeros(0, dtype=bool)
+        ci = pd.Index(cs["case_id"]).get_indexer(pd.Index(ids[new_run]))[np.cumsum(new_run) - 1]
+        keep = ci >= 0
+        self.ci = ci[keep]
+        self.seq = np.asarray(seq, dtype=np.int64)[keep]
+        st, self.stages = pd.factorize(np.asarray(stage, dtype=object)[keep], sort=True)
+        self.st = st.astype(np.int64)
+        hd, self.handlers = pd.factorize(np.asarray(handler_key, dtype=object)[keep])
+        self.hd = hd.astype(np.int64)
+        self.S = max(len(self.stages), 1)
+        # distinct (case, stage) pairs present
+        pair = _sorted_unique(self.ci * self.S + self.st)
+        self.pair_ci, self.pair_st = pair // self.S, pair % self.S
+
+    @classmethod
+    def from_frames(cls, cs: pd.DataFrame, ev: pd.DataFrame) -> "_Coded":
+        return cls(cs, ev["case_id"].to_numpy(dtype=object), ev["seq"].to_numpy(), ev["stage"].to_numpy(dtype=object),
+                   ev["handler_key"].to_numpy(dtype=object))
+
+    def mandatory(self, share: float = MANDATORY_SHARE, min_cases: int = MIN_TYPE_CASES) -> dict[str, frozenset]:
+        T = len(self.types)
+        total = np.bincount(self.tc[self.tc >= 0], minlength=T)
+        ptc = self.tc[self.pair_ci]
+        ok = ptc >= 0
+        counts = np.bincount(ptc[ok] * self.S + self.pair_st[ok], minlength=T * self.S).reshape(T, self.S)
+        out = {}
+        for t in range(T):
+            if total[t] < min_cases or not counts[t].any():
+                continue
+            out[self.types[t]] = frozenset(self.stages[np.flatnonzero(counts[t] >= share * total[t])])
+        return out
+
+
 def mandatory_stages(cs: pd.DataFrame, ev: pd.DataFrame, share: float = MANDATORY_SHARE,
                      min_cases: int = MIN_TYPE_CASES) -> dict[str, frozenset]:
     """Per case type: the stages present in at least `share` of its closed cases (types with fewer
     than `min_cases` closed cases get no mandatory set)."""
-    present = ev[["case_id", "stage"]].drop_duplicates().merge(cs[["case_id", "case_type"]], on="case_id")
-    n = cs.groupby("case_type")["case_id"].nunique()
-    counts = present.groupby(["case_type", "stage"])["case_id"].nunique()
-    out = {}
-    for t, total in n.items():
-        if total < min_cases or t not in counts.index.get_level_values(0):
-            continue
-        c = counts.loc[t]
-        out[t] = frozenset(c[c >= share * total].index)
+    return _Coded.from_frames(cs, ev).mandatory(share, min_cases)
+
+
+def _names(uniques, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """The names of `codes` (−1 → missing) as a Series on `index`."""
+    out = pd.Series(uniques).reindex(codes) if len(uniques) else pd.Series(np.nan, index=range(len(codes)),
+                                                                         dtype=object)
+    out.index = index
     return out
 
 
-def _out_of_order_pairs(ev: pd.DataFrame) -> pd.DataFrame:
-    """Per case: (approval stage, review stage) pairs where the first completion of the approval stage
-    comes before (by seq) the last completion of the review stage. Grain: case × pair."""
-    roles = ev["stage"].map({s: _role(s) for s in ev["stage"].unique()})
-    appr = ev[roles == "approval"].groupby(["case_id", "stage"])["seq"].min().rename("a_seq").reset_index()
-    rev = ev[roles == "review"].groupby(["case_id", "stage"])["seq"].max().rename("r_seq").reset_index()
-    pairs = appr.merge(rev, on="case_id", suffixes=("_a", "_r"))
-    pairs = pairs[pairs["a_seq"] < pairs["r_seq"]]
-    return pairs.rename(columns={"stage_a": "approval", "stage_r": "review"})[["case_id", "approval", "review"]]
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """np.unique of integer keys by sorting (numpy's default hash-based unique is far slower here)."""
+    x = np.sort(keys)
+    return x[_first_per_group(x)]
+
+
+def _first_per_group(keys: np.ndarray) -> np.ndarray:
+    """Positions of the first element of each run of equal `keys` (sorted)."""
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
 
 
 def case_features(cs: pd.DataFrame, ev: pd.DataFrame, mandatory: dict[str, frozenset]) -> pd.DataFrame:
     """Per closed case: throughput hours and its robust z within the type, stages, handlers, rework,
     the largest one-handler share, missing mandatory stages, out-of-order pairs, main handler."""
+    return _case_features(cs, _Coded.from_frames(cs, ev), mandatory)
+
+
+def _case_features(cs: pd.DataFrame, k: _Coded, mandatory: dict[str, frozenset]) -> pd.DataFrame:
     f = cs.set_index("case_id")[["case_type", "township", "received_at", "closed_at"]].copy()
     f["hours"] = (f["closed_at"] - f["received_at"]).dt.total_seconds() / 3600.0
     logh = np.log(f["hours"].clip(lower=0) + 1.0 / 60.0)
@@ -227,50 +299,107 @@ def case_features(cs: pd.DataFrame, ev: pd.DataFrame, mandatory: dict[str, froze
     f["log_hours_z"] = ((logh - med) / spread.where(spread > 1e-9)).fillna(0.0)
     f["type_median_hours"] = f["hours"].groupby(f["case_type"]).transform("median")
 
-    g = ev.groupby("case_id", sort=False)
-    f["stages"] = g.size().reindex(f.index).fillna(0).astype(int)
+    n, S = k.n, k.S
+    stages = np.bincount(k.ci, minlength=n)
+    f["stages"] = stages.astype(int)
     f["stages_rel"] = f["stages"] - f["stages"].groupby(f["case_type"]).transform("median")
-    f["handlers"] = g["handler_key"].nunique().reindex(f.index).fillna(0).astype(int)
-    occ = ev.groupby(["case_id", "stage"]).size()
-    rep = (occ - 1).clip(lower=0).groupby(level=0).sum()
-    sup = ev[ev["stage"].isin(SUPPLEMENT_STAGES)].groupby("case_id").size()
-    f["rework"] = rep.reindex(f.index).fillna(0).add(sup.reindex(f.index).fillna(0)).astype(int)
-    hc = ev.dropna(subset=["handler_key"]).groupby(["case_id", "handler_key"], sort=False)
-    per = hc.agg(n=("seq", "size"), last=("seq", "max")).reset_index()
-    per = per.sort_values(["case_id", "n", "last"], ascending=[True, False, False])
-    top = per.drop_duplicates("case_id").set_index("case_id")
-    f["handler_key"] = top["handler_key"].reindex(f.index)
-    f["max_handler_share"] = (top["n"].reindex(f.index) / f["stages"].where(f["stages"] > 0)).fillna(0.0)
-    unknown_handler = ev["handler_key"].isna().groupby(ev["case_id"]).any().reindex(f.index).fillna(True)
+    known = k.hd >= 0
+    H = max(len(k.handlers), 1)
+    ch = _sorted_unique(k.ci[known] * H + k.hd[known])       # distinct (case, handler)
+    f["handlers"] = np.bincount(ch // H, minlength=n).astype(int)
+    distinct_stages = np.bincount(k.pair_ci, minlength=n)
+    sup_codes = np.flatnonzero(np.isin(k.stages, SUPPLEMENT_STAGES))
+    sup = np.bincount(k.ci[np.isin(k.st, sup_codes)], minlength=n)
+    f["rework"] = (stages - distinct_stages + sup).astype(int)
+    # main handler: most stages, ties to the one with the later last stage
+    key = k.ci[known] * H + k.hd[known]
+    ukey, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    last = np.full(len(ukey), np.iinfo(np.int64).min)
+    np.maximum.at(last, inv, k.seq[known])
+    u_ci, u_hd = ukey // H, ukey % H
+    order = np.lexsort((-last, -cnt, u_ci))
+    first = order[_first_per_group(u_ci[order])]
+    top_n = np.full(n, np.nan)
+    top_n[u_ci[first]] = cnt[first]
+    top_hd = np.full(n, -1)
+    top_hd[u_ci[first]] = u_hd[first]
+    f["handler_key"] = _names(k.handlers, top_hd, f.index)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(stages > 0, top_n / np.where(stages > 0, stages, 1), np.nan)
+    f["max_handler_share"] = np.nan_to_num(share, nan=0.0)
+    unknown = np.bincount(k.ci[~known], minlength=n) > 0
+    unknown |= stages == 0
     f["single_handler"] = ((f["handlers"] == 1) & (f["max_handler_share"] >= 1.0)
-                           & (f["stages"] >= SINGLE_HANDLER_MIN_STAGES) & ~unknown_handler.astype(bool))
+                           & (f["stages"] >= SINGLE_HANDLER_MIN_STAGES) & ~unknown)
 
-    need = pd.Series({t: len(v) for t, v in mandatory.items()}, dtype=float)
-    pairs = {(t, st) for t, v in mandatory.items() for st in v}
-    typed = ev[["case_id", "stage"]].drop_duplicates().merge(f[["case_type"]].reset_index(), on="case_id")
-    is_need = pd.MultiIndex.from_arrays([typed["case_type"], typed["stage"]]).isin(list(pairs)) if pairs \
-        else np.zeros(len(typed), dtype=bool)
-    have = typed[is_need].groupby("case_id").size().reindex(f.index).fillna(0)
-    f["missing"] = (f["case_type"].map(need).fillna(0) - have).clip(lower=0).astype(int)
-    present = typed[typed["case_id"].isin(f.index[f["missing"] > 0])].groupby("case_id")["stage"].agg(set)
+    # mandatory stages present / missing
+    T = len(k.types)
+    need_mat = np.zeros((T, S), dtype=bool)
+    type_pos = {t: i for i, t in enumerate(k.types)}
+    stage_pos = {s: i for i, s in enumerate(k.stages)}
+    need = np.zeros(n)
+    need_by_type = np.zeros(T)
+    for t, v in mandatory.items():
+        if t in type_pos:
+            need_by_type[type_pos[t]] = len(v)
+            for st in v:
+                if st in stage_pos:
+                    need_mat[type_pos[t], stage_pos[st]] = True
+    has_type = k.tc >= 0
+    need[has_type] = need_by_type[k.tc[has_type]]
+    ptc = k.tc[k.pair_ci]
+    is_need = np.zeros(len(k.pair_ci), dtype=bool)
+    ok = ptc >= 0
+    is_need[ok] = need_mat[ptc[ok], k.pair_st[ok]]
+    have = np.bincount(k.pair_ci[is_need], minlength=n)
+    f["missing"] = np.clip(need - have, 0, None).astype(int)
     f["missing_stages"] = pd.Series([[]] * len(f), index=f.index, dtype=object)
     short = np.flatnonzero(f["missing"].to_numpy() > 0)   # the few cases missing a stage: the rest keep []
-    f.iloc[short, f.columns.get_loc("missing_stages")] = pd.Series(
-        [sorted(mandatory.get(t, frozenset()) - present.get(cid, set()))
-         for cid, t in zip(f.index[short], f["case_type"].iloc[short])], index=f.index[short], dtype=object)
+    if len(short):
+        sel = np.isin(k.pair_ci, short)
+        present: dict[int, set] = {}
+        for c_, s_ in zip(k.pair_ci[sel].tolist(), k.pair_st[sel].tolist()):
+            present.setdefault(c_, set()).add(k.stages[s_])
+        f.iloc[short, f.columns.get_loc("missing_stages")] = pd.Series(
+            [sorted(mandatory.get(t, frozenset()) - present.get(i, set()))
+             for i, t in zip(short.tolist(), f["case_type"].iloc[short])], index=f.index[short], dtype=object)
 
-    pairs = _out_of_order_pairs(ev).merge(f[["case_type"]].reset_index(), on="case_id")
-    if len(pairs):
-        # a pair the type's cases routinely show (review after approval is part of its process) is not flagged
-        n_type = f.groupby("case_type").size()
-        share = pairs.groupby(["case_type", "approval", "review"])["case_id"].nunique()
-        share = share / n_type.reindex(share.index.get_level_values(0)).to_numpy()
-        rare = set(share[share < OUT_OF_ORDER_MAX_SHARE].index)
-        pairs = pairs[[k in rare for k in zip(pairs["case_type"], pairs["approval"], pairs["review"])]]
-    f["out_of_order"] = pairs.groupby("case_id").size().reindex(f.index).fillna(0).astype(int)
-    first = pairs.drop_duplicates("case_id").set_index("case_id")
-    f["ooo_approval"] = first["approval"].reindex(f.index)
-    f["ooo_review"] = first["review"].reindex(f.index)
+    # out-of-order pairs: first completion of an approval stage before the last of a review stage
+    roles = np.array([_role(s) for s in k.stages], dtype=object)
+    appr_codes = np.flatnonzero(roles == "approval")
+    rev_codes = np.flatnonzero(roles == "review")
+    ooo = np.zeros(n, dtype=int)
+    ooo_a = np.full(n, -1)
+    ooo_r = np.full(n, -1)
+    ma, mr = np.isin(k.st, appr_codes), np.isin(k.st, rev_codes)
+    if ma.any() and mr.any():
+        ak, ainv = np.unique(k.ci[ma] * S + k.st[ma], return_inverse=True)
+        aseq = np.full(len(ak), np.iinfo(np.int64).max)
+        np.minimum.at(aseq, ainv, k.seq[ma])
+        rk, rinv = np.unique(k.ci[mr] * S + k.st[mr], return_inverse=True)
+        rseq = np.full(len(rk), np.iinfo(np.int64).min)
+        np.maximum.at(rseq, rinv, k.seq[mr])
+        A = pd.DataFrame({"ci": ak // S, "a": ak % S, "a_seq": aseq})
+        R = pd.DataFrame({"ci": rk // S, "r": rk % S, "r_seq": rseq})
+        P = A.merge(R, on="ci")                                  # ordered by case, approval, review
+        P = P[(P["a_seq"] < P["r_seq"]).to_numpy() & (k.tc[P["ci"].to_numpy()] >= 0)]
+        if len(P):
+            # a pair the type's cases routinely show (review after approval is part of its process) is not flagged
+            pci, pa, pr = P["ci"].to_numpy(), P["a"].to_numpy(), P["r"].to_numpy()
+            ptype = k.tc[pci]
+            trip = (ptype * S + pa) * S + pr
+            utrip, tinv, tcnt = np.unique(trip, return_inverse=True, return_counts=True)
+            n_type = np.bincount(k.tc[has_type], minlength=T)
+            rare = (tcnt / n_type[utrip // (S * S)]) < OUT_OF_ORDER_MAX_SHARE
+            keep = rare[tinv]
+            pci, pa, pr = pci[keep], pa[keep], pr[keep]
+            ooo = np.bincount(pci, minlength=n).astype(int)
+            fp = _first_per_group(pci)
+            ooo_a[pci[fp]] = pa[fp]
+            ooo_r[pci[fp]] = pr[fp]
+    f["out_of_order"] = ooo
+    f["ooo_approval"] = _names(k.stages, ooo_a, f.index)
+    f["ooo_review"] = _names(k.stages, ooo_r, f.index)
     return f
 
 
@@ -305,8 +434,18 @@ def case_flags(f: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
     rules_col, zh_col, en_col = [""] * n, [""] * n, [""] * n
     candidate = ((f["missing"] > 0) | (f["out_of_order"] > 0) | (f["log_hours_z"].abs() > Z_LIMIT)
                  | f["single_handler"] | (scores > threshold)).to_numpy()
-    for i in np.nonzero(candidate)[0]:
-        cid, r, s = f.index[i], f.iloc[i], scores[i]
+    pick = np.nonzero(candidate)[0]
+    # the candidates' values as plain lists (row access through f.iloc was most of the time)
+    cols = ("missing", "missing_stages", "out_of_order", "ooo_approval", "ooo_review", "log_hours_z", "hours",
+            "type_median_hours", "single_handler", "stages")
+    sub = {c: f[c].iloc[pick].tolist() for c in cols}
+    feat = f[FEATURES].iloc[pick].to_numpy(dtype=float)
+    # the two most deviating features, ordered as Series.sort_values(ascending=False) orders them (pandas'
+    # nargsort: reverse, argsort, reverse), so ties fall the same way
+    d = dev.to_numpy()[pick] if dev is not None else np.zeros((0, len(FEATURES)))
+    top2 = ((d.shape[1] - 1 - np.argsort(d[:, ::-1], axis=1, kind="quicksort"))[:, ::-1])[:, :2]
+    for j, i in enumerate(pick):
+        s = scores[i]
         rules, zh, en = [], [], []
 
         def add(code, **fields):
@@ -314,19 +453,19 @@ def case_flags(f: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
             zh.append(reason(code, "zh", **fields))
             en.append(reason(code, "en", **fields))
 
-        if r["missing"]:
-            add("skipped_stage", stages="、".join(r["missing_stages"]))
-        if r["out_of_order"]:
-            add("out_of_order", approval=r["ooo_approval"], review=r["ooo_review"])
-        if r["log_hours_z"] < -Z_LIMIT:
-            add("too_fast", hours=_fmt_h(r["hours"]), median=_fmt_h(r["type_median_hours"]))
-        elif r["log_hours_z"] > Z_LIMIT:
-            add("too_slow", hours=_fmt_h(r["hours"]), median=_fmt_h(r["type_median_hours"]))
-        if r["single_handler"]:
-            add("single_handler", n=int(r["stages"]))
+        z = sub["log_hours_z"][j]
+        if sub["missing"][j]:
+            add("skipped_stage", stages="、".join(sub["missing_stages"][j]))
+        if sub["out_of_order"][j]:
+            add("out_of_order", approval=sub["ooo_approval"][j], review=sub["ooo_review"][j])
+        if z < -Z_LIMIT:
+            add("too_fast", hours=_fmt_h(sub["hours"][j]), median=_fmt_h(sub["type_median_hours"][j]))
+        elif z > Z_LIMIT:
+            add("too_slow", hours=_fmt_h(sub["hours"][j]), median=_fmt_h(sub["type_median_hours"][j]))
+        if sub["single_handler"][j]:
+            add("single_handler", n=int(sub["stages"][j]))
         if s > threshold:
-            top = dev.loc[cid].sort_values(ascending=False).index[:2]
-            feats = {lang: sep.join(reason(f"feature_{n}", lang, v=float(r[n])) for n in top)
+            feats = {lang: sep.join(reason(f"feature_{FEATURES[m]}", lang, v=float(feat[j, m])) for m in top2[j])
                      for lang, sep in (("zh", "、"), ("en", ", "))}
             rules.append("isolation")
             zh.append(reason("isolation", "zh", score=f"{s:.2f}", features=feats["zh"]))
@@ -342,16 +481,115 @@ def case_flags(f: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def assess_cases(conn: Connection, scope: Scope) -> pd.DataFrame:
-    """Every reference case with features, rules, score and reasons (see the module docstring)."""
-    cs, ev = closed_case_events(conn, scope)
+def _reference_frames(conn: Connection, end_ts, whole: bool = False) -> tuple[pd.DataFrame, _Coded]:
+    """The reference cases (as closed_case_events) and their events, integer-coded; the events are read
+    as plain DBAPI tuples without the completion time (the features use seq only). `whole`: the reference
+    is every closed case, so the events are read without the join to cases (cheaper; the few events of
+    cases still open are dropped when coded)."""
+    c, e = cases.c, case_events.c
+    done = _reference_where(end_ts)
+    cs = _fetch(conn, select(c.case_id, c.case_type, c.township, c.department, c.received_at, c.closed_at)
+                .where(*done), _CASE_COLUMNS, ("received_at", "closed_at"))
+    q = select(e.case_id, e.seq, e.stage, e.handler_key)
+    if not whole:
+        q = q.select_from(case_events.join(cases, c.case_id == e.case_id)).where(*done)
+    result = conn.execute(q.order_by(e.case_id))
+    try:
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
+    cols = [list(map(itemgetter(i), rows)) for i in range(4)]      # (zip(*rows) is 10× slower)
+    return cs, _Coded(cs, *cols)
+
+
+#: The assessed reference (every reference case with features, rules, score, reasons) is kept per store
+#: state and reference cut-off in a small in-process LRU (several dashboard sessions share a process).
+ASSESS_CACHE_SIZE = 4
+_assess_cache: OrderedDict = OrderedDict()
+_assess_lock = threading.Lock()
+_assess_pending: dict = {}
+
+
+def clear_assess_cache() -> None:
+    """Forget every cached reference (tests, benchmarks of the cold path)."""
+    with _assess_lock:
+        _assess_cache.clear()
+
+
+def _assess_key(conn: Connection, end_ts) -> tuple:
+    """(store, last loaded batch, row counts, reference cut-off): the assessed reference depends on nothing
+    else. The cut-off is the period's end clamped to the last closing: every end after it selects the same
+    reference cases. The row counts guard against writes that bypass the ETL (tests, manual fixes)."""
+    from sqlalchemy import func
+
+    from etl.schema import etl_batches
+
+    url = conn.engine.url
+    store = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        store = (store, id(conn.engine))
+    batch = conn.execute(select(func.coalesce(func.max(etl_batches.c.batch_id), 0))
+                         .where(etl_batches.c.status == "loaded")).scalar_one()
+    n_cases = conn.execute(select(func.count()).select_from(cases)).scalar_one()
+    n_events = conn.execute(select(func.count()).select_from(case_events)).scalar_one()
+    last = conn.execute(select(func.max(cases.c.closed_at)).where(cases.c.status == "closed")).scalar_one()
+    if isinstance(last, str):
+        last = pd.Timestamp(last).to_pydatetime()
+    cutoff = None if last is None or end_ts > last else end_ts
+    return store, batch, n_cases, n_events, last, cutoff
+
+
+def _assess(conn: Connection, end_ts, whole: bool = False) -> pd.DataFrame:
+    cs, k = _reference_frames(conn, end_ts, whole)
     if cs.empty:
         return pd.DataFrame(columns=["case_type", "township", "received_at", "closed_at", "hours", "handler_key",
                                      "rules", "score", "reason_zh", "reason_en", "department"])
-    mand = mandatory_stages(cs, ev)
-    f = case_features(cs, ev, mand)
+    mand = k.mandatory()
+    f = _case_features(cs, k, mand)
     f["department"] = cs.set_index("case_id")["department"].reindex(f.index)
     return case_flags(f, isolation_scores(f))
+
+
+def assess_cases(conn: Connection, scope: Scope, cache: bool = True) -> pd.DataFrame:
+    """Every reference case with features, rules, score and reasons (see the module docstring). Depends
+    only on the store's state and the period's end (not its start nor the scope filters), so it is
+    computed once per (store, last batch, row counts, cut-off) and reused (`ASSESS_CACHE_SIZE` entries,
+    least recently used dropped). The frame returned is a copy-on-write view: changing it leaves the
+    cached one alone."""
+    if not cache:
+        return _assess(conn, scope.end_ts)
+    key = _assess_key(conn, scope.end_ts)
+    with _assess_lock:
+        if key in _assess_cache:
+            _assess_cache.move_to_end(key)
+            return _assess_cache[key].copy(deep=False)
+        pending = _assess_pending.setdefault(key, threading.Lock())
+    with pending:              # one computation per key; concurrent callers wait for it
+        with _assess_lock:
+            hit = _assess_cache.get(key)
+        if hit is None:
+            try:
+                hit = _assess(conn, scope.end_ts, whole=key[-1] is None)
+                with _assess_lock:
+                    _assess_cache[key] = hit
+                    _assess_cache.move_to_end(key)
+                    while len(_assess_cache) > ASSESS_CACHE_SIZE:
+                        _assess_cache.popitem(last=False)
+            finally:
+                with _assess_lock:
+                    _assess_pending.pop(key, None)
+    return hit.copy(deep=False)
+
+
+def warm_reference(engine) -> None:
+    """Learn the reference every period ending after the last closing uses (the usual one: periods up to
+    today) into the cache now — e.g. in a background thread when the dashboard process starts or after a
+    load — so that the first export does not pay for it."""
+    import datetime as dt
+
+    far = dt.date(9999, 12, 30)
+    with engine.connect() as conn:
+        assess_cases(conn, Scope(far, far))
 
 
 def _in_scope(a: pd.DataFrame, scope: Scope) -> pd.DataFrame:

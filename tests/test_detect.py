@@ -142,6 +142,73 @@ def test_handler_risk_singles_out_a_fast_handler(engine):
     assert top["reason_zh"] and top["reason_en"]
 
 
+# ---------- the assessed reference is cached per store state and cut-off ----------
+
+def test_assessment_is_cached_per_store_state(rule_store, monkeypatch):
+    detect.clear_assess_cache()
+    calls = []
+    real = detect._assess
+    monkeypatch.setattr(detect, "_assess", lambda conn, end_ts, **kw: calls.append(end_ts) or real(conn, end_ts, **kw))
+    with rule_store.connect() as conn:
+        uncached = detect.assess_cases(conn, ALL, cache=False)
+    calls.clear()
+    w1 = run_export(rule_store, "warnings", ALL)
+    hr = run_export(rule_store, "handler-risk", ALL)
+    # another start, filters, and an end after the last closing: the same reference, no recomputation
+    w2 = run_export(rule_store, "warnings", Scope(d(2025, 6, 1), d(2026, 3, 31), township="东坪镇"))
+    assert len(calls) == 1
+    with rule_store.connect() as conn:
+        cached = detect.assess_cases(conn, ALL)
+    pd.testing.assert_frame_equal(cached, uncached)
+    assert set(w1["case_id"]) == set(w2["case_id"]) and len(hr)
+    cached["rules"] = "changed"            # the caller's copy; the cached frame is untouched
+    with rule_store.connect() as conn:
+        assert (detect.assess_cases(conn, ALL)["rules"] != "changed").all()
+    # a period ending before the last closing learns from the cases closed before its end
+    run_export(rule_store, "warnings", Scope(d(2025, 1, 1), d(2025, 5, 31)))
+    assert len(calls) == 2
+    # a write that bypasses the ETL (same batch id) still invalidates: the row counts are in the key
+    r, e = _case("LATE", "2025-09-01 09:00", FLOW, HANDLERS, [2, 2, 2, 2])
+    with rule_store.begin() as conn:
+        conn.execute(insert(cases), [r])
+        conn.execute(insert(case_events), e)
+    w3 = run_export(rule_store, "warnings", ALL)
+    assert len(calls) == 3 and "LATE" in set(w3["case_id"])
+
+
+def test_warm_reference_fills_the_cache(rule_store, monkeypatch):
+    detect.clear_assess_cache()
+    detect.warm_reference(rule_store)
+    monkeypatch.setattr(detect, "_assess", lambda *a, **kw: pytest.fail("recomputed"))
+    assert "SOLO" in set(run_export(rule_store, "warnings", ALL)["case_id"])
+    assert len(run_export(rule_store, "handler-risk", ALL))
+
+
+def test_assessment_cache_is_shared_across_threads(rule_store, monkeypatch):
+    import threading
+
+    detect.clear_assess_cache()
+    calls = []
+    real = detect._assess
+    monkeypatch.setattr(detect, "_assess", lambda conn, end_ts, **kw: calls.append(end_ts) or real(conn, end_ts, **kw))
+    out, errors = [], []
+
+    def work():
+        try:
+            out.append(run_export(rule_store, "warnings", ALL))
+        except Exception as exc:          # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(out) == 4 and len(calls) == 1
+    for w in out[1:]:
+        pd.testing.assert_frame_equal(w, out[0])
+
+
 # ---------- petition spikes ----------
 
 def test_spike_scan_on_synthetic_counts():
