@@ -16,10 +16,8 @@ NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 
 def _now() -> dt.datetime:
     """Wall-clock time in the bureau's timezone (as the ETL stamps its batches)."""
-    from zoneinfo import ZoneInfo
-
-    from landdesk.config import DEFAULT_TIMEZONE
-    return dt.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).replace(tzinfo=None, microsecond=0)
+    from landdesk.config import local_now
+    return local_now().replace(microsecond=0)
 
 
 def numbers_in(text: str) -> list[str]:

@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from etl.schema import DATASETS, etl_batches
-from landdesk.config import DEFAULT_TIMEZONE
+from landdesk.config import local_now
 
 
 def catalogue(engine: Engine, today: dt.datetime | None = None) -> pd.DataFrame:
     """One row per dataset: grain, fields, rows, last loaded batch, its mapping and source, age in days."""
-    today = today or dt.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).replace(tzinfo=None)
+    today = today or local_now()
     rows = []
     with engine.connect() as conn:
         for name, table in DATASETS.items():

@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from etl.mapping import Mapping, read_mapping
 from etl.store import ensure_ready
 from etl.transform import CASE_PREFIX, assign_seq, derive_cases, to_canonical
 from etl.validate import validate
-from landdesk.config import DEFAULT_TIMEZONE, LandDeskError
+from landdesk.config import LandDeskError, local_now
 
 CHUNK_ROWS = 5000
 BULK_ROWS = 50_000
@@ -69,7 +68,7 @@ class LoadError(LandDeskError):
 
 
 def _now() -> datetime:
-    return datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).replace(tzinfo=None)
+    return local_now()
 
 
 def _insert_fn(conn: Connection):

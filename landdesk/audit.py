@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import func, insert, select
@@ -20,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from etl.schema import audit_log
-from landdesk.config import DEFAULT_TIMEZONE, LandDeskError
+from landdesk.config import LandDeskError, local_now
 
 #: The actions LandDesk records (detail says more). Others are accepted but these are the vocabulary.
 ACTIONS = (
@@ -42,7 +41,7 @@ MAX_DETAIL_CHARS = 4000
 
 def now() -> dt.datetime:
     """The current wall-clock time in the bureau's timezone, naive (the store's convention)."""
-    return dt.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).replace(tzinfo=None, microsecond=0)
+    return local_now().replace(microsecond=0)
 
 
 def os_user() -> str:

@@ -1,8 +1,10 @@
 """Run-time configuration: where the store is and the pseudonymisation secret."""
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "sample_data"
@@ -10,6 +12,11 @@ DEFAULT_DB_PATH = Path("data") / "landdesk.db"
 #: Documented demo secret; a real bureau sets LANDDESK_SECRET (see docs/operations.md).
 DEMO_SECRET = "landdesk-demo-secret-change-me"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def local_now() -> datetime.datetime:
+    """Now as naive wall-clock time in the bureau's timezone: how the store stamps every time."""
+    return datetime.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).replace(tzinfo=None)
 
 
 class LandDeskError(Exception):
