@@ -31,7 +31,7 @@ def bar(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str
         hover_name: str | None = None) -> go.Figure:
     """One bar per row; `percent` formats a 0–1 value axis as %. Selection events return `x`/`y` points."""
     values = df[y]
-    fmt = ".1%" if percent else ",.4~g"
+    fmt = ".1%" if percent else ",.4~r"   # decimal, 4 significant digits (no 8.157e+4)
     kw = dict(x=values, y=df[x], orientation="h") if horizontal else dict(x=df[x], y=values)
     fig = go.Figure(go.Bar(**kw, marker_color=color or PALETTE[0], name=hover_name or y_title,
                            text=values if text else None, texttemplate=f"%{{{'x' if horizontal else 'y'}:{fmt}}}",
@@ -53,7 +53,7 @@ def grouped_bars(df: pd.DataFrame, x: str, series: dict[str, str], title: str, x
                  target: float | None = None, target_label: str = "") -> go.Figure:
     """Several value columns (`series`: column -> legend label) side by side (or stacked) per `x`."""
     fig = go.Figure()
-    fmt = ".1%" if percent else ",.4~g"
+    fmt = ".1%" if percent else ",.4~r"   # decimal, 4 significant digits (no 8.157e+4)
     for i, (col, label) in enumerate(series.items()):
         fig.add_bar(x=df[x], y=df[col], name=label, marker_color=PALETTE[i % len(PALETTE)],
                     hovertemplate=f"%{{x}}<br>{label}: %{{y:{fmt}}}<extra></extra>")
