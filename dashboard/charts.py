@@ -26,12 +26,18 @@ def layout(fig: go.Figure, title: str, height: int | None = None, hovermode: str
     return fig
 
 
+def _number_format(values: pd.Series) -> str:
+    """Whole numbers with separators from 1,000 up (Plotly's ~g would print 8.157e+4), else 4 significant digits."""
+    largest = pd.to_numeric(values, errors="coerce").abs().max()
+    return ",.0f" if pd.notna(largest) and largest >= 1000 else ",.4~g"
+
+
 def bar(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str, *, horizontal: bool = False,
         percent: bool = False, color: str | None = None, text: bool = True, height: int | None = None,
         hover_name: str | None = None) -> go.Figure:
     """One bar per row; `percent` formats a 0–1 value axis as %. Selection events return `x`/`y` points."""
     values = df[y]
-    fmt = ".1%" if percent else ",.4~r"   # decimal, 4 significant digits (no 8.157e+4)
+    fmt = ".1%" if percent else _number_format(values)
     kw = dict(x=values, y=df[x], orientation="h") if horizontal else dict(x=df[x], y=values)
     fig = go.Figure(go.Bar(**kw, marker_color=color or PALETTE[0], name=hover_name or y_title,
                            text=values if text else None, texttemplate=f"%{{{'x' if horizontal else 'y'}:{fmt}}}",
@@ -53,7 +59,7 @@ def grouped_bars(df: pd.DataFrame, x: str, series: dict[str, str], title: str, x
                  target: float | None = None, target_label: str = "") -> go.Figure:
     """Several value columns (`series`: column -> legend label) side by side (or stacked) per `x`."""
     fig = go.Figure()
-    fmt = ".1%" if percent else ",.4~r"   # decimal, 4 significant digits (no 8.157e+4)
+    fmt = ".1%" if percent else _number_format(df[list(series)].stack())
     for i, (col, label) in enumerate(series.items()):
         fig.add_bar(x=df[x], y=df[col], name=label, marker_color=PALETTE[i % len(PALETTE)],
                     hovertemplate=f"%{{x}}<br>{label}: %{{y:{fmt}}}<extra></extra>")

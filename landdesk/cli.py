@@ -4,9 +4,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -224,10 +222,10 @@ def _serve(db: str | None, host: str, port: int, headless: bool, auth: str = "si
            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     store = make_url_safe(env["LANDDESK_DATABASE_URL"])
     print(f"LandDesk on http://{host}:{port}  (store: {store}; {AUTH_NOTE[auth]})", flush=True)
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+    sys.stderr.flush()
+    # Become the Streamlit server (no child process), so a service manager's or a test's SIGTERM stops it
+    # instead of leaving an orphaned server holding the port.
+    os.execve(sys.executable, cmd, env)
 
 
 def make_url_safe(url: str) -> str:
