@@ -55,15 +55,14 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from operator import itemgetter
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from analytics.memo import StoreMemo, store_state
 from analytics.scope import Scope
 from analytics.workcal import WorkCalendar
 from etl.schema import case_events, cases, petitions
@@ -505,38 +504,23 @@ def _reference_frames(conn: Connection, end_ts, whole: bool = False) -> tuple[pd
 #: The assessed reference (every reference case with features, rules, score, reasons) is kept per store
 #: state and reference cut-off in a small in-process LRU (several dashboard sessions share a process).
 ASSESS_CACHE_SIZE = 4
-_assess_cache: OrderedDict = OrderedDict()
-_assess_lock = threading.Lock()
-_assess_pending: dict = {}
+_assessed = StoreMemo(ASSESS_CACHE_SIZE)
 
 
 def clear_assess_cache() -> None:
     """Forget every cached reference (tests, benchmarks of the cold path)."""
-    with _assess_lock:
-        _assess_cache.clear()
+    _assessed.clear()
 
 
 def _assess_key(conn: Connection, end_ts) -> tuple:
-    """(store, last loaded batch, row counts, reference cut-off): the assessed reference depends on nothing
-    else. The cut-off is the period's end clamped to the last closing: every end after it selects the same
-    reference cases. The row counts guard against writes that bypass the ETL (tests, manual fixes)."""
-    from sqlalchemy import func
-
-    from etl.schema import etl_batches
-
-    url = conn.engine.url
-    store = url.render_as_string(hide_password=True)
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        store = (store, id(conn.engine))
-    batch = conn.execute(select(func.coalesce(func.max(etl_batches.c.batch_id), 0))
-                         .where(etl_batches.c.status == "loaded")).scalar_one()
-    n_cases = conn.execute(select(func.count()).select_from(cases)).scalar_one()
-    n_events = conn.execute(select(func.count()).select_from(case_events)).scalar_one()
+    """(store state, last closing, reference cut-off): the assessed reference depends on nothing else.
+    The cut-off is the period's end clamped to the last closing: every end after it selects the same
+    reference cases."""
     last = conn.execute(select(func.max(cases.c.closed_at)).where(cases.c.status == "closed")).scalar_one()
     if isinstance(last, str):
         last = pd.Timestamp(last).to_pydatetime()
     cutoff = None if last is None or end_ts > last else end_ts
-    return store, batch, n_cases, n_events, last, cutoff
+    return store_state(conn), last, cutoff
 
 
 def _assess(conn: Connection, end_ts, whole: bool = False) -> pd.DataFrame:
@@ -553,31 +537,12 @@ def _assess(conn: Connection, end_ts, whole: bool = False) -> pd.DataFrame:
 def assess_cases(conn: Connection, scope: Scope, cache: bool = True) -> pd.DataFrame:
     """Every reference case with features, rules, score and reasons (see the module docstring). Depends
     only on the store's state and the period's end (not its start nor the scope filters), so it is
-    computed once per (store, last batch, row counts, cut-off) and reused (`ASSESS_CACHE_SIZE` entries,
-    least recently used dropped). The frame returned is a copy-on-write view: changing it leaves the
-    cached one alone."""
+    computed once per (store state, cut-off) and reused (`ASSESS_CACHE_SIZE` entries, analytics.memo).
+    The frame returned is a copy-on-write view: changing it leaves the cached one alone."""
     if not cache:
         return _assess(conn, scope.end_ts)
     key = _assess_key(conn, scope.end_ts)
-    with _assess_lock:
-        if key in _assess_cache:
-            _assess_cache.move_to_end(key)
-            return _assess_cache[key].copy(deep=False)
-        pending = _assess_pending.setdefault(key, threading.Lock())
-    with pending:              # one computation per key; concurrent callers wait for it
-        with _assess_lock:
-            hit = _assess_cache.get(key)
-        if hit is None:
-            try:
-                hit = _assess(conn, scope.end_ts, whole=key[-1] is None)
-                with _assess_lock:
-                    _assess_cache[key] = hit
-                    _assess_cache.move_to_end(key)
-                    while len(_assess_cache) > ASSESS_CACHE_SIZE:
-                        _assess_cache.popitem(last=False)
-            finally:
-                with _assess_lock:
-                    _assess_pending.pop(key, None)
+    hit = _assessed.get(key, lambda: _assess(conn, scope.end_ts, whole=key[-1] is None))
     return hit.copy(deep=False)
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from analytics.memo import StoreMemo, store_state
 from analytics.scope import Scope
 from analytics.workcal import WorkCalendar, durations
 from etl.schema import case_events, cases
@@ -123,9 +124,25 @@ def measure(events: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> 
     return out
 
 
-def scoped_measured(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays") -> pd.DataFrame:
-    """scoped_events + measure: the frame every stage metric in analytics.bottlenecks takes."""
-    return measure(scoped_events(conn, scope), cal, unit)
+#: Measured event frames per (store state, scope, calendar, unit): the bottlenecks page runs six exports
+#: over the same one, and every session of the dashboard process shares them.
+MEASURED_CACHE_SIZE = 6
+_measured = StoreMemo(MEASURED_CACHE_SIZE)
+
+
+def scoped_measured(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays",
+                    cache: bool = True) -> pd.DataFrame:
+    """scoped_events + measure: the frame every stage metric in analytics.bottlenecks takes. Computed once
+    per store state (analytics.memo) and returned as a copy-on-write view, so callers may change theirs."""
+    if not cache:
+        return measure(scoped_events(conn, scope), cal, unit)
+    key = (store_state(conn), scope, cal.key, unit)
+    return _measured.get(key, lambda: measure(scoped_events(conn, scope), cal, unit)).copy(deep=False)
+
+
+def clear_measured_cache() -> None:
+    """Forget every cached measured frame (tests, benchmarks of the cold path)."""
+    _measured.clear()
 
 
 def period_start(times: pd.Series, freq: str) -> pd.Series:

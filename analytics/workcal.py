@@ -58,6 +58,7 @@ class WorkCalendar:
         self._is_work = np.asarray(is_work, dtype=bool)
         self._cum = np.cumsum(self._is_work)
         self._epoch = np.datetime64(_EPOCH, "D")
+        self.key = tuple(sorted((overrides or {}).items()))   # equal overrides, equal arithmetic (cache keys)
 
     def _index(self, dates) -> np.ndarray:
         arr = _ts(dates).to_numpy(dtype="datetime64[D]")

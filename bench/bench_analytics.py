@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analytics import memo  # noqa: E402
+
 SEED = 20240101
 # The generated county ends in late 2026 (see sample_data/README.md); the benchmark periods end at its last month.
 END = dt.date(2026, 10, 31)
@@ -137,9 +139,11 @@ def cases_to_time(only: set[str] | None = None) -> list[tuple[str, str, str | No
 
 
 def timed(fn, runs: int) -> tuple[float, object]:
-    fn()                                   # warm-up (imports, caches, the database's page cache)
+    """Median of `runs` cold runs: the in-process result caches (analytics.memo) are emptied before each."""
+    fn()                                   # warm-up (imports, the database's page cache)
     times, value = [], None
     for _ in range(runs):
+        memo.clear_all()
         t0 = time.perf_counter()
         value = fn()
         times.append(time.perf_counter() - t0)

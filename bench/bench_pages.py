@@ -5,7 +5,10 @@ Chromium against `landdesk serve`.
     python bench/bench_pages.py --scale 30           # the same county ×30 (about a million events), generated first
     python bench/bench_pages.py --db sqlite:////tmp/big.db [--no-browser]
 
-"First" clears Streamlit's data cache before the run (a cold server: every export computed); "cached" is a
+"Cold" is a server process just started: Streamlit's caches and the analytics' in-process caches
+(analytics.memo) emptied, so the page also waits for the integrity-risk reference the process learns in the
+background on its first visit (dashboard.data._warm). "First" is the first visit of the page on a server that has
+been up: its background warm-up done, but no export of the page cached (every export computed); "cached" is a
 second session on the same process (exports served from st.cache_data, keyed on the store's last batch).
 Targets (issue 6): first ≤ 3 s, cached ≤ 1 s per page; cockpit ready in the browser ≤ 5 s.
 """
@@ -18,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -53,18 +57,39 @@ def build_store(workdir: Path, scale: float) -> str:
     return url
 
 
-def apptest_timings(url: str) -> list[tuple[str, float, float]]:
+def _wait_for_warm_up() -> None:
+    """Let the dashboard's background warm-up (dashboard.data._warm) finish, as on a server already up."""
+    for thread in threading.enumerate():
+        if thread.name == "landdesk-warm-reference":
+            thread.join()
+
+
+def apptest_timings(url: str) -> list[tuple[str, float, float, float]]:
+    """Per page: (cold, first, cached) render seconds."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
+
+    from analytics import memo
+    from analytics.detect import warm_reference
+    from etl.store import make_engine
 
     os.environ["LANDDESK_DATABASE_URL"] = url
     os.environ["LANDDESK_AUTH"] = "none"     # time the pages, not the sign-in gate
     rows = []
     for page in PAGES:
         times = []
-        for attempt in ("first", "cached"):
-            if attempt == "first":
+        for attempt in ("cold", "first", "cached"):
+            _wait_for_warm_up()
+            if attempt == "cold":             # a server process just started: nothing cached, nothing learnt
                 st.cache_data.clear()
+                st.cache_resource.clear()
+                memo.clear_all()
+            elif attempt == "first":          # a server that has been up: its warm-up done, no result cached
+                st.cache_data.clear()
+                memo.clear_all()
+                eng = make_engine(url)
+                warm_reference(eng)
+                eng.dispose()
             at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=600)
             for k, v in PERIOD.items():
                 at.query_params[k] = v
@@ -75,7 +100,7 @@ def apptest_timings(url: str) -> list[tuple[str, float, float]]:
             if at.exception:
                 raise SystemExit(f"{page}: {at.exception[0].message}")
         rows.append((page, *times))
-        print(f"  {page:12s} first {times[0]:6.2f} s   cached {times[1]:6.2f} s", flush=True)
+        print(f"  {page:12s} cold {times[0]:6.2f} s   first {times[1]:6.2f} s   cached {times[2]:6.2f} s", flush=True)
     return rows
 
 
@@ -144,10 +169,11 @@ def main() -> int:
         rows = apptest_timings(url)
         chrome = None if args.no_browser else browser_timing(url)
     print()
-    print(f"{'page':12s} {'first (s)':>10s} {'cached (s)':>11s}   targets: first <= 3 s, cached <= 1 s")
-    for page, first, cached in rows:
+    print(f"{'page':12s} {'cold (s)':>9s} {'first (s)':>10s} {'cached (s)':>11s}   targets: first <= 3 s, "
+          "cached <= 1 s")
+    for page, cold, first, cached in rows:
         flag = "" if first <= 3 and cached <= 1 else "   over target"
-        print(f"{page:12s} {first:10.2f} {cached:11.2f}{flag}")
+        print(f"{page:12s} {cold:9.2f} {first:10.2f} {cached:11.2f}{flag}")
     if chrome:
         print(f"cockpit ready in Chromium: {chrome[0]:.2f} s (cold server), {chrome[1]:.2f} s (warm)   target <= 5 s")
     return 0

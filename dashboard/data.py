@@ -6,6 +6,8 @@ cache key, so an officer's result is never served to another principal or the ot
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +20,8 @@ from etl.schema import cases, etl_batches, petitions
 from etl.store import last_batch_id, make_engine
 from landdesk.access import require, scoped
 from landdesk.config import database_url
+
+log = logging.getLogger(__name__)
 
 
 def _who():
@@ -37,9 +41,32 @@ def engine():
 
 
 def batch_key() -> str:
-    """Names the store and its newest batch, so cached results refresh after every ETL run."""
+    """Names the store and its newest batch, so cached results refresh after every ETL run. The first time a
+    process sees a key it starts learning that state's integrity-risk reference in the background."""
     eng = engine()
-    return f"{eng.url.render_as_string(hide_password=True)}#{last_batch_id(eng)}"
+    key = f"{eng.url.render_as_string(hide_password=True)}#{last_batch_id(eng)}"
+    from dashboard.session import auth_mode
+    if auth_mode() != "public":            # the public never sees warnings: nothing to learn for it
+        _warm(key)
+    return key
+
+
+@st.cache_resource(show_spinner=False)
+def _warm(key: str) -> threading.Thread:
+    """Learn the integrity-risk reference of this store state (analytics.detect) in a background thread, once
+    per key and process: 3–4 s at a million events, which the first visitor of the forecasts page would
+    otherwise wait for. A page asking while it runs waits for this computation instead of starting another."""
+    from analytics.detect import warm_reference
+
+    def run():
+        try:
+            warm_reference(engine())
+        except Exception:  # noqa: BLE001 - only a head start: the page computes (and reports) it again
+            log.warning("warming the integrity-risk reference failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="landdesk-warm-reference", daemon=True)
+    thread.start()
+    return thread
 
 
 def data_status(key: str) -> dict:

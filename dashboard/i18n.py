@@ -48,6 +48,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "unit_workdays": ("个工作日", "working days"),
     "unit_days": ("天", "days"),
     "unit_hours": ("小时", "hours"),
+    # the same units on a KPI card, where a quarter of the page's width must hold value and unit
+    "unit_card_workdays": ("个工作日", "workdays"),
+    "unit_card_days": ("天", "days"),
+    "unit_card_hours": ("小时", "hours"),
     "unit_cases": ("件", "cases"),
     "unit_ha": ("公顷", "ha"),
     "unit_mu": ("亩", "mu"),

@@ -179,7 +179,7 @@ def format_kpi(code: str, value: float, unit: str = "workdays") -> str:
     if code == "cultivated_land_ha":
         return fmt_area(value, lang(), with_mu=False)
     if code == "median_throughput":
-        return f"{value:.1f} {tr('unit_' + unit)}"
+        return f"{value:.1f} {tr('unit_card_' + unit)}"
     return fmt_count(value, lang())
 
 

@@ -1,0 +1,80 @@
+"""Intermediate results that depend only on the store's state, kept in small in-process LRUs.
+
+Several dashboard sessions share one process, and one page runs several exports over the same
+intermediate frame (the bottlenecks page: seven exports over one period's measured events), so such a
+frame is computed once per store state and reused. The store's state is its URL, its last loaded
+batch and the row counts of `cases` and `case_events` (the counts catch writes that bypass the ETL:
+tests, manual fixes). pandas' copy-on-write keeps the cached frames safe from the callers' changes.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Callable, Hashable, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from etl.schema import case_events, cases, etl_batches
+
+T = TypeVar("T")
+_ALL: list["StoreMemo"] = []
+
+
+def store_state(conn: Connection) -> tuple:
+    """(store, last loaded batch, case rows, event rows): what a cached result of this store depends on."""
+    url = conn.engine.url
+    store = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        store = (store, id(conn.engine))          # every in-memory store is a different store
+    batch = conn.execute(select(func.coalesce(func.max(etl_batches.c.batch_id), 0))
+                         .where(etl_batches.c.status == "loaded")).scalar_one()
+    n_cases = conn.execute(select(func.count()).select_from(cases)).scalar_one()
+    n_events = conn.execute(select(func.count()).select_from(case_events)).scalar_one()
+    return store, batch, n_cases, n_events
+
+
+class StoreMemo:
+    """A thread-safe LRU of `size` results; concurrent callers asking for the same key wait for one
+    computation instead of each running it."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending: dict = {}
+        _ALL.append(self)
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            pending = self._pending.setdefault(key, threading.Lock())
+        with pending:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            try:
+                value = compute()
+                with self._lock:
+                    self._items[key] = value
+                    while len(self._items) > self.size:
+                        self._items.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._pending.pop(key, None)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def clear_all() -> None:
+    """Empty every StoreMemo of the process (benchmarks of the cold path, tests)."""
+    for memo in _ALL:
+        memo.clear()
