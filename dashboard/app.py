@@ -15,7 +15,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import session  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
-from dashboard.ui import lang, language_switch  # noqa: E402
+from dashboard.ui import lang, language_switch, remember_opening_url  # noqa: E402
 
 PAGES = ROOT / "pages"
 
@@ -87,6 +87,7 @@ def main() -> None:
     from landdesk.access import AccessDenied
     st.set_page_config(page_title="LandDesk", page_icon="🗺️", layout="wide")
     language_switch()
+    remember_opening_url()
 
     if session.auth_mode() == "signin":
         try:

@@ -56,6 +56,27 @@ def _keep(key: str) -> None:
     st.session_state[KEEP + key] = st.session_state[key]
 
 
+URL_FILTERS = ("from", "to", *FILTER_DIMS, "unit", "area")
+_OPENED_WITH = "_opened_with"
+
+
+def remember_opening_url() -> None:
+    """Keep the filters of the URL a session was opened with (the router calls this on every run, before the
+    page): a shared link to a page without the filter bar (data, briefing) still carries its filters to the
+    pages the visitor goes on to, although Streamlit drops them from the address on the first page switch."""
+    if _OPENED_WITH not in st.session_state:
+        qp = st.query_params
+        st.session_state[_OPENED_WITH] = {k: qp[k] for k in URL_FILTERS if k in qp}
+
+
+def _url(name: str, default=None):
+    """A filter from the current URL, else from the URL the session was opened with, else `default`."""
+    qp = st.query_params
+    if name in qp:
+        return qp[name]
+    return st.session_state.get(_OPENED_WITH, {}).get(name, default)
+
+
 def filter_bar(status: dict) -> Scope:
     """Period, township, case type and department: shared by all pages, kept in session and the URL."""
     last = status["last"] or dt.date.today()
@@ -63,8 +84,8 @@ def filter_bar(status: dict) -> Scope:
     qp = st.query_params
     if "period" not in st.session_state and KEEP + "period" not in st.session_state:
         try:
-            start = dt.date.fromisoformat(qp["from"]) if "from" in qp else last - dt.timedelta(days=29)
-            end = dt.date.fromisoformat(qp["to"]) if "to" in qp else last
+            start = dt.date.fromisoformat(_url("from")) if _url("from") else last - dt.timedelta(days=29)
+            end = dt.date.fromisoformat(_url("to")) if _url("to") else last
         except ValueError:
             start, end = last - dt.timedelta(days=29), last
         if end < start:
@@ -81,7 +102,7 @@ def filter_bar(status: dict) -> Scope:
     if officer:
         choices["township"] = [who.township]
     for dim in FILTER_DIMS:
-        wanted = qp.get(dim, "")
+        wanted = _url(dim, "")
         _seed(dim, wanted if wanted in choices[dim] else choices[dim][0])
         if st.session_state[dim] not in choices[dim]:
             st.session_state[dim] = choices[dim][0]
@@ -111,7 +132,7 @@ def filter_bar(status: dict) -> Scope:
 
 def unit_selector() -> str:
     """Time unit for durations (workdays by default): a sidebar choice kept across pages and in the URL (?unit=)."""
-    wanted = st.query_params.get("unit", "workdays")
+    wanted = _url("unit", "workdays")
     _seed("unit", wanted if wanted in UNITS else "workdays")
     st.sidebar.radio(tr("time_unit"), UNITS, key="unit", horizontal=True,
                      format_func=lambda u: tr("unit_name_" + u))
@@ -125,7 +146,7 @@ def unit_selector() -> str:
 
 def area_unit_selector() -> str:
     """公顷 or 亩 for land areas, kept across pages and in the URL (?area=mu)."""
-    wanted = st.query_params.get("area", "ha")
+    wanted = _url("area", "ha")
     _seed("area_unit", wanted if wanted in ("ha", "mu") else "ha")
     st.sidebar.radio(tr("area_unit"), ("ha", "mu"), key="area_unit", horizontal=True,
                      format_func=lambda u: tr("unit_" + u))

@@ -260,6 +260,16 @@ def test_filter_changes_the_numbers_and_persists_across_pages(on_sample):
     assert at.query_params["township"] in (["东坪镇"], "东坪镇")
 
 
+def test_a_link_to_a_page_without_the_filter_bar_keeps_its_filters(on_sample):
+    at = run("data", {"township": "东坪镇", "unit": "hours"})      # a shared link, opened on the data page
+    for key in ("from", "to", "township", "unit"):                  # Streamlit drops them on a page switch
+        at.query_params.pop(key, None)
+    at.switch_page(str(ROOT / "pages" / "petitions.py")).run()
+    assert not at.exception
+    assert at.sidebar.selectbox[0].value == "东坪镇"
+    assert at.query_params["from"] in ([FROM], FROM) and at.query_params["to"] in ([TO], TO)
+
+
 # ---- guidance instead of errors -------------------------------------------------------------------
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p != "data"])
