@@ -800,6 +800,28 @@ TEXT: dict[str, tuple[str, str]] = {
     "col_created_at": ("创建时间", "Created"),
     "col_password_changed_at": ("密码修改时间", "Password changed"),
     "col_oidc_only": ("仅统一身份认证", "Identity provider only"),
+    # the tabs of the analysis pages (only the open one runs; the label is in the URL)
+    "eff_tab_comparison": ("分组对比", "Comparison"),
+    "eff_tab_distribution": ("时长分布", "Distribution"),
+    "eff_tab_service": ("便民服务", "Service convenience"),
+    "bn_tab_ranking": ("瓶颈排名", "Ranking"),
+    "bn_tab_map": ("流程图", "Process map"),
+    "bn_tab_heatmap": ("等待热力图", "Waiting heatmap"),
+    "bn_tab_variants": ("流程变体", "Variants"),
+    "bn_tab_rework": ("返工与补正", "Rework"),
+    "bn_tab_workload": ("科室工作量", "Workload"),
+    "pet_tab_volume": ("信访量", "Volume"),
+    "pet_tab_timeliness": ("时效与满意度", "Timeliness and satisfaction"),
+    "pet_tab_countdown": ("办理倒计时", "Countdowns"),
+    "pet_tab_topics": ("话题与突增", "Topics and spikes"),
+    "land_tab_composition": ("地类构成", "Composition"),
+    "land_tab_change": ("变化与流转", "Change and transfers"),
+    "land_tab_cultivated": ("耕地保护", "Cultivated land"),
+    "land_tab_supply": ("土地供应", "Land supply"),
+    "fc_tab_forecasts": ("收件与信访预测", "Forecasts"),
+    "fc_tab_backlog": ("积压预测", "Backlog"),
+    "fc_tab_land": ("耕地轨迹", "Land trajectory"),
+    "fc_tab_warnings": ("风险预警", "Warnings"),
 }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Callable
 
 import pandas as pd
 import streamlit as st
@@ -169,6 +170,40 @@ def chart(fig, caption: str, key: str | None = None, select: bool = False):
     event = st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, **kwargs)
     st.caption(caption)
     return event
+
+
+#: The analysis pages' tab sets: page -> prefix; the URL parameter PREFIX_view names the open tab and the tabs'
+#: labels are the translation keys PREFIX_tab_*, in the order of the translation table (tests, benchmarks).
+VIEW_PREFIX = {"efficiency": "eff", "bottlenecks": "bn", "petitions": "pet", "landuse": "land", "forecasts": "fc"}
+
+
+def page_views(page: str) -> tuple[str | None, list[str]]:
+    """(URL parameter, tab label keys) of a page's tabs; (None, []) for a page without tabs."""
+    from dashboard.i18n import TEXT
+    prefix = VIEW_PREFIX.get(page)
+    if prefix is None:
+        return None, []
+    return prefix + "_view", [k for k in TEXT if k.startswith(prefix + "_tab_")]
+
+
+def views(key: str, sections: list[tuple[str, Callable[[], None]]]) -> str:
+    """The page's sections as tabs of which only the open one runs and is drawn (the others cost nothing until
+    opened). `sections` are (translation key of the tab label, function drawing it); the open tab is in the URL
+    (?KEY=label) so a view can be shared, and stays open when the language changes. Returns its key."""
+    names = [name for name, _ in sections]
+    labels = [tr(name) for name in names]
+    shadow = KEEP + key
+    kept = st.session_state.get(shadow, names[0])
+    default = labels[names.index(kept)] if kept in names else labels[0]
+    tabs = st.tabs(labels, key=key, default=default, on_change="rerun", bind="query-params")
+    opened = names[0]
+    for (name, draw), tab in zip(sections, tabs):
+        if tab.open:
+            opened = name
+            with tab:
+                draw()
+    st.session_state[shadow] = opened
+    return opened
 
 
 def selected_points(event, field: str = "x") -> list:

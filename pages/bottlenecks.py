@@ -4,7 +4,8 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.i18n import fmt_count
-from dashboard.ui import chart, cols, guidance, label_value, page_header, period_caption, selected_points, table, tr
+from dashboard.ui import (chart, cols, guidance, label_value, page_header, period_caption, selected_points, table, tr,
+                          views)
 
 TOP_TREND = 5
 TOP_VARIANTS = 10
@@ -28,33 +29,47 @@ for col, (label, value) in zip(st.columns(4), cards):
     with col, st.container(border=True):
         st.metric(label, value)
 
-# ranked stages and their trend
-left, right = st.columns(2)
-with left:
-    fig = charts.bar(ranked, "stage", "impact_total", tr("bn_chart_impact"), tr("col_stage"),
-                     f"{tr('col_impact_total')} ({u})", horizontal=True, color=charts.PALETTE[3], height=420)
-    event = chart(fig, tr("bn_chart_impact_help"), key="bn_impact_chart", select=True)
-trend = data.export(key, "stage-trend", scope, unit)
-with right:
-    top_stages = list(ranked["stage"].head(TOP_TREND))
-    part = trend[trend["stage"].isin(top_stages)]
-    if part.empty:
-        guidance("no_events_period")
-    else:
-        fig = charts.long_lines(part, "week", "median_sojourn", "stage", tr("bn_chart_trend", n=len(top_stages)),
-                                tr("week"), f"{tr('col_median_sojourn')} ({u})", height=420)
-        chart(fig, tr("bn_chart_trend_help"), key="bn_trend")
-shown = ranked.assign(trend=[tr("trend_" + str(t)) for t in ranked["trend"]])
-table(shown, "bottlenecks", cols("stage", "count", "median", "p25", "impact_total", "impact_per_case", "rank",
-                                 "trend_slope", "trend", "cases", "months"))
 
-# process map
-st.subheader(tr("bn_process_map"))
-dfg = data.export(key, "dfg", scope, unit)
-stage_times = data.export(key, "stage-times", scope, unit)
-if dfg.empty:
-    guidance("no_events_period")
-else:
+def ranking() -> None:
+    """Stages ranked by impact with their trend, the table, and the cases behind a stage (picked in the chart)."""
+    left, right = st.columns(2)
+    with left:
+        fig = charts.bar(ranked, "stage", "impact_total", tr("bn_chart_impact"), tr("col_stage"),
+                         f"{tr('col_impact_total')} ({u})", horizontal=True, color=charts.PALETTE[3], height=420)
+        event = chart(fig, tr("bn_chart_impact_help"), key="bn_impact_chart", select=True)
+    trend = data.export(key, "stage-trend", scope, unit)
+    with right:
+        top_stages = list(ranked["stage"].head(TOP_TREND))
+        part = trend[trend["stage"].isin(top_stages)]
+        if part.empty:
+            guidance("no_events_period")
+        else:
+            fig = charts.long_lines(part, "week", "median_sojourn", "stage", tr("bn_chart_trend", n=len(top_stages)),
+                                    tr("week"), f"{tr('col_median_sojourn')} ({u})", height=420)
+            chart(fig, tr("bn_chart_trend_help"), key="bn_trend")
+    shown = ranked.assign(trend=[tr("trend_" + str(t)) for t in ranked["trend"]])
+    table(shown, "bottlenecks", cols("stage", "count", "median", "p25", "impact_total", "impact_per_case", "rank",
+                                     "trend_slope", "trend", "cases", "months"))
+
+    st.subheader(tr("drill_title"))
+    picked = [p for p in selected_points(event, "y") if p in set(ranked["stage"])]
+    stage = st.selectbox(tr("drill_stage"), list(ranked["stage"]), key="bn_drill_stage")
+    stage = picked[0] if picked else stage
+    drill, total = data.stage_cases(key, scope, unit, stage)
+    drill = drill.assign(status=[label_value("status", v) for v in drill["status"]])
+    st.caption(tr("drill_stage_caption", stage=stage, shown=len(drill), total=total, unit=u))
+    table(drill, "stage-cases", cols("case_id", "stage_events", "stage_sojourn", "last_completed", "case_type",
+                                     "department", "township", "status", "received_at", "closed_at", "throughput",
+                                     "age"), height=300)
+
+
+def process_map() -> None:
+    st.subheader(tr("bn_process_map"))
+    dfg = data.export(key, "dfg", scope, unit)
+    stage_times = data.export(key, "stage-times", scope, unit)
+    if dfg.empty:
+        guidance("no_events_period")
+        return
     min_count = st.slider(tr("bn_min_edge"), 1, max(1, int(dfg["count"].max())), 1 if len(dfg) <= 40 else
                           int(dfg["count"].quantile(0.5)), key="bn_min_edge")
     edges = dfg[dfg["count"] >= min_count]
@@ -62,59 +77,64 @@ else:
                              tr("col_count"), tr("col_median"))
     chart(fig, tr("bn_chart_map_help"), key="bn_map")
     table(dfg, "dfg", cols("source", "target", "count", "median", "mean", "median_wait"), height=260)
+    table(stage_times, "stage-times", cols("stage", "count", "median", "mean", "p90", "cases", "waiting_median",
+                                           "processing_median", "share_of_case_time"))
 
-# stage × week heatmap
-st.subheader(tr("bn_heatmap"))
-measure = "median_waiting" if trend["median_waiting"].fillna(0).gt(0).any() else "median_sojourn"
-if measure == "median_sojourn" and not trend.empty:
-    st.caption(tr("bn_no_waiting"))
-if not trend.empty:
+
+def heatmap() -> None:
+    st.subheader(tr("bn_heatmap"))
+    trend = data.export(key, "stage-trend", scope, unit)
+    if trend.empty:
+        guidance("no_events_period")
+        return
+    measure = "median_waiting" if trend["median_waiting"].fillna(0).gt(0).any() else "median_sojourn"
+    if measure == "median_sojourn":
+        st.caption(tr("bn_no_waiting"))
     fig = charts.heatmap(trend, "week", "stage", measure, tr("bn_chart_heatmap_" + measure), tr("week"),
                          tr("col_stage"), f"{tr('col_' + measure)} ({u})")
     chart(fig, tr("bn_chart_heatmap_help"), key="bn_heat")
     table(trend, "stage-trend", cols("stage", "week", "count", "median_sojourn", "median_waiting"), height=240)
-table(stage_times, "stage-times", cols("stage", "count", "median", "mean", "p90", "cases", "waiting_median",
-                                       "processing_median", "share_of_case_time"))
 
-# variants and rework
-st.subheader(tr("bn_variants"))
-variants = data.export(key, "variants", scope, unit)
-if variants.empty:
-    guidance("no_cases_period")
-else:
-    head = variants.head(TOP_VARIANTS).assign(label=[f"#{i + 1}" for i in range(min(TOP_VARIANTS, len(variants)))])
+
+def variants() -> None:
+    st.subheader(tr("bn_variants"))
+    found = data.export(key, "variants", scope, unit)
+    if found.empty:
+        guidance("no_cases_period")
+        return
+    head = found.head(TOP_VARIANTS).assign(label=[f"#{i + 1}" for i in range(min(TOP_VARIANTS, len(found)))])
     fig = charts.bar(head, "label", "share", tr("bn_chart_variants", n=len(head)), tr("bn_variant"),
                      tr("col_share") + " (%)", percent=True, height=320)
     chart(fig, tr("bn_chart_variants_help"), key="bn_variants")
-    table(variants.assign(share=variants["share"].round(4)), "variants",
+    table(found.assign(share=found["share"].round(4)), "variants",
           cols("variant", "cases", "share", "median_throughput", "length", "cumulative_share"), height=260)
 
-st.subheader(tr("bn_rework"))
-rework = data.export(key, "rework", scope, unit)
-if not rework.empty:
-    fig = charts.grouped_bars(rework, "stage", {"rework_share": tr("col_rework_share"),
-                                                "return_share": tr("col_return_share")},
+
+def rework() -> None:
+    st.subheader(tr("bn_rework"))
+    found = data.export(key, "rework", scope, unit)
+    if found.empty:
+        guidance("no_events_period")
+        return
+    fig = charts.grouped_bars(found, "stage", {"rework_share": tr("col_rework_share"),
+                                               "return_share": tr("col_return_share")},
                               tr("bn_chart_rework"), tr("col_stage"), tr("rate_pct"), percent=True, height=340)
     chart(fig, tr("bn_chart_rework_help"), key="bn_rework")
-    table(rework, "rework", cols("stage", "cases", "rework_cases", "repeat_events", "rework_share", "return_cases",
-                                 "return_events", "return_share"))
+    table(found, "rework", cols("stage", "cases", "rework_cases", "repeat_events", "rework_share", "return_cases",
+                                "return_events", "return_share"))
 
-st.subheader(tr("bn_workload"))
-workload = data.export(key, "workload", scope, unit, "department")
-if not workload.empty:
-    fig = charts.long_lines(workload, "period", "events", "department", tr("bn_chart_workload"), tr("period_bucket"),
+
+def workload() -> None:
+    st.subheader(tr("bn_workload"))
+    found = data.export(key, "workload", scope, unit, "department")
+    if found.empty:
+        guidance("no_events_period")
+        return
+    fig = charts.long_lines(found, "period", "events", "department", tr("bn_chart_workload"), tr("period_bucket"),
                             f"{tr('col_events')} ({tr('unit_events')})", height=360)
     chart(fig, tr("bn_chart_workload_help"), key="bn_workload")
-    table(workload, "workload", cols("department", "period", "events", "cases", "median_sojourn"), height=240)
+    table(found, "workload", cols("department", "period", "events", "cases", "median_sojourn"), height=240)
 
-# drill to cases
-st.subheader(tr("drill_title"))
-picked = [p for p in selected_points(event, "y") if p in set(ranked["stage"])]
-stage = st.selectbox(tr("drill_stage"), list(ranked["stage"]), key="bn_drill_stage")
-stage = picked[0] if picked else stage
-drill, total = data.stage_cases(key, scope, unit, stage)
-drill = drill.assign(status=[label_value("status", v) for v in drill["status"]])
-st.caption(tr("drill_stage_caption", stage=stage, shown=len(drill), total=total, unit=u))
-table(drill, "stage-cases", cols("case_id", "stage_events", "stage_sojourn", "last_completed", "case_type",
-                                 "department", "township", "status", "received_at", "closed_at", "throughput", "age"),
-      height=300)
+
+views("bn_view", [("bn_tab_ranking", ranking), ("bn_tab_map", process_map), ("bn_tab_heatmap", heatmap),
+                  ("bn_tab_variants", variants), ("bn_tab_rework", rework), ("bn_tab_workload", workload)])

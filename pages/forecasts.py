@@ -5,128 +5,144 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.i18n import fmt_count
-from dashboard.ui import auto_cols, chart, cols, guidance, not_available, page_header, section_failed, table, tr
+from dashboard.ui import auto_cols, chart, cols, guidance, not_available, page_header, section_failed, table, tr, views
 
 key, status, scope, unit, area_unit = page_header("page_forecasts")
 st.caption(tr("fc_scope_caption", end=scope.end))
 
-# forecasts --------------------------------------------------------------------------------------
-st.subheader(tr("fc_forecasts"))
-by = st.segmented_control(tr("group_by"), ("total", "case_type", "topic"), key="fc_by", default="total",
-                          required=True, format_func=lambda b: tr("fc_by_" + b)) or "total"
-with st.spinner(tr("fc_computing")):
-    fc, error = data.optional_export(key, "forecast", scope, by=None if by == "total" else by)
-if error:
-    section_failed(tr("export_forecast"), error)
-elif fc is None:
-    not_available(tr("export_forecast"))
-else:
-    if fc.empty:
-        guidance("fc_too_short")
-    else:
-        series = list(dict.fromkeys(fc["unique_id"]))
-        name = st.selectbox(tr("fc_series"), series, key=f"fc_series_{by}",
-                            format_func=lambda u: f"{tr('fc_measure_' + u.split(':')[0])} · "
-                                                  f"{tr('fc_total') if u.endswith(':total') else u.split(':', 1)[1]}")
-        one = fc[fc["unique_id"] == name]
-        hist, ahead = one[one["kind"] == "history"].tail(52), one[one["kind"] == "forecast"]
-        rep = one.iloc[0]
-        measure = tr("fc_measure_" + str(rep["measure"]))
-        better = rep["mase"] < rep["snaive_mase"]
-        cards = [("fc_next", f"{fmt_count(round(ahead['yhat'].iloc[0]))}" if len(ahead) else "—"),
-                 ("fc_mase", f"{rep['mase']:.2f}"), ("fc_snaive_mase", f"{rep['snaive_mase']:.2f}"),
-                 ("fc_coverage_80", f"{rep['coverage_80'] * 100:.0f}%")]
-        for col, (label, value) in zip(st.columns(4), cards):
-            with col, st.container(border=True):
-                st.metric(tr(label), value, help=tr(label + "_help"))
-        fig = charts.forecast(hist, ahead, tr("fc_chart", measure=measure, n=len(ahead)), tr("week"),
-                              f"{measure} ({tr('unit_items')})",
-                              {"actual": tr("fc_actual"), "forecast": tr("fc_forecast"), "band": tr("fc_band_80")})
-        chart(fig, tr("fc_chart_help", model=rep["model"],
-                      verdict=tr("fc_better" if better else "fc_worse")), key="fc_chart")
-        backtest = (fc.groupby("unique_id", sort=False)
-                    .agg(model=("model", "first"), mase=("mase", "first"), snaive_mase=("snaive_mase", "first"),
-                         coverage_80=("coverage_80", "first"), coverage_95=("coverage_95", "first"))
-                    .reset_index())
-        backtest["beats_baseline"] = backtest["mase"] < backtest["snaive_mase"]
-        st.markdown(f"**{tr('fc_backtest')}**")
-        table(backtest, "forecast-backtest", cols("unique_id", "model", "mase", "snaive_mase", "coverage_80",
-                                                  "coverage_95", "beats_baseline"))
-        table(ahead.drop(columns=["y", "kind"]), "forecast", auto_cols(ahead))
 
-# backlog projection --------------------------------------------------------------------------------
-st.subheader(tr("fc_backlog"))
-proj, error = data.optional_export(key, "backlog-projection", scope)
-if error:
-    section_failed(tr("export_backlog-projection"), error)
-elif proj is None:
-    not_available(tr("export_backlog-projection"))
-else:
-    if proj.empty:
-        guidance("fc_too_short")
-    else:
-        r = proj.iloc[0]
-        cards = [("fc_backlog_now", fmt_count(r["backlog_now"])),
-                 ("fc_backlog_end", fmt_count(round(proj["backlog"].iloc[-1]))),
-                 ("fc_overdue_now", fmt_count(r["overdue_now"])),
-                 ("fc_overdue_risk", fmt_count(round(proj["overdue_at_risk"].iloc[-1])))]
-        for col, (label, value) in zip(st.columns(4), cards):
-            with col, st.container(border=True):
-                st.metric(tr(label), value)
-        if bool(proj["backlog_rising"].any()) or bool(proj["overdue_rising"].any()):
-            st.warning(tr("fc_rising"), icon=":material/trending_up:")
-        band = proj.rename(columns={"week": "ds", "backlog": "yhat", "backlog_lower_95": "lo",
-                                    "backlog_upper_95": "hi"})
-        fig = charts.forecast(pd.DataFrame({"ds": [], "y": []}), band, tr("fc_chart_backlog", n=len(proj)), tr("week"),
-                              f"{tr('kpi_backlog')} ({tr('unit_cases')})",
-                              {"actual": tr("fc_actual"), "forecast": tr("fc_backlog_line"), "band": tr("fc_band_95")},
-                              lower="lo", upper="hi")
-        fig.add_bar(x=proj["week"], y=proj["overdue_at_risk"], name=tr("fc_overdue_risk"), opacity=0.5)
-        chart(fig, tr("fc_chart_backlog_help"), key="fc_backlog")
-        table(proj, "backlog-projection", auto_cols(proj))
 
-# land trajectory --------------------------------------------------------------------------------------
-st.subheader(tr("fc_land"))
-traj, error = data.optional_export(key, "land-trajectory", scope)
-if error:
-    section_failed(tr("export_land-trajectory"), error)
-elif traj is None:
-    not_available(tr("export_land-trajectory"))
-else:
-    cult = traj[traj["measure"] == "cultivated"] if not traj.empty else traj
-    if cult.empty:
-        guidance("no_land_loaded")
-    else:
-        regions = [None] + list(dict.fromkeys(cult["region_name"].dropna()))
-        default = scope.township if scope.township in regions else None
-        region = st.selectbox(tr("land_region"), regions, index=regions.index(default), key="fc_land_region",
-                              format_func=lambda n: n or tr("all_townships"))
-        one = cult[cult["region_name"].isna()] if region is None else cult[cult["region_name"] == region]
-        hist = one[one["kind"] == "history"].rename(columns={"year": "ds", "area_ha": "y"})
-        ahead = one[one["kind"] == "projection"].rename(columns={"year": "ds", "fit": "yhat"})
-        fig = charts.forecast(hist, ahead, tr("fc_chart_land", place=region or tr("all_townships")), tr("col_year"),
-                              f"{tr('kpi_cultivated_land_ha')} ({tr('unit_ha')})",
-                              {"actual": tr("land_actual"), "forecast": tr("land_projection"),
-                               "band": tr("fc_band_80")},
-                              lower="lower_80", upper="upper_80")
-        target = one["target_ha"].dropna()
-        if len(target):
-            fig.add_hline(y=float(target.iloc[0]), line_dash="dash", line_color="#d62728",
-                          annotation_text=tr("land_target"))
-        chart(fig, tr("fc_chart_land_help"), key="fc_land")
-
-# integrity and early warnings -----------------------------------------------------------------------
-st.subheader(tr("fc_warnings"))
-for name in ("warnings", "handler-risk"):
-    df, error = data.optional_export(key, name, scope)
+def forecasts() -> None:
+    """Weekly forecasts with 80 % bands, and their rolling-origin backtest against the seasonal-naive baseline."""
+    st.subheader(tr("fc_forecasts"))
+    by = st.segmented_control(tr("group_by"), ("total", "case_type", "topic"), key="fc_by", default="total",
+                              required=True, format_func=lambda b: tr("fc_by_" + b)) or "total"
+    with st.spinner(tr("fc_computing")):
+        fc, error = data.optional_export(key, "forecast", scope, by=None if by == "total" else by)
     if error:
-        section_failed(tr("export_" + name), error)
-        continue
-    if df is None:
-        not_available(tr("export_" + name))
-        continue
-    st.markdown(f"**{tr('export_' + name)}**")
-    if df.empty:
-        guidance("fc_no_flags")
+        section_failed(tr("export_forecast"), error)
+    elif fc is None:
+        not_available(tr("export_forecast"))
     else:
-        table(df, name, auto_cols(df), height=300)
+        if fc.empty:
+            guidance("fc_too_short")
+        else:
+            series = list(dict.fromkeys(fc["unique_id"]))
+
+            def series_label(u: str) -> str:
+                part = tr("fc_total") if u.endswith(":total") else u.split(":", 1)[1]
+                return f"{tr('fc_measure_' + u.split(':')[0])} · {part}"
+
+            name = st.selectbox(tr("fc_series"), series, key=f"fc_series_{by}", format_func=series_label)
+            one = fc[fc["unique_id"] == name]
+            hist, ahead = one[one["kind"] == "history"].tail(52), one[one["kind"] == "forecast"]
+            rep = one.iloc[0]
+            measure = tr("fc_measure_" + str(rep["measure"]))
+            better = rep["mase"] < rep["snaive_mase"]
+            cards = [("fc_next", f"{fmt_count(round(ahead['yhat'].iloc[0]))}" if len(ahead) else "—"),
+                     ("fc_mase", f"{rep['mase']:.2f}"), ("fc_snaive_mase", f"{rep['snaive_mase']:.2f}"),
+                     ("fc_coverage_80", f"{rep['coverage_80'] * 100:.0f}%")]
+            for col, (label, value) in zip(st.columns(4), cards):
+                with col, st.container(border=True):
+                    st.metric(tr(label), value, help=tr(label + "_help"))
+            fig = charts.forecast(hist, ahead, tr("fc_chart", measure=measure, n=len(ahead)), tr("week"),
+                                  f"{measure} ({tr('unit_items')})",
+                                  {"actual": tr("fc_actual"), "forecast": tr("fc_forecast"), "band": tr("fc_band_80")})
+            chart(fig, tr("fc_chart_help", model=rep["model"],
+                          verdict=tr("fc_better" if better else "fc_worse")), key="fc_chart")
+            backtest = (fc.groupby("unique_id", sort=False)
+                        .agg(model=("model", "first"), mase=("mase", "first"), snaive_mase=("snaive_mase", "first"),
+                             coverage_80=("coverage_80", "first"), coverage_95=("coverage_95", "first"))
+                        .reset_index())
+            backtest["beats_baseline"] = backtest["mase"] < backtest["snaive_mase"]
+            st.markdown(f"**{tr('fc_backtest')}**")
+            table(backtest, "forecast-backtest", cols("unique_id", "model", "mase", "snaive_mase", "coverage_80",
+                                                      "coverage_95", "beats_baseline"))
+            table(ahead.drop(columns=["y", "kind"]), "forecast", auto_cols(ahead))
+
+
+def backlog() -> None:
+    """Open cases projected forward with a 95 % band, and the overdue cases at risk."""
+    st.subheader(tr("fc_backlog"))
+    proj, error = data.optional_export(key, "backlog-projection", scope)
+    if error:
+        section_failed(tr("export_backlog-projection"), error)
+    elif proj is None:
+        not_available(tr("export_backlog-projection"))
+    else:
+        if proj.empty:
+            guidance("fc_too_short")
+        else:
+            r = proj.iloc[0]
+            cards = [("fc_backlog_now", fmt_count(r["backlog_now"])),
+                     ("fc_backlog_end", fmt_count(round(proj["backlog"].iloc[-1]))),
+                     ("fc_overdue_now", fmt_count(r["overdue_now"])),
+                     ("fc_overdue_risk", fmt_count(round(proj["overdue_at_risk"].iloc[-1])))]
+            for col, (label, value) in zip(st.columns(4), cards):
+                with col, st.container(border=True):
+                    st.metric(tr(label), value)
+            if bool(proj["backlog_rising"].any()) or bool(proj["overdue_rising"].any()):
+                st.warning(tr("fc_rising"), icon=":material/trending_up:")
+            band = proj.rename(columns={"week": "ds", "backlog": "yhat", "backlog_lower_95": "lo",
+                                        "backlog_upper_95": "hi"})
+            fig = charts.forecast(pd.DataFrame({"ds": [], "y": []}), band, tr("fc_chart_backlog", n=len(proj)),
+                                  tr("week"), f"{tr('kpi_backlog')} ({tr('unit_cases')})",
+                                  {"actual": tr("fc_actual"), "forecast": tr("fc_backlog_line"),
+                                   "band": tr("fc_band_95")}, lower="lo", upper="hi")
+            fig.add_bar(x=proj["week"], y=proj["overdue_at_risk"], name=tr("fc_overdue_risk"), opacity=0.5)
+            chart(fig, tr("fc_chart_backlog_help"), key="fc_backlog")
+            table(proj, "backlog-projection", auto_cols(proj))
+
+
+def land_trajectory() -> None:
+    """Cultivated land per region projected with its 80 % band against the target."""
+    st.subheader(tr("fc_land"))
+    traj, error = data.optional_export(key, "land-trajectory", scope)
+    if error:
+        section_failed(tr("export_land-trajectory"), error)
+    elif traj is None:
+        not_available(tr("export_land-trajectory"))
+    else:
+        cult = traj[traj["measure"] == "cultivated"] if not traj.empty else traj
+        if cult.empty:
+            guidance("no_land_loaded")
+        else:
+            regions = [None] + list(dict.fromkeys(cult["region_name"].dropna()))
+            default = scope.township if scope.township in regions else None
+            region = st.selectbox(tr("land_region"), regions, index=regions.index(default), key="fc_land_region",
+                                  format_func=lambda n: n or tr("all_townships"))
+            one = cult[cult["region_name"].isna()] if region is None else cult[cult["region_name"] == region]
+            hist = one[one["kind"] == "history"].rename(columns={"year": "ds", "area_ha": "y"})
+            ahead = one[one["kind"] == "projection"].rename(columns={"year": "ds", "fit": "yhat"})
+            fig = charts.forecast(hist, ahead, tr("fc_chart_land", place=region or tr("all_townships")), tr("col_year"),
+                                  f"{tr('kpi_cultivated_land_ha')} ({tr('unit_ha')})",
+                                  {"actual": tr("land_actual"), "forecast": tr("land_projection"),
+                                   "band": tr("fc_band_80")},
+                                  lower="lower_80", upper="upper_80")
+            target = one["target_ha"].dropna()
+            if len(target):
+                fig.add_hline(y=float(target.iloc[0]), line_dash="dash", line_color="#d62728",
+                              annotation_text=tr("land_target"))
+            chart(fig, tr("fc_chart_land_help"), key="fc_land")
+
+
+def warnings() -> None:
+    """Integrity-risk flags with their reasons, and handlers whose share of flagged cases stands out."""
+    st.subheader(tr("fc_warnings"))
+    for name in ("warnings", "handler-risk"):
+        df, error = data.optional_export(key, name, scope)
+        if error:
+            section_failed(tr("export_" + name), error)
+            continue
+        if df is None:
+            not_available(tr("export_" + name))
+            continue
+        st.markdown(f"**{tr('export_' + name)}**")
+        if df.empty:
+            guidance("fc_no_flags")
+        else:
+            table(df, name, auto_cols(df), height=300)
+
+
+views("fc_view", [("fc_tab_forecasts", forecasts), ("fc_tab_backlog", backlog), ("fc_tab_land", land_trajectory),
+                   ("fc_tab_warnings", warnings)])

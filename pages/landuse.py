@@ -6,7 +6,7 @@ import streamlit as st
 from analytics.landuse import change_years
 from dashboard import charts, data
 from dashboard.i18n import MU_PER_HA, fmt_count
-from dashboard.ui import area, chart, cols, guidance, lang, page_header, table, tr
+from dashboard.ui import area, chart, cols, guidance, lang, page_header, table, tr, views
 
 key, status, scope, _, area_unit = page_header("page_landuse", areas=True)
 factor = MU_PER_HA if area_unit == "mu" else 1.0
@@ -21,9 +21,7 @@ def scaled(df, *columns):
     return df.assign(**{c: df[c] * factor for c in columns if c in df})
 
 
-if not rows["land_use"]:
-    guidance("no_land_loaded")
-else:
+if rows["land_use"]:           # the years and the cultivated-land cards above the tabs; guidance in them
     years = data.land_years(key, scope.township)
     default = change_years(scope, years)
     if len(years) > 1:
@@ -45,7 +43,12 @@ else:
             with col, st.container(border=True):
                 st.metric(label, value, help=tr("land_status_" + str(r["status"])))
 
-    # composition
+
+def composition() -> None:
+    """Areas by GB/T 21010 class for the chosen years, and per township in the latest year."""
+    if not rows["land_use"]:
+        guidance("no_land_loaded")
+        return
     st.subheader(tr("land_composition"))
     comp = scaled(data.export(key, "land-use", lscope), "area_ha")
     if comp.empty:
@@ -74,7 +77,12 @@ else:
               cols("year", "category_code", "category_zh", "category_en", "area_ha", "share") |
               {"area_ha": f"{tr('col_area')} ({au})"})
 
-    # change
+
+def change() -> None:
+    """Net change and dynamic degree per class between the two years, and the transfer matrix."""
+    if not rows["land_use"]:
+        guidance("no_land_loaded")
+        return
     st.subheader(tr("land_change"))
     change = scaled(data.export(key, "land-change", lscope), "area_a", "area_b", "net_change")
     if change.empty or change["year_a"].iloc[0] == change["year_b"].iloc[0]:
@@ -96,7 +104,6 @@ else:
                                           "area_b", "net_change", "change_pct", "dynamic_degree_pct") |
               {c: f"{tr('col_' + c)} ({au})" for c in ("area_a", "area_b", "net_change")})
 
-    # transfer matrix
     st.subheader(tr("land_transfer"))
     transfer = data.export(key, "transfer-matrix", lscope)
     moved = transfer[transfer["from_code"] != transfer["to_code"]] if not transfer.empty else transfer
@@ -111,7 +118,12 @@ else:
         table(transfer, "transfer-matrix", cols("from_code", "from_zh", "from_en", "to_code", "to_zh", "to_en",
                                                 "area_ha", "parcels"))
 
-    # cultivated land vs target
+
+def cultivated() -> None:
+    """Cultivated land against its protection target, with the trend projected to the target."""
+    if not rows["land_use"]:
+        guidance("no_land_loaded")
+        return
     st.subheader(tr("land_cultivated"))
     series = data.export(key, "cultivated-series", scope)
     regions = [None] + [n for n in target["region_name"].dropna().unique()]
@@ -144,11 +156,13 @@ else:
                                            "projected_cross_year", "years_to_cross", "status") |
           {c: f"{tr('col_' + c)} ({au})" for c in ("area_ha", "target_ha", "gap_ha")})
 
-# supply, 批而未供, idle land
-st.subheader(tr("land_supply"))
-if not rows["land_supply"]:
-    guidance("no_supply_loaded")
-else:
+
+def supply() -> None:
+    """Land supplied in the period by purpose and method, land approved but not supplied (批而未供) and idle land."""
+    st.subheader(tr("land_supply"))
+    if not rows["land_supply"]:
+        guidance("no_supply_loaded")
+        return
     st.caption(tr("land_supply_caption", start=scope.start, end=scope.end, place=place))
     left, right = st.columns(2)
     for dim, box in (("purpose", left), ("method", right)):
@@ -186,3 +200,7 @@ else:
         table(idle, "idle-land", cols("supply_id", "region_code", "region_name", "purpose", "method", "area_ha",
                                       "supplied_at", "agreed_start", "actual_start", "idle_since",
                                       "days_past_agreed_start") | {"area_ha": f"{tr('col_area')} ({au})"})
+
+
+views("land_view", [("land_tab_composition", composition), ("land_tab_change", change),
+                     ("land_tab_cultivated", cultivated), ("land_tab_supply", supply)])

@@ -14,6 +14,7 @@ from analytics.exports import registry, run_export
 from analytics.kpis import KPI_SPEC
 from analytics.scope import Scope
 from dashboard.i18n import TEXT, fmt_area, fmt_count, fmt_rate, t
+from dashboard.ui import page_views
 from etl.schema import case_events, cases, petitions
 from etl.store import make_engine
 from test_kpis import county  # noqa: F401  (fixture: a tiny store without events or land supply)
@@ -79,18 +80,44 @@ def frame(at, index: int) -> pd.DataFrame:
 
 # ---- every page renders ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("page", PAGES)
-def test_page_renders_with_translated_labels(on_sample, page):
-    at = run(page)
+# The analysis pages draw their sections as lazy tabs (dashboard.ui.views); a URL parameter opens one.
+VIEWS = {page: page_views(page)[1] for page in PAGES if page_views(page)[0]}
+PAGE_VIEWS = [(page, view) for page in PAGES for view in VIEWS.get(page, [None])]
+
+
+def open_view(page: str, view: str | None) -> dict:
+    return {page_views(page)[0]: t(view, "zh")} if view else {}
+
+
+@pytest.mark.parametrize("page,view", PAGE_VIEWS, ids=[f"{p}-{v or 'page'}" for p, v in PAGE_VIEWS])
+def test_every_page_and_tab_renders_with_translated_labels(on_sample, page, view):
+    at = run(page, open_view(page, view))
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == t("page_" + page, "zh")
-    if page in CHARTED:
-        assert len(at.get("plotly_chart")) >= 1
-        for fig in figures(at):   # every chart has a title
-            assert fig.layout.title.text, page
+    if view:                       # the tab asked for is open and drawn; the others hold nothing
+        tabs = {tab.label: len(tab.children) for tab in at.tabs}
+        assert set(tabs) == {t(v, "zh") for v in VIEWS[page]}
+        assert tabs[t(view, "zh")] > 0 and sum(tabs.values()) == tabs[t(view, "zh")], tabs
+    for fig in figures(at):        # every chart has a title
+        assert fig.layout.title.text, page
     untranslated = [s for s in texts(at) if KEY_LIKE.match(s.strip())]
     assert not untranslated, untranslated
-    assert len(at.dataframe) >= (0 if page in ("briefing",) else 1)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_has_charts_and_tables(on_sample, page):
+    runs = [run(page, open_view(page, view)) for view in VIEWS.get(page, [None])]
+    if page in CHARTED:
+        assert sum(len(at.get("plotly_chart")) for at in runs) >= 1
+    assert sum(len(at.dataframe) for at in runs) >= (0 if page == "briefing" else 1)
+
+
+def test_the_open_tab_survives_a_language_switch(on_sample):
+    at = run("bottlenecks", open_view("bottlenecks", "bn_tab_variants"))
+    assert any(s.value == t("bn_variants", "zh") for s in at.subheader)
+    at.sidebar.radio[0].set_value("en").run()
+    assert not at.exception
+    assert any(s.value == t("bn_variants", "en") for s in at.subheader)
 
 
 @pytest.mark.parametrize("page", ["efficiency", "bottlenecks", "petitions", "landuse", "forecasts", "briefing"])
@@ -282,11 +309,11 @@ def test_empty_store_gives_guidance(engine, monkeypatch, page):
 
 def test_store_without_events_or_land_supply_gives_guidance(county, monkeypatch):  # noqa: F811
     monkeypatch.setenv("LANDDESK_DATABASE_URL", county.url.render_as_string(hide_password=False))
-    for page in PAGES:
-        at = run(page, {"from": "2026-02-01", "to": "2026-02-28"})
-        assert not at.exception, (page, [e.message for e in at.exception])
+    for page, view in PAGE_VIEWS:
+        at = run(page, {"from": "2026-02-01", "to": "2026-02-28", **open_view(page, view)})
+        assert not at.exception, (page, view, [e.message for e in at.exception])
         info = " ".join(i.value for i in at.info)
-        if page == "landuse":
+        if view == "land_tab_supply":
             assert t("no_supply_loaded", "zh") in info
         if page == "bottlenecks":
             assert t("no_events_loaded", "zh") in info
@@ -315,8 +342,9 @@ def one_week(engine, sample):
 def test_one_week_store_renders(one_week, monkeypatch, page):
     monkeypatch.setenv("LANDDESK_DATABASE_URL", one_week.url.render_as_string(hide_password=False))
     monkeypatch.setenv("LANDDESK_BRIEFING_DIR", str(ROOT / "tests" / "_no_briefings_here"))
-    at = run(page, {"from": "2026-10-05", "to": "2026-10-11"})
-    assert not at.exception, [e.message for e in at.exception]
+    for view in VIEWS.get(page, [None]):
+        at = run(page, {"from": "2026-10-05", "to": "2026-10-11", **open_view(page, view)})
+        assert not at.exception, (view, [e.message for e in at.exception])
 
 
 def test_translation_table_has_both_languages():
