@@ -219,6 +219,9 @@ def _serve(db: str | None, host: str, port: int, headless: bool, auth: str = "si
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true" if headless else "false",
            "--server.maxUploadSize", str(MAX_UPLOAD_MB),
+           # a served dashboard does not watch its own source files: the watcher polled every module on every
+           # run and took a sixth of the server's time under load (bench/bench_load.py, py-spy)
+           "--server.fileWatcherType", "none", "--server.runOnSave", "false",
            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     store = make_url_safe(env["LANDDESK_DATABASE_URL"])
     print(f"LandDesk on http://{host}:{port}  (store: {store}; {AUTH_NOTE[auth]})", flush=True)

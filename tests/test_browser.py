@@ -1,18 +1,14 @@
 """A real browser (Debian's Chromium through Playwright) against `landdesk serve` on loopback."""
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from landdesk.devtools import CHROMIUM, CHROMIUM_ARGS, NOT_RUNNING_JS, LocalServer
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None and os.environ.get("CI") != "true",
@@ -20,32 +16,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(sample_store_url):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "landdesk.cli", "serve", "--db", sample_store_url, "--port", str(port), "--headless",
-         "--no-auth"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"landdesk serve exited: {proc.stdout.read().decode()}")
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with LocalServer(sample_store_url) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +27,7 @@ def browser():
     from playwright.sync_api import sync_playwright
     assert CHROMIUM, "chromium must be installed in CI"
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
         yield b
         b.close()
 
@@ -63,10 +35,7 @@ def browser():
 def _ready(page):
     page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=60_000)
+    page.wait_for_function(NOT_RUNNING_JS, timeout=60_000)
 
 
 def test_cockpit_in_chromium(server, browser):
@@ -101,10 +70,7 @@ def _settled(page, chart: bool = True):
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=60_000)
     if chart:
         page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=120_000)
+    page.wait_for_function(NOT_RUNNING_JS, timeout=120_000)
     page.wait_for_timeout(800)
 
 
@@ -157,4 +123,23 @@ def test_filters_follow_the_user_across_pages(server, browser):
     assert "东坪镇" in (town.inner_text() + " " + " ".join(
         i.input_value() for i in town.locator("input").all()) + " " + (town.get_attribute("aria-label") or "")), \
         town.inner_html()[:2000]
+    page.close()
+
+
+def test_a_tab_opens_on_click_and_is_kept_in_the_url(server, browser):
+    """Sections are lazy tabs: the process map is drawn only once its tab is clicked, and the URL names the tab."""
+    from urllib.parse import parse_qs, urlparse
+
+    from dashboard.i18n import t
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    page.goto(f"{server}/bottlenecks?{QUERY}")
+    _settled(page)
+    label = t("bn_tab_map", "zh")
+    assert page.get_by_text(t("bn_process_map", "zh")).count() == 0          # not drawn before it is opened
+    page.get_by_role("tab", name=label).click()
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("bn_view") == [label], timeout=30_000)
+    page.get_by_text(t("bn_process_map", "zh"), exact=True).wait_for(timeout=60_000)
+    _settled(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    _full_screenshot(page, SHOTS / "bottlenecks-process-map.png")
     page.close()

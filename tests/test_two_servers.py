@@ -1,6 +1,5 @@
 """Beyond one machine: two `landdesk serve --no-auth` processes on one PostgreSQL store. An ETL batch loads
 while both serve; once it commits, both show it (the petitions KPI and the "data as of" badge change)."""
-import shutil
 import subprocess
 import sys
 import time
@@ -8,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from landdesk.devtools import CHROMIUM, CHROMIUM_ARGS, NOT_RUNNING_JS, LocalServer
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
 MAPPINGS = ROOT / "sample_data" / "mappings"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow,
               pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")]
@@ -20,10 +19,7 @@ pytestmark = [pytest.mark.pg, pytest.mark.slow,
 def _ready(page):
     page.wait_for_selector('[data-testid="stMetric"]', timeout=90_000)
     page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=90_000)
+    page.wait_for_function(NOT_RUNNING_JS, timeout=90_000)
 
 
 def _petitions_kpi(page, label) -> str:
@@ -31,7 +27,6 @@ def _petitions_kpi(page, label) -> str:
 
 
 def test_two_servers_both_show_a_batch_loaded_while_they_serve(pg_engine):
-    import bench_load
     from playwright.sync_api import sync_playwright
 
     from dashboard.i18n import t
@@ -42,15 +37,15 @@ def test_two_servers_both_show_a_batch_loaded_while_they_serve(pg_engine):
     servers = []
     try:
         for _ in range(2):
-            port = bench_load.free_port()
-            servers.append((bench_load.start_server(url, port), f"http://127.0.0.1:{port}"))
+            server = LocalServer(url)
+            servers.append(server)
+            server.start()
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
             pages = [browser.new_context(locale="zh-CN").new_page() for _ in servers]
             query = "?from=2026-08-01&to=2026-10-31"
             before = []
-            for page, (_, base) in zip(pages, servers):
+            for page, base in zip(pages, [s.url for s in servers]):
                 page.goto(base + "/" + query)
                 _ready(page)
                 before.append(_petitions_kpi(page, label))
@@ -61,7 +56,7 @@ def test_two_servers_both_show_a_batch_loaded_while_they_serve(pg_engine):
                                     str(MAPPINGS / "petitions.yaml"), "--quiet", "--db", url], cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             # both keep serving while the batch loads
-            for page, (_, base) in zip(pages, servers):
+            for page, base in zip(pages, [s.url for s in servers]):
                 page.goto(base + "/efficiency" + query)
                 page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=90_000)
                 assert page.locator('[data-testid="stException"]').count() == 0
@@ -73,7 +68,7 @@ def test_two_servers_both_show_a_batch_loaded_while_they_serve(pg_engine):
             after = before
             while time.time() < deadline:
                 after = []
-                for page, (_, base) in zip(pages, servers):
+                for page, base in zip(pages, [s.url for s in servers]):
                     page.goto(base + "/" + query)
                     _ready(page)
                     assert page.locator('[data-testid="stException"]').count() == 0
@@ -84,6 +79,5 @@ def test_two_servers_both_show_a_batch_loaded_while_they_serve(pg_engine):
             assert after[0] == after[1] and after[0] != before[0], (before, after)
             browser.close()
     finally:
-        for proc, _ in servers:
-            proc.terminate()
-            proc.wait(timeout=20)
+        for server in servers:
+            server.stop()

@@ -1,0 +1,113 @@
+"""What the browser tests and the page and load benchmarks share: a `landdesk serve` on a free loopback port,
+Debian's Chromium with the flags that keep it off the network, and the moment a Streamlit run has finished.
+
+Never imported by the product itself; it lives in the package so that `tests/` and `bench/` use one copy.
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Debian's Chromium (apt-get install chromium); Playwright never downloads a browser here.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Headless in a container, and no traffic beyond the loopback server under test.
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+#: True once Streamlit's status widget no longer says the script is running.
+NOT_RUNNING_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                  " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalServer:
+    """`landdesk serve --db DB --headless` on a free loopback port (extra arguments: `--no-auth` unless given),
+    ready once the port accepts connections; a context manager that stops it on exit."""
+
+    def __init__(self, db: str, *extra: str, startup_timeout: float = 60):
+        self.db, self.extra, self.startup_timeout = db, extra or ("--no-auth",), startup_timeout
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "LocalServer":
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "landdesk.cli", "serve", "--db", self.db, "--port", str(self.port), "--headless",
+             *self.extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = time.time() + self.startup_timeout
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"landdesk serve exited: {self.proc.stdout.read().decode()}") from None
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"landdesk serve did not start within {self.startup_timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class ScriptRuns:
+    """Counts the Streamlit runs a Playwright page's sessions have finished, from the `script_finished` messages
+    on its websockets: exact where watching the status widget is a guess (the widget appears only after a
+    delay). Works with the sync and the async Playwright API; a new websocket (a reload) is followed too."""
+
+    def __init__(self, page):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        self._msg = ForwardMsg
+        self._done = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
+        self.count = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        if not isinstance(payload, (bytes, bytearray)):
+            return
+        msg = self._msg()
+        try:
+            msg.ParseFromString(payload)
+        except Exception:  # noqa: BLE001 - not a ForwardMsg: ignore
+            return
+        if msg.WhichOneof("type") == "script_finished" and msg.script_finished in self._done:
+            self.count += 1
+
+    def wait(self, page, after: int, timeout_ms: float = 60_000) -> None:
+        """Until more than `after` runs have finished (sync API)."""
+        deadline = time.perf_counter() + timeout_ms / 1000
+        while self.count <= after:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"no Streamlit run finished within {timeout_ms / 1000:.0f} s")
+            page.wait_for_timeout(20)
+
+    async def wait_async(self, page, after: int, timeout_ms: float = 60_000) -> None:
+        """Until more than `after` runs have finished (async API)."""
+        deadline = time.perf_counter() + timeout_ms / 1000
+        while self.count <= after:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"no Streamlit run finished within {timeout_ms / 1000:.0f} s")
+            await page.wait_for_timeout(20)
