@@ -202,3 +202,30 @@ def test_upload_is_refused_in_the_data_layer_without_the_capability(signin_mode,
     monkeypatch.setattr(session, "client", lambda: None)
     with pytest.raises(AccessDenied):
         data.load_upload("x.yaml", "x.csv", b"a,b\n")
+
+
+def test_public_page_shows_the_suppressed_export_values(store, monkeypatch):
+    """The disclosure tables are the public exports themselves: the same rows, the same suppression."""
+    import pandas as pd
+
+    from landdesk.auth import PUBLIC
+    monkeypatch.setenv("LANDDESK_DATABASE_URL", store[0])
+    monkeypatch.setenv("LANDDESK_AUTH", "public")
+    at = new_app()
+    at.run()
+    assert not at.exception and title(at) == TITLES["public"]
+    start, end = (dt.date.fromisoformat(x.strip()) for x in
+                  next(c.value for c in at.caption if " – " in c.value and c.value[:4].isdigit()).split(" – "))
+    engine = make_engine(store[0])
+    items = run_export(engine, "case-efficiency", Scope(start, end), by="service_item", principal=PUBLIC)
+    topics = run_export(engine, "petitions", Scope(start, end), by="topic", principal=PUBLIC)
+    engine.dispose()
+    assert items["suppressed"].any(), "the default month should have small cells to suppress"
+    shown = next(df.value for df in at.dataframe if t("col_service_item", "zh") in df.value.columns)
+    assert list(shown[t("col_service_item", "zh")]) == list(items["service_item"])
+    for col in ("received", "completed", "on_time_rate"):
+        pd.testing.assert_series_equal(shown[t("col_" + col, "zh")].reset_index(drop=True).astype(float),
+                                       items[col].reset_index(drop=True).astype(float), check_names=False)
+    shown_topics = next(df.value for df in at.dataframe if t("col_topic", "zh") in df.value.columns)
+    assert list(shown_topics[t("col_received", "zh")].astype(float).fillna(-1)) == \
+        list(topics["received"].astype(float).fillna(-1))
