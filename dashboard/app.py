@@ -42,6 +42,19 @@ def _sign_in_page() -> None:
     from dashboard import data
     st.title(t("signin_title", lang()))
     st.caption(t("signin_help", lang()))
+    if session.oidc_configured():
+        refused = st.session_state.get(session.REFUSED)
+        if refused:
+            st.error(t("signin_oidc_unknown", lang(), identity=refused))
+            if st.button(t("signin_oidc_switch", lang()), key="signin_oidc_switch"):
+                st.session_state.pop(session.REFUSED, None)
+                st.session_state[session.SIGNED_OUT] = True
+                st.logout()
+        if st.button(t("signin_oidc", lang()), key="signin_oidc", icon=":material/badge:", type="primary"):
+            st.session_state.pop(session.REFUSED, None)
+            st.session_state.pop(session.SIGNED_OUT, None)
+            st.login()
+        st.caption(t("signin_or_password", lang()))
     with st.form("signin"):
         username = st.text_input(t("signin_user", lang()), key="signin_user")
         password = st.text_input(t("signin_password", lang()), type="password", key="signin_password")
@@ -95,6 +108,13 @@ def main() -> None:
         except LandDeskError as exc:
             st.error(str(exc))
             st.stop()
+        if principal is None and session.oidc_configured() and not st.session_state.get(session.SIGNED_OUT) \
+                and session.REFUSED not in st.session_state:
+            try:
+                principal = session.sign_in_oidc(data.engine())
+            except LandDeskError as exc:
+                st.error(str(exc))
+                st.stop()
         if principal is None:
             st.navigation([st.Page(_sign_in_page, title=t("signin_title", lang()), icon=":material/login:",
                                    url_path="signin", default=True)], position="hidden").run()

@@ -16,6 +16,9 @@ from landdesk.auth import DEVELOPER, PUBLIC, Principal
 AUTH_ENV = "LANDDESK_AUTH"
 MODES = ("signin", "none", "public")
 KEY = "principal"
+METHOD = "principal_method"          # "password" or "oidc": how the session's principal signed in
+REFUSED = "oidc_refused"             # a provider identity with no active LandDesk account
+SIGNED_OUT = "oidc_signed_out"
 
 
 def auth_mode() -> str:
@@ -66,13 +69,56 @@ def sign_in(engine, username: str, password: str) -> Principal | None:
     return p
 
 
+def oidc_configured() -> bool:
+    """True when the bureau's identity provider is set up for st.login (an [auth] table in secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all
+        return False
+
+
+def oidc_identity() -> str | None:
+    """The e-mail the identity provider vouches for when the visitor signed in through st.login, else None."""
+    try:
+        if not st.user.is_logged_in:
+            return None
+        claims = st.user.to_dict()
+    except Exception:  # noqa: BLE001 - no auth configured or no request context
+        return None
+    who = claims.get("email") or claims.get("preferred_username")
+    return str(who).strip().lower() if who else None
+
+
+def sign_in_oidc(engine) -> Principal | None:
+    """Map the provider's identity to a LandDesk account (landdesk.auth.authenticate_external); on success keep
+    the principal in session state. An identity without an active account gets None and stays signed out."""
+    from landdesk.auth import authenticate_external
+    identity = oidc_identity()
+    if identity is None:
+        return None
+    p = authenticate_external(engine, identity, client(), method="oidc")
+    if p is not None:
+        st.session_state[KEY] = p
+        st.session_state[METHOD] = "oidc"
+    else:
+        st.session_state[REFUSED] = identity
+    return p
+
+
 def sign_out(engine) -> None:
     from landdesk import audit
     p = st.session_state.pop(KEY, None)
+    method = st.session_state.pop(METHOD, "password")
     if p is not None:
         try:
             audit.record(engine, "sign_out", p.username, None, client())
         except Exception:  # noqa: BLE001 - signing out must always work
+            pass
+    if method == "oidc":
+        st.session_state[SIGNED_OUT] = True     # not signed straight back in from the provider's cookie
+        try:
+            st.logout()
+        except Exception:  # noqa: BLE001 - the provider's session ends with its cookie anyway
             pass
 
 

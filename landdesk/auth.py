@@ -268,6 +268,27 @@ def lookup(engine: Engine, username: str) -> Principal | None:
 
 # --- sign-in ---------------------------------------------------------------------------------
 
+def authenticate_external(engine: Engine, username: str, client: str | None = None, *, method: str = "oidc",
+                          now: dt.datetime | None = None) -> Principal | None:
+    """The active account named `username` for a visitor the identity provider has already authenticated
+    (OIDC through st.login: `username` is the e-mail it vouches for), else None. No password and no rate
+    limit (the provider checked the person); every attempt is written to the audit log with the method."""
+    name = (username or "").strip()[:100]
+    now = now or audit.now()
+    client = (client or None) and str(client)[:100]
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.username == name)).first() if name else None
+    except SQLAlchemyError as exc:
+        raise _store_error(engine, exc) from None
+    if row is not None and row.active:
+        audit.record(engine, "sign_in", name, {"role": row.role, "method": method}, client, at=now)
+        return _principal(row)
+    reason = "unknown_user" if row is None else "disabled"
+    audit.record(engine, "sign_in_failed", name or None, {"reason": reason, "method": method}, client, at=now)
+    return None
+
+
 def _lock_minutes(conn, now: dt.datetime, limit: int, **who) -> int:
     """Minutes until fewer than `limit` failures remain in the window (0: not locked)."""
     since = now - FAILURE_WINDOW

@@ -142,6 +142,27 @@ def test_oidc_only_accounts_have_no_usable_password(engine):
     assert bool(auth.list_users(engine).set_index("username").loc["ops@bureau.example", "oidc_only"])
 
 
+def test_identity_provider_sign_in_maps_to_active_accounts_only(engine):
+    """OIDC: the provider has checked the person; LandDesk only maps the identity to an account (and audits it)."""
+    auth.add_user(engine, "ops@bureau.example", "analyst", None)
+    auth.add_user(engine, "gone@bureau.example", "leader", None)
+    auth.set_active(engine, "gone@bureau.example", False)
+    p = auth.authenticate_external(engine, "ops@bureau.example", "10.0.0.7")
+    assert p is not None and p.role == "analyst"
+    assert auth.authenticate_external(engine, "gone@bureau.example", "10.0.0.7") is None
+    assert auth.authenticate_external(engine, "stranger@elsewhere.example", "10.0.0.7") is None
+    assert auth.authenticate_external(engine, "", "10.0.0.7") is None
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit_log.c.action, audit_log.c.username, audit_log.c.detail)
+                            .order_by(audit_log.c.id)).all()
+    details = [(a, u, json.loads(d) if isinstance(d, str) else d) for a, u, d in rows if a.startswith("sign_in")]
+    assert [(a, u, d.get("reason"), d.get("method")) for a, u, d in details] == [
+        ("sign_in", "ops@bureau.example", None, "oidc"),
+        ("sign_in_failed", "gone@bureau.example", "disabled", "oidc"),
+        ("sign_in_failed", "stranger@elsewhere.example", "unknown_user", "oidc"),
+        ("sign_in_failed", None, "unknown_user", "oidc")]
+
+
 def test_verification_time_does_not_reveal_whether_an_account_exists(sqlite_engine, monkeypatch):
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=2, memory_cost=16384, parallelism=1))
     auth.add_user(sqlite_engine, "real", "leader", PASSWORD)

@@ -229,3 +229,59 @@ def test_public_page_shows_the_suppressed_export_values(store, monkeypatch):
     shown_topics = next(df.value for df in at.dataframe if t("col_topic", "zh") in df.value.columns)
     assert list(shown_topics[t("col_received", "zh")].astype(float).fillna(-1)) == \
         list(topics["received"].astype(float).fillna(-1))
+
+
+# ---- OIDC through st.login (the provider itself is outside the test: its answer is stood in for) ----------
+
+@pytest.fixture
+def oidc(signin_mode, monkeypatch):
+    """Sign-in mode with an identity provider configured; returns a setter for the identity it vouches for."""
+    from dashboard import session
+    monkeypatch.setattr(session, "oidc_configured", lambda: True)
+    who = {"identity": None}
+    monkeypatch.setattr(session, "oidc_identity", lambda: who["identity"])
+    if auth.lookup(signin_mode, "ops@bureau.example") is None:
+        auth.add_user(signin_mode, "ops@bureau.example", "analyst", None)
+    return who
+
+
+def test_sign_in_page_offers_the_identity_provider(oidc):
+    at = new_app()
+    at.run()
+    assert not at.exception and title(at) == t("signin_title", "zh")
+    assert any(b.label == t("signin_oidc", "zh") for b in at.button)
+    assert at.text_input(key="signin_user")            # the password form stays for local accounts
+
+
+def test_an_identity_with_an_account_is_signed_in_with_its_role(oidc, signin_mode):
+    oidc["identity"] = "ops@bureau.example"
+    at = new_app()
+    at.run()
+    assert not at.exception
+    assert title(at) == TITLES["cockpit"]                # the analyst's first page, no sign-in form
+    assert at.session_state["principal"].role == "analyst"
+    with signin_mode.connect() as conn:
+        from sqlalchemy import select
+
+        from etl.schema import audit_log
+        last = conn.execute(select(audit_log.c.action, audit_log.c.username, audit_log.c.detail)
+                            .order_by(audit_log.c.id.desc())).first()
+    assert last.action == "sign_in" and last.username == "ops@bureau.example" and "oidc" in last.detail
+
+
+def test_an_identity_without_an_account_stays_signed_out(oidc, signin_mode):
+    from sqlalchemy import func, select
+
+    from etl.schema import audit_log
+    oidc["identity"] = "stranger@elsewhere.example"
+    at = new_app()
+    at.run()
+    assert not at.exception and title(at) == t("signin_title", "zh")
+    assert any("stranger@elsewhere.example" in e.value for e in at.error)
+    assert "principal" not in at.session_state
+    at.run()                                           # a rerun neither lets it in nor audits it again
+    assert title(at) == t("signin_title", "zh") and "principal" not in at.session_state
+    with signin_mode.connect() as conn:
+        failed = conn.execute(select(func.count()).select_from(audit_log).where(
+            audit_log.c.action == "sign_in_failed", audit_log.c.username == "stranger@elsewhere.example")).scalar()
+    assert failed == 1
