@@ -311,7 +311,13 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
                 pd.api.types.is_float_dtype(df[original]):
             config[label] = st.column_config.NumberColumn(format="percent")
         elif pd.api.types.is_float_dtype(df[original]):
-            config[label] = st.column_config.NumberColumn(format="%.2f")
+            whole = df[original].dropna()
+            whole = len(whole) > 0 and bool((whole == whole.round()).all())
+            config[label] = st.column_config.NumberColumn(format="%d" if whole else "%.2f")
+        elif pd.api.types.is_datetime64_any_dtype(df[original]):
+            t = df[original].dropna()
+            midnight = len(t) > 0 and bool((t == t.dt.normalize()).all())
+            config[label] = st.column_config.DatetimeColumn(format="YYYY-MM-DD" if midnight else "YYYY-MM-DD HH:mm")
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config or None, **kwargs)
     from dashboard import data, session
     who = session.principal()
