@@ -57,10 +57,11 @@ def _warm(key: str) -> threading.Thread:
     per key and process: 3–4 s at a million events, which the first visitor of the forecasts page would
     otherwise wait for. A page asking while it runs waits for this computation instead of starting another."""
     from analytics.detect import warm_reference
+    eng = engine()                           # resolved here, in the script's thread
 
     def run():
         try:
-            warm_reference(engine())
+            warm_reference(eng)
         except Exception:  # noqa: BLE001 - only a head start: the page computes (and reports) it again
             log.warning("warming the integrity-risk reference failed", exc_info=True)
 
