@@ -186,10 +186,12 @@ def page_views(page: str) -> tuple[str | None, list[str]]:
     return prefix + "_view", [k for k in TEXT if k.startswith(prefix + "_tab_")]
 
 
-def views(key: str, sections: list[tuple[str, Callable[[], None]]]) -> str:
+def views(page: str, sections: list[tuple[str, Callable[[], None]]]) -> str:
     """The page's sections as tabs of which only the open one runs and is drawn (the others cost nothing until
     opened). `sections` are (translation key of the tab label, function drawing it); the open tab is in the URL
-    (?KEY=label) so a view can be shared, and stays open when the language changes. Returns its key."""
+    (?PREFIX_view=label, see VIEW_PREFIX) so a view can be shared, and stays open when the language changes.
+    Returns the open tab's key."""
+    key = VIEW_PREFIX[page] + "_view"
     names = [name for name, _ in sections]
     labels = [tr(name) for name in names]
     shadow = KEEP + key

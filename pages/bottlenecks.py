@@ -136,5 +136,5 @@ def workload() -> None:
     table(found, "workload", cols("department", "period", "events", "cases", "median_sojourn"), height=240)
 
 
-views("bn_view", [("bn_tab_ranking", ranking), ("bn_tab_map", process_map), ("bn_tab_heatmap", heatmap),
-                  ("bn_tab_variants", variants), ("bn_tab_rework", rework), ("bn_tab_workload", workload)])
+views("bottlenecks", [("bn_tab_ranking", ranking), ("bn_tab_map", process_map), ("bn_tab_heatmap", heatmap),
+                     ("bn_tab_variants", variants), ("bn_tab_rework", rework), ("bn_tab_workload", workload)])

@@ -106,5 +106,5 @@ def service() -> None:
         chart(fig, tr("eff_chart_monthly_help"), key="eff_monthly")
 
 
-views("eff_view", [("eff_tab_comparison", comparison), ("eff_tab_distribution", distribution),
-                   ("eff_tab_service", service)])
+views("efficiency", [("eff_tab_comparison", comparison), ("eff_tab_distribution", distribution),
+                    ("eff_tab_service", service)])

@@ -144,5 +144,5 @@ def warnings() -> None:
             table(df, name, auto_cols(df), height=300)
 
 
-views("fc_view", [("fc_tab_forecasts", forecasts), ("fc_tab_backlog", backlog), ("fc_tab_land", land_trajectory),
-                   ("fc_tab_warnings", warnings)])
+views("forecasts", [("fc_tab_forecasts", forecasts), ("fc_tab_backlog", backlog),
+                   ("fc_tab_land", land_trajectory), ("fc_tab_warnings", warnings)])

@@ -202,5 +202,5 @@ def supply() -> None:
                                       "days_past_agreed_start") | {"area_ha": f"{tr('col_area')} ({au})"})
 
 
-views("land_view", [("land_tab_composition", composition), ("land_tab_change", change),
-                     ("land_tab_cultivated", cultivated), ("land_tab_supply", supply)])
+views("landuse", [("land_tab_composition", composition), ("land_tab_change", change),
+                 ("land_tab_cultivated", cultivated), ("land_tab_supply", supply)])

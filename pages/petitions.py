@@ -110,5 +110,5 @@ def topics_and_spikes() -> None:
             table(df, name, auto_cols(df), height=260)
 
 
-views("pet_view", [("pet_tab_volume", volume), ("pet_tab_timeliness", timeliness), ("pet_tab_countdown", countdowns),
-                   ("pet_tab_topics", topics_and_spikes)])
+views("petitions", [("pet_tab_volume", volume), ("pet_tab_timeliness", timeliness),
+                   ("pet_tab_countdown", countdowns), ("pet_tab_topics", topics_and_spikes)])
