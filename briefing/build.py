@@ -25,10 +25,9 @@ from analytics.scope import Scope
 from briefing import charts as ch
 from briefing.model import Briefing, Chart, Section, Sentence, Table
 from briefing.weeks import data_range, default_week, parse_week, same_week_last_year, week_bounds, week_label
-from dashboard.i18n import LANGS, fmt_area, fmt_count, fmt_rate, t
+from dashboard.i18n import LANGS, RATE_KPIS, fmt_count, fmt_kpi, fmt_rate, t
 from landdesk.config import LandDeskError
 
-RATE_KPIS = {"on_time_rate", "online_rate", "good_rating_rate", "petition_reply_on_time_rate"}
 COUNT_KPIS = {"cases_received", "cases_closed", "backlog", "overdue", "petitions_received"}
 #: KPIs compared week on week in the "largest movers" sentence (cultivated land changes yearly).
 MOVER_KPIS = ("cases_received", "cases_closed", "on_time_rate", "median_throughput", "backlog", "overdue",
@@ -53,23 +52,11 @@ def _nan(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def fmt_kpi(code: str, value, lang: str) -> str:
-    if _nan(value):
-        return "—"
-    if code in RATE_KPIS:
-        return fmt_rate(value)
-    if code == "cultivated_land_ha":
-        return fmt_area(value, lang, with_mu=False)
-    if code == "median_throughput":
-        return f"{value:.1f} {t('unit_workdays', lang)}"
-    return fmt_count(value, lang)
-
-
 def fmt_kpi_change(code: str, change, lang: str) -> str:
     if _nan(change):
         return "—"
     if code in RATE_KPIS:
-        return f"{change * 100:+.1f} {t('brief_pp', lang)}"
+        return f"{change * 100:+.1f} {t('unit_pp', lang)}"
     if code == "cultivated_land_ha":
         return f"{change:+,.1f} {t('unit_ha', lang)}"
     if code == "median_throughput":

@@ -54,6 +54,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "unit_card_hours": ("小时", "hours"),
     "unit_cases": ("件", "cases"),
     "unit_ha": ("公顷", "ha"),
+    "unit_pp": ("个百分点", "pp"),
     "unit_mu": ("亩", "mu"),
     "col_kpi": ("指标", "KPI"),
     "col_value": ("本期", "This period"),
@@ -525,7 +526,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "brief_unknown": ("未注明", "not stated"),
     "brief_list_sep": ("；", "; "),
     "brief_name_sep": ("、", ", "),
-    "brief_pp": ("个百分点", "pp"),
     # notices
     "brief_notice_empty_store": ("数据库中还没有任何业务数据：请先运行 `landdesk etl run` 载入数据源。本周报只有空表。",
                                  "The store holds no data yet: run `landdesk etl run` to load the sources. This briefing has empty tables only."),
@@ -862,3 +862,21 @@ def fmt_area(ha: float, lang: str = DEFAULT_LANG, with_mu: bool = True) -> str:
         text = f"{fmt_count(round(ha, 1), lang)}公顷"
         return f"{text}（{fmt_count(round(ha * MU_PER_HA), lang)}亩）" if with_mu else text
     return f"{ha:,.1f} ha"
+
+
+#: The cockpit KPIs that are rates (shown as percentages, their changes in percentage points).
+RATE_KPIS = {"on_time_rate", "online_rate", "good_rating_rate", "petition_reply_on_time_rate"}
+
+
+def fmt_kpi(code: str, value, lang: str = DEFAULT_LANG, unit: str = "workdays", card: bool = False) -> str:
+    """A cockpit KPI's value as the dashboard and the briefing show it; `card`: the short duration unit a
+    quarter-width KPI card has room for."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if code in RATE_KPIS:
+        return fmt_rate(value)
+    if code == "cultivated_land_ha":
+        return fmt_area(value, lang, with_mu=False)
+    if code == "median_throughput":
+        return f"{value:.1f} {t(('unit_card_' if card else 'unit_') + unit, lang)}"
+    return fmt_count(value, lang)

@@ -9,9 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics.scope import Scope
-from dashboard.i18n import DEFAULT_LANG, LANGS, MU_PER_HA, fmt_area, fmt_count, fmt_rate, t
+from dashboard.i18n import DEFAULT_LANG, LANGS, MU_PER_HA, RATE_KPIS, fmt_count, fmt_kpi, t
 
-RATE_KPIS = {"on_time_rate", "online_rate", "good_rating_rate", "petition_reply_on_time_rate"}
 STATUS_BADGE = {"green": "green", "amber": "orange", "red": "red", "": "gray"}
 CJK_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 
@@ -230,22 +229,15 @@ def guidance(key: str, **fmt) -> None:
 
 
 def format_kpi(code: str, value: float, unit: str = "workdays") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if code in RATE_KPIS:
-        return fmt_rate(value)
-    if code == "cultivated_land_ha":
-        return fmt_area(value, lang(), with_mu=False)
-    if code == "median_throughput":
-        return f"{value:.1f} {tr('unit_card_' + unit)}"
-    return fmt_count(value, lang())
+    """A KPI card's value (dashboard.i18n.fmt_kpi with the card's short duration unit)."""
+    return fmt_kpi(code, value, lang(), unit, card=True)
 
 
 def format_change(code: str, change: float) -> str | None:
     if change is None or (isinstance(change, float) and math.isnan(change)):
         return None
     if code in RATE_KPIS:
-        return f"{change * 100:+.1f} pp" if lang() == "en" else f"{change * 100:+.1f} 个百分点"
+        return f"{change * 100:+.1f} {tr('unit_pp')}"
     if code == "cultivated_land_ha":
         return f"{change:+,.1f} {tr('unit_ha')}"
     return f"{change:+,.1f}" if not float(change).is_integer() else f"{change:+,.0f}"
