@@ -64,6 +64,7 @@ from sqlalchemy.engine import Connection
 
 from analytics.memo import StoreMemo, store_state
 from analytics.scope import Scope
+from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar
 from etl.schema import case_events, cases, petitions
 
@@ -163,18 +164,6 @@ def _fmt_h(x: float) -> str:
     return f"{x:.1f}" if x < 10 else f"{x:.0f}"
 
 
-def _fetch(conn: Connection, query, columns: list[str], times: tuple[str, ...]) -> pd.DataFrame:
-    result = conn.execute(query)
-    try:
-        rows = result.cursor.fetchall() if result.cursor is not None else []
-    finally:
-        result.close()
-    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(rows, columns=columns)
-    for col in times:
-        frame[col] = pd.to_datetime(frame[col], format="ISO8601")
-    return frame
-
-
 # ---------- integrity risk: data ----------
 
 _CASE_COLUMNS = ["case_id", "case_type", "township", "department", "received_at", "closed_at"]
@@ -190,12 +179,12 @@ def closed_case_events(conn: Connection, scope: Scope) -> tuple[pd.DataFrame, pd
     period's end, all townships. Returns (cases frame, events frame in case/seq order)."""
     c, e = cases.c, case_events.c
     done = _reference_where(scope.end_ts)
-    cs = _fetch(conn, select(c.case_id, c.case_type, c.township, c.department, c.received_at, c.closed_at)
-                .where(*done), _CASE_COLUMNS, ("received_at", "closed_at"))
-    ev = _fetch(conn, select(e.case_id, e.seq, e.stage, e.handler_key, e.completed_at)
-                .select_from(case_events.join(cases, c.case_id == e.case_id)).where(*done)
-                .order_by(e.case_id, e.seq),
-                ["case_id", "seq", "stage", "handler_key", "completed_at"], ("completed_at",))
+    cs = fetch_frame(conn, select(c.case_id, c.case_type, c.township, c.department, c.received_at, c.closed_at)
+                     .where(*done), _CASE_COLUMNS)
+    ev = fetch_frame(conn, select(e.case_id, e.seq, e.stage, e.handler_key, e.completed_at)
+                     .select_from(case_events.join(cases, c.case_id == e.case_id)).where(*done)
+                     .order_by(e.case_id, e.seq),
+                     ["case_id", "seq", "stage", "handler_key", "completed_at"])
     return cs, ev
 
 
@@ -487,8 +476,8 @@ def _reference_frames(conn: Connection, end_ts, whole: bool = False) -> tuple[pd
     cases still open are dropped when coded)."""
     c, e = cases.c, case_events.c
     done = _reference_where(end_ts)
-    cs = _fetch(conn, select(c.case_id, c.case_type, c.township, c.department, c.received_at, c.closed_at)
-                .where(*done), _CASE_COLUMNS, ("received_at", "closed_at"))
+    cs = fetch_frame(conn, select(c.case_id, c.case_type, c.township, c.department, c.received_at, c.closed_at)
+                     .where(*done), _CASE_COLUMNS)
     q = select(e.case_id, e.seq, e.stage, e.handler_key)
     if not whole:
         q = q.select_from(case_events.join(cases, c.case_id == e.case_id)).where(*done)

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from analytics.memo import StoreMemo, store_state
 from analytics.scope import Scope
+from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, durations
 from etl.schema import case_events, cases
 
@@ -37,7 +38,6 @@ UNKNOWN = "(unknown)"
 EVENT_COLUMNS = ["case_id", "seq", "stage", "department", "handler", "started_at", "completed_at", "result",
                  "received_at", "closed_at", "prev_completed_at", "prev_stage", "is_last", "occurrence"]
 PATH_COLUMNS = ["case_id", "seq", "stage", "received_at", "closed_at"]
-_TIME_COLUMNS = ("started_at", "completed_at", "received_at", "closed_at", "prev_completed_at")
 
 
 # ---------- fetch: one SQL query per question ----------
@@ -59,7 +59,7 @@ def scoped_events(conn: Connection, scope: Scope) -> pd.DataFrame:
          .select_from(case_events.join(cases, c.case_id == e.case_id))
          .where(e.case_id.in_(touched), *scope.filters(cases))
          .order_by(e.case_id, e.seq))
-    frame = _fetch(conn, q, EVENT_COLUMNS[:10])
+    frame = fetch_frame(conn, q, EVENT_COLUMNS[:10])
     case_id = frame["case_id"]
     same_case = case_id.eq(case_id.shift()).to_numpy()
     frame["prev_completed_at"] = frame["completed_at"].shift().where(same_case)
@@ -80,31 +80,12 @@ def closed_case_paths(conn: Connection, scope: Scope) -> pd.DataFrame:
     """
     e, c = case_events.c, cases.c
     finished = [scope.in_period(c.closed_at), *scope.filters(cases)]
-    steps = _fetch(conn, select(e.case_id, e.seq, e.stage)
-                   .where(e.case_id.in_(select(c.case_id).where(*finished))).order_by(e.case_id, e.seq),
-                   ["case_id", "seq", "stage"])
-    times = _fetch(conn, select(c.case_id, c.received_at, c.closed_at).where(*finished),
-                   ["case_id", "received_at", "closed_at"])
+    steps = fetch_frame(conn, select(e.case_id, e.seq, e.stage)
+                        .where(e.case_id.in_(select(c.case_id).where(*finished))).order_by(e.case_id, e.seq),
+                        ["case_id", "seq", "stage"])
+    times = fetch_frame(conn, select(c.case_id, c.received_at, c.closed_at).where(*finished),
+                        ["case_id", "received_at", "closed_at"])
     return steps.merge(times, on="case_id", how="left", sort=False)[PATH_COLUMNS]
-
-
-def _fetch(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
-    """The query's rows as a frame, timestamps as datetime64.
-
-    Rows are read straight from the DBAPI cursor as plain tuples and timestamps parsed by pandas in
-    one vectorised pass (SQLite hands back ISO strings, PostgreSQL datetimes): building SQLAlchemy
-    Row objects and per-value datetime parsing was most of the time on a 561k-event log.
-    """
-    result = conn.execute(query)
-    try:
-        rows = result.cursor.fetchall() if result.cursor is not None else []
-    finally:
-        result.close()
-    frame = pd.DataFrame(rows, columns=columns)
-    for col in _TIME_COLUMNS:
-        if col in frame:
-            frame[col] = pd.to_datetime(frame[col], format="ISO8601")
-    return frame
 
 
 # ---------- per-event times ----------
