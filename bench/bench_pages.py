@@ -20,7 +20,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -56,13 +55,6 @@ def build_store(workdir: Path, scale: float) -> str:
     return url
 
 
-def _wait_for_warm_up() -> None:
-    """Let the dashboard's background warm-up (dashboard.data._warm) finish, as on a server already up."""
-    for thread in threading.enumerate():
-        if thread.name == "landdesk-warm-reference":
-            thread.join()
-
-
 def apptest_timings(url: str) -> list[tuple[str, float, float, float]]:
     """Per page: (cold, first, cached) render seconds."""
     import streamlit as st
@@ -70,6 +62,7 @@ def apptest_timings(url: str) -> list[tuple[str, float, float, float]]:
 
     from analytics import memo
     from analytics.detect import warm_reference
+    from dashboard.data import wait_for_warm_up
     from etl.store import make_engine
 
     from dashboard.i18n import t
@@ -82,7 +75,7 @@ def apptest_timings(url: str) -> list[tuple[str, float, float, float]]:
         label = page if view is None else f"{page} · {t(view, 'en')}"
         times = []
         for attempt in ("cold", "first", "cached"):
-            _wait_for_warm_up()
+            wait_for_warm_up()
             if attempt == "cold":             # a server process just started: nothing cached, nothing learnt
                 st.cache_data.clear()
                 st.cache_resource.clear()

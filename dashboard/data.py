@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import func, select
 
-from analytics import kpis
 from analytics.exports import run_export
 from analytics.scope import Scope
 from etl.schema import cases, etl_batches, petitions
@@ -22,6 +21,8 @@ from landdesk.access import require, scoped
 from landdesk.config import database_url
 
 log = logging.getLogger(__name__)
+#: The name of the background thread that learns the integrity-risk reference (tests and benchmarks wait for it).
+WARM_THREAD = "landdesk-warm-reference"
 
 
 def _who():
@@ -51,6 +52,13 @@ def batch_key() -> str:
     return key
 
 
+def wait_for_warm_up(timeout: float | None = None) -> None:
+    """Until the background warm-ups running now have finished (tests, benchmarks)."""
+    for thread in threading.enumerate():
+        if thread.name == WARM_THREAD:
+            thread.join(timeout)
+
+
 @st.cache_resource(show_spinner=False)
 def _warm(key: str) -> threading.Thread:
     """Learn the integrity-risk reference of this store state (analytics.detect) in a background thread, once
@@ -65,7 +73,7 @@ def _warm(key: str) -> threading.Thread:
         except Exception:  # noqa: BLE001 - only a head start: the page computes (and reports) it again
             log.warning("warming the integrity-risk reference failed", exc_info=True)
 
-    thread = threading.Thread(target=run, name="landdesk-warm-reference", daemon=True)
+    thread = threading.Thread(target=run, name=WARM_THREAD, daemon=True)
     thread.start()
     return thread
 

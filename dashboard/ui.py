@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.scope import Scope
-from dashboard.i18n import DEFAULT_LANG, LANGS, MU_PER_HA, RATE_KPIS, fmt_count, fmt_kpi, t
+from dashboard.i18n import DEFAULT_LANG, LANGS, MU_PER_HA, RATE_KPIS, TEXT, fmt_count, fmt_kpi, t
 
 STATUS_BADGE = {"green": "green", "amber": "orange", "red": "red", "": "gray"}
 CJK_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -178,7 +178,6 @@ VIEW_PREFIX = {"efficiency": "eff", "bottlenecks": "bn", "petitions": "pet", "la
 
 def page_views(page: str) -> tuple[str | None, list[str]]:
     """(URL parameter, tab label keys) of a page's tabs; (None, []) for a page without tabs."""
-    from dashboard.i18n import TEXT
     prefix = VIEW_PREFIX.get(page)
     if prefix is None:
         return None, []

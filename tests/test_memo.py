@@ -107,9 +107,8 @@ def test_dashboard_learns_the_reference_in_the_background(sample_store_url, monk
                            default_timeout=60)
     at.run()                                     # the cockpit: it needs no warnings itself
     assert not at.exception
-    for thread in threading.enumerate():
-        if thread.name == "landdesk-warm-reference":
-            thread.join(60)
+    from dashboard.data import wait_for_warm_up
+    wait_for_warm_up(60)
     monkeypatch.setattr(detect, "_assess", lambda *a, **kw: pytest.fail("the reference was not learnt"))
     engine = make_engine(url)
     warnings = run_export(engine, "warnings", YEAR)
