@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from analytics.scope import Scope
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 #: Modules that may declare exports (a module not written yet is simply absent).
 MODULES = ("analytics.kpis", "analytics.efficiency", "analytics.bottlenecks", "analytics.petitions",
@@ -64,17 +64,17 @@ def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", 
                principal=None, client: str | None = None) -> pd.DataFrame:
     """Compute export `name` for `scope` on the store behind `engine`.
 
-    `principal` (a landdesk.auth.Principal; None = the trusted command line) is enforced here, in
+    `principal` (a service.auth.Principal; None = the trusted command line) is enforced here, in
     the data-access layer: a township officer's scope is forced to their township (another one
     asked for is narrowed and audited), the public may run only the disclosure exports and gets
-    small cells suppressed (see landdesk.access)."""
+    small cells suppressed (see service.access)."""
     from analytics.workcal import load_calendar
 
     export = registry().get(name)
     if export is None:
         raise LandDeskError(f"There is no export named {name!r}; `landdesk export --list` shows the names.")
     if principal is not None:
-        from landdesk import access
+        from service import access
         access.check_export(principal, name, by)
         scope = access.scoped(scope, principal, engine=engine, client=client, what=name)
     if by is not None and by not in export.by:

@@ -39,7 +39,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 __all__ = [
     "FREQS",

@@ -47,7 +47,7 @@ KPI_TARGET, EXPORT_TARGET = 1.0, 2.0
 
 def _cli(args: list[str]) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "landdesk.cli", *args], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"landdesk {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return time.perf_counter() - t0
@@ -55,7 +55,7 @@ def _cli(args: list[str]) -> float:
 
 def build(workdir: Path, scale: float, pg: str | None) -> dict:
     """Generate the county and load it; return the build figures (kept in DIR/build.json for --keep)."""
-    from landdesk.config import SAMPLE_DIR
+    from landdesk.settings import SAMPLE_DIR
     from sample_data.generator import generate
 
     info_path = workdir / "build.json"

@@ -37,7 +37,7 @@ def main(argv=None) -> int:
         url = args.db
         if not url:
             from etl.load import run_sources
-            from landdesk.config import SAMPLE_DIR
+            from landdesk.settings import SAMPLE_DIR
             url = f"sqlite:///{Path(tmp, 'sample.db').as_posix()}"
             engine = make_engine(url)
             upgrade(engine)

@@ -37,7 +37,7 @@ SPIKE_FROM, SPIKE_TO = dt.date(2025, 9, 1), dt.date(2025, 11, 30)
 
 def build_sample(path: Path) -> str:
     from etl.load import run_sources
-    from landdesk.config import SAMPLE_DIR
+    from landdesk.settings import SAMPLE_DIR
 
     url = f"sqlite:///{path.as_posix()}"
     engine = make_engine(url)

@@ -36,9 +36,9 @@ FINES_ROWS = 150_370 + 561_470
 
 
 def run_cli(args: list[str]) -> tuple[float, float, str]:
-    """Run `python -m landdesk.cli ARGS`; return (wall seconds, peak RSS MB, last stdout line)."""
+    """Run `python -m cli.main ARGS`; return (wall seconds, peak RSS MB, last stdout line)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "landdesk.cli", *args], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = proc.communicate()
     # communicate() has reaped the child; its rusage is in RUSAGE_CHILDREN only as a running max,
@@ -56,7 +56,7 @@ def run_measured(args: list[str]) -> tuple[float, float, str]:
     """Like run_cli, but waits with os.wait4 to read this child's own peak RSS (and CPU time, in CPU["last"])."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "landdesk.cli", *args], cwd=ROOT, stdout=out, stderr=err)
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", *args], cwd=ROOT, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         CPU["last"] = usage.ru_utime + usage.ru_stime

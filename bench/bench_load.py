@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from landdesk.devtools import CHROMIUM, CHROMIUM_ARGS, LocalServer, ScriptRuns  # noqa: E402
+from devtools import CHROMIUM, CHROMIUM_ARGS, LocalServer, ScriptRuns  # noqa: E402
 
 PAGES = ("cockpit", "efficiency", "bottlenecks", "petitions", "landuse", "forecasts", "data", "briefing")
 QUERY = "from=2026-08-01&to=2026-10-31"
@@ -193,7 +193,7 @@ def main() -> int:
             if db is None:
                 tmp = tempfile.mkdtemp(prefix="landdesk-load-")
                 db = f"sqlite:///{tmp}/sample.db"
-                subprocess.run([sys.executable, "-m", "landdesk.cli", "demo", "--no-serve", "--db", db], cwd=ROOT,
+                subprocess.run([sys.executable, "-m", "cli.main", "demo", "--no-serve", "--db", db], cwd=ROOT,
                                check=True, stdout=subprocess.DEVNULL)
             server = LocalServer(db).start()
             base = server.url

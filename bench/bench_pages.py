@@ -33,7 +33,7 @@ PERIOD = {"from": "2026-08-01", "to": "2026-10-31"}
 def build_store(workdir: Path, scale: float) -> str:
     from etl.load import run_sources
     from etl.store import make_engine, upgrade
-    from landdesk.config import SAMPLE_DIR
+    from landdesk.settings import SAMPLE_DIR
 
     sources = SAMPLE_DIR / "sources.yaml"
     if scale != 1.0:
@@ -65,7 +65,7 @@ def apptest_timings(url: str) -> list[tuple[str, float, float, float]]:
     from dashboard.data import wait_for_warm_up
     from etl.store import make_engine
 
-    from dashboard.i18n import t
+    from landdesk.i18n import t
     from dashboard.ui import page_views
 
     os.environ["LANDDESK_DATABASE_URL"] = url
@@ -105,7 +105,7 @@ def apptest_timings(url: str) -> list[tuple[str, float, float, float]]:
 
 def browser_timing(url: str) -> tuple[float, float] | None:
     """The cockpit ready in Chromium: a fresh server's first visitor, then a second visitor."""
-    from landdesk.devtools import CHROMIUM, CHROMIUM_ARGS, LocalServer, ScriptRuns
+    from devtools import CHROMIUM, CHROMIUM_ARGS, LocalServer, ScriptRuns
     if CHROMIUM is None:
         print("  chromium not found: browser timing skipped")
         return None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 FORMATS = ("pdf", "docx", "html")
 DEFAULT_OUT_DIR = Path("data") / "briefings"

@@ -5,7 +5,7 @@ same functions behind `landdesk export` and the dashboard pages — except the p
 topic and township, which count the `petitions` rows received in the week exactly as the
 `petitions_received` KPI does. Sections whose export is not installed, or whose data the store
 lacks, say so instead of failing. Narrative sentences are filled from templates in
-`dashboard.i18n.TEXT`; each cites only numbers that stand in one of the briefing's tables.
+`landdesk.i18n.TEXT`; each cites only numbers that stand in one of the briefing's tables.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from analytics.scope import Scope
 from briefing import charts as ch
 from briefing.model import Briefing, Chart, Section, Sentence, Table
 from briefing.weeks import data_range, default_week, parse_week, same_week_last_year, week_bounds, week_label
-from dashboard.i18n import LANGS, RATE_KPIS, fmt_count, fmt_kpi, fmt_rate, t
-from landdesk.config import LandDeskError
+from landdesk.i18n import LANGS, RATE_KPIS, fmt_count, fmt_kpi, fmt_rate, t
+from landdesk.errors import LandDeskError
 
 COUNT_KPIS = {"cases_received", "cases_closed", "backlog", "overdue", "petitions_received"}
 #: KPIs compared week on week in the "largest movers" sentence (cultivated land changes yearly).

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 
 def add_arguments(sp: argparse.ArgumentParser) -> None:
-    """The options of `landdesk briefing` (for landdesk/cli.py's sub-parser; --db comes from its common parent)."""
+    """The options of `landdesk briefing` (for cli/main.py's sub-parser; --db comes from its common parent)."""
     sp.add_argument("--week", help="ISO week like 2026-W43 (default: the last complete week of the data)")
     sp.add_argument("--lang", default="zh", help="zh, en or zh,en (default: zh)")
     sp.add_argument("--format", default="pdf,docx,html", help="any of pdf,docx,html, comma-separated (default: all)")
@@ -27,7 +27,7 @@ def run(args) -> int:
     """Run `landdesk briefing` with parsed `args` (week, lang, format, out, db, quiet); returns the exit code."""
     from briefing.archive import parse_formats, write_briefing
     from briefing.weeks import parse_week, week_label
-    from dashboard.i18n import LANGS
+    from landdesk.i18n import LANGS
     from etl.store import ensure_ready, make_engine
 
     week = getattr(args, "week", None)
@@ -48,7 +48,7 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m briefing.cli`) until landdesk/cli.py wires the sub-command."""
+    """Stand-alone entry (`python -m briefing.cli`) until cli/main.py wires the sub-command."""
     p = argparse.ArgumentParser(prog="landdesk briefing", description="Write the weekly briefing.")
     p.add_argument("--db", help="store URL (default: $LANDDESK_DATABASE_URL or sqlite:///data/landdesk.db)")
     add_arguments(p)

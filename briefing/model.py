@@ -16,7 +16,7 @@ NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 
 def _now() -> dt.datetime:
     """Wall-clock time in the bureau's timezone (as the ETL stamps its batches)."""
-    from landdesk.config import local_now
+    from landdesk.settings import local_now
     return local_now().replace(microsecond=0)
 
 

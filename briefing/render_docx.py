@@ -14,7 +14,7 @@ from pathlib import Path
 
 from briefing.model import Briefing, Table
 from briefing.render_html import ensure_charts
-from dashboard.i18n import t
+from landdesk.i18n import t
 
 EAST_ASIA_FONT = "Microsoft YaHei"
 LATIN_FONT = "Arial"

@@ -7,7 +7,7 @@ import re
 
 from briefing.charts import render_charts
 from briefing.model import Briefing, Chart, Table
-from dashboard.i18n import t
+from landdesk.i18n import t
 
 FONT_STACK = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
 STATUS_COLOURS = {"green": "#1a7f37", "amber": "#b35900", "red": "#c62828"}

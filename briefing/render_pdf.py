@@ -13,7 +13,7 @@ from pathlib import Path
 
 from briefing.model import Briefing
 from briefing.render_html import render_html
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 
 def _weasyprint():

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 WEEK_RE = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
 

@@ -1,7 +1,7 @@
 """LandDesk's Streamlit entry point: a router building st.navigation from the signed-in principal's pages.
 
 Only the pages the principal's role may see exist in the navigation, so a URL naming another page gets
-Streamlit's page-not-found redirect, never the page (landdesk.auth.ROLE_PAGES)."""
+Streamlit's page-not-found redirect, never the page (service.auth.ROLE_PAGES)."""
 from __future__ import annotations
 
 import sys
@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import session  # noqa: E402
-from dashboard.i18n import t  # noqa: E402
+from landdesk.i18n import t  # noqa: E402
 from dashboard.ui import lang, language_switch, remember_opening_url  # noqa: E402
 
 PAGES = ROOT / "pages"
@@ -36,8 +36,8 @@ PAGE_INFO = {
 
 
 def _sign_in_page() -> None:
-    from landdesk.auth import SignInLocked
-    from landdesk.config import LandDeskError
+    from service.auth import SignInLocked
+    from landdesk.errors import LandDeskError
 
     from dashboard import data
     st.title(t("signin_title", lang()))
@@ -79,7 +79,7 @@ def _account_box(principal) -> None:
     if mode == "none":
         st.sidebar.warning(t("dev_mode_banner", lang()), icon=":material/warning:")
     elif mode == "public":
-        from landdesk.access import MIN_CELL
+        from service.access import MIN_CELL
         st.sidebar.caption(t("public_mode_note", lang(), n=MIN_CELL))
     else:
         town = f" · {principal.township}" if principal.township else ""
@@ -94,10 +94,10 @@ def main() -> None:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     from analytics.exports import StoreUnavailable
-    from landdesk.config import LandDeskError
+    from landdesk.errors import LandDeskError
 
     from dashboard import data
-    from landdesk.access import AccessDenied
+    from service.access import AccessDenied
     st.set_page_config(page_title="LandDesk", page_icon="🗺️", layout="wide")
     language_switch()
     remember_opening_url()

@@ -17,8 +17,8 @@ from analytics.exports import run_export
 from analytics.scope import Scope
 from etl.schema import cases, etl_batches, petitions
 from etl.store import last_batch_id, make_engine
-from landdesk.access import require, scoped
-from landdesk.config import database_url
+from service.access import require, scoped
+from landdesk.settings import database_url
 
 log = logging.getLogger(__name__)
 #: The name of the background thread that learns the integrity-risk reference (tests and benchmarks wait for it).
@@ -171,7 +171,7 @@ def mapping_files() -> dict[str, str]:
     import os
     from pathlib import Path
 
-    from landdesk.config import SAMPLE_DIR
+    from landdesk.settings import SAMPLE_DIR
     dirs = [SAMPLE_DIR / "mappings"] + ([Path(os.environ["LANDDESK_MAPPINGS_DIR"])]
                                         if os.environ.get("LANDDESK_MAPPINGS_DIR") else [])
     return {str(p): p.name for d in dirs if d.is_dir() for p in sorted(d.glob("*.yaml"))}
@@ -180,7 +180,7 @@ def mapping_files() -> dict[str, str]:
 def load_upload(mapping_path: str, filename: str, content: bytes):
     """Load an uploaded file through a mapping (analysts and admins only); audited with its outcome."""
     from etl.upload import load_upload as load
-    from landdesk.config import LandDeskError
+    from landdesk.errors import LandDeskError
     principal, client = _who()
     require(principal, "upload")
     detail = {"file": filename, "bytes": len(content), "mapping": mapping_path}
@@ -197,7 +197,7 @@ def load_upload(mapping_path: str, filename: str, content: bytes):
 def _audit_safe(action: str, principal, client, detail) -> None:
     import logging
 
-    from landdesk import audit
+    from service import audit
     try:
         audit.record(engine(), action, principal.username, detail, client)
     except Exception:  # noqa: BLE001
@@ -369,7 +369,7 @@ def audit_download(principal, client, filename: str, kind: str = "table", rows: 
     """Best effort: a download the store cannot log is still served (the failure is logged)."""
     import logging
 
-    from landdesk import audit
+    from service import audit
     try:
         audit.record(engine(), "download", principal.username if principal else None,
                      {"file": filename, "kind": kind, "rows": rows}, client)

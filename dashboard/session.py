@@ -3,7 +3,7 @@
 The mode comes from LANDDESK_AUTH, which `landdesk serve` always sets (`signin` by default, `none` with
 `--no-auth` or in `landdesk demo`, `public` with `--public`); unset means sign-in, so a dashboard started some
 other way never opens without it. The principal lives in session state and is re-read from the store on every
-run (`landdesk.auth.refresh`), so a disabled account loses its session at once.
+run (`service.auth.refresh`), so a disabled account loses its session at once.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import os
 
 import streamlit as st
 
-from landdesk.auth import DEVELOPER, PUBLIC, Principal
+from service.auth import DEVELOPER, PUBLIC, Principal
 
 AUTH_ENV = "LANDDESK_AUTH"
 MODES = ("signin", "none", "public")
@@ -62,7 +62,7 @@ def require_principal() -> Principal:
 
 def sign_in(engine, username: str, password: str) -> Principal | None:
     """Check the password; on success keep the principal in session state. Raises SignInLocked."""
-    from landdesk.auth import authenticate
+    from service.auth import authenticate
     p = authenticate(engine, username, password, client())
     if p is not None:
         st.session_state[KEY] = p
@@ -90,9 +90,9 @@ def oidc_identity() -> str | None:
 
 
 def sign_in_oidc(engine) -> Principal | None:
-    """Map the provider's identity to a LandDesk account (landdesk.auth.authenticate_external); on success keep
+    """Map the provider's identity to a LandDesk account (service.auth.authenticate_external); on success keep
     the principal in session state. An identity without an active account gets None and stays signed out."""
-    from landdesk.auth import authenticate_external
+    from service.auth import authenticate_external
     identity = oidc_identity()
     if identity is None:
         return None
@@ -106,7 +106,7 @@ def sign_in_oidc(engine) -> Principal | None:
 
 
 def sign_out(engine) -> None:
-    from landdesk import audit
+    from service import audit
     p = st.session_state.pop(KEY, None)
     method = st.session_state.pop(METHOD, "password")
     if p is not None:
@@ -124,7 +124,7 @@ def sign_out(engine) -> None:
 
 def refresh(engine) -> Principal | None:
     """Re-read the signed-in account (role, township, active) from the store; drop it when gone."""
-    from landdesk.auth import refresh as reread
+    from service.auth import refresh as reread
     p = st.session_state.get(KEY)
     if p is None:
         return None

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.scope import Scope
-from dashboard.i18n import DEFAULT_LANG, LANGS, MU_PER_HA, RATE_KPIS, TEXT, fmt_count, fmt_kpi, t
+from landdesk.i18n import DEFAULT_LANG, LANGS, MU_PER_HA, RATE_KPIS, TEXT, fmt_count, fmt_kpi, t
 
 STATUS_BADGE = {"green": "green", "amber": "orange", "red": "red", "": "gray"}
 CJK_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -228,7 +228,7 @@ def guidance(key: str, **fmt) -> None:
 
 
 def format_kpi(code: str, value: float, unit: str = "workdays") -> str:
-    """A KPI card's value (dashboard.i18n.fmt_kpi with the card's short duration unit)."""
+    """A KPI card's value (landdesk.i18n.fmt_kpi with the card's short duration unit)."""
     return fmt_kpi(code, value, lang(), unit, card=True)
 
 
@@ -269,7 +269,7 @@ def store_status() -> tuple[str, dict]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from dashboard import data
-    from landdesk.config import LandDeskError
+    from landdesk.errors import LandDeskError
     try:
         key = data.batch_key()
         status = data.data_status(key)
@@ -388,5 +388,5 @@ def page_header(title_key: str, durations: bool = False, areas: bool = False):
 
 def auto_cols(df: pd.DataFrame) -> dict[str, str]:
     """Translated labels for whichever columns have a `col_<name>` entry (for exports whose columns vary)."""
-    from dashboard.i18n import TEXT
+    from landdesk.i18n import TEXT
     return {c: tr("col_" + c) for c in df.columns if ("col_" + str(c)) in TEXT}

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from etl.schema import DATASETS, etl_batches
-from landdesk.config import local_now
+from landdesk.settings import local_now
 
 
 def catalogue(engine: Engine, today: dt.datetime | None = None) -> pd.DataFrame:

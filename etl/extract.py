@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from etl.mapping import Mapping, Source
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 ROW = "_row"
 CHUNK = 1 << 20

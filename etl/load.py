@@ -24,7 +24,8 @@ from etl.mapping import Mapping, read_mapping
 from etl.store import ensure_ready
 from etl.transform import CASE_PREFIX, assign_seq, derive_cases, to_canonical
 from etl.validate import validate
-from landdesk.config import LandDeskError, local_now
+from landdesk.errors import LandDeskError
+from landdesk.settings import local_now
 
 CHUNK_ROWS = 5000
 BULK_ROWS = 50_000

@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from etl.schema import DATASETS, NATURAL_KEYS
-from landdesk.config import DEFAULT_TIMEZONE, LandDeskError
+from landdesk.errors import LandDeskError
+from landdesk.settings import DEFAULT_TIMEZONE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Where the shared real data lives when LANDDESK_REALDATA is unset.

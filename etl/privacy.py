@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from landdesk.config import secret
+from landdesk.settings import secret
 
 #: Canonical columns that hold a person's identity; they are replaced by a keyed hash.
 IDENTITY_COLUMNS = ("applicant_key", "petitioner_key", "handler_key")

@@ -7,7 +7,8 @@ from sqlalchemy import create_engine, event, inspect, select, func
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from landdesk.config import LandDeskError, database_url
+from landdesk.errors import LandDeskError
+from landdesk.settings import database_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

@@ -16,7 +16,7 @@ from etl.extract import ROW
 from etl.mapping import Mapping
 from etl.privacy import protect
 from etl.schema import DATASETS
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 BAD = "_bad"
 CASE_PREFIX = "case."

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from etl.load import BatchResult, load_mapping
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 UPLOAD_DIR = Path("data") / "uploads"
 ALLOWED_SUFFIXES = (".csv", ".xlsx", ".xes", ".xes.gz", ".gz")

@@ -3,8 +3,8 @@ import streamlit as st
 
 from dashboard import data, session
 from dashboard.ui import cols, table, tr
-from landdesk import audit
-from landdesk.access import require
+from service import audit
+from service.access import require
 
 require(session.require_principal(), "audit")
 st.title(tr("page_audit"))

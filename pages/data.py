@@ -42,7 +42,7 @@ mappings = data.mapping_files()
 choice = st.selectbox(tr("mapping"), list(mappings), format_func=lambda p: mappings[p])
 uploaded = st.file_uploader(tr("upload_file"), type=["csv", "xlsx", "xes", "gz"])
 if uploaded is not None and st.button(tr("upload_load"), type="primary"):
-    from landdesk.config import LandDeskError
+    from landdesk.errors import LandDeskError
     try:
         result = data.load_upload(choice, uploaded.name, uploaded.getvalue())
     except LandDeskError as exc:

@@ -1,5 +1,5 @@
 """政务公开 — the open-government view: service performance by item (on-time rates, processing times) and petition
-volumes by topic, for whole months, quarters or years; aggregates only, small cells suppressed (landdesk.access),
+volumes by topic, for whole months, quarters or years; aggregates only, small cells suppressed (service.access),
 no drill-down and no personal data."""
 import datetime as dt
 
@@ -8,7 +8,7 @@ import streamlit as st
 from analytics.scope import Scope
 from dashboard import charts, data
 from dashboard.ui import chart, cols, data_badge, store_status, table, tr
-from landdesk.access import MIN_CELL
+from service.access import MIN_CELL
 
 st.title(tr("page_public"))
 key, status = store_status()

@@ -3,8 +3,8 @@ import streamlit as st
 
 from dashboard import data, session
 from dashboard.ui import cols, table, tr
-from landdesk.access import require
-from landdesk.auth import list_users
+from service.access import require
+from service.auth import list_users
 
 require(session.require_principal(), "user_admin")
 st.title(tr("page_users"))

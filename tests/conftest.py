@@ -68,7 +68,7 @@ def engine(request):
 def sample_store_url(tmp_path_factory) -> str:
     """A SQLite store holding the sample county, built through the real ETL and mappings (no shortcut)."""
     from etl.load import run_sources
-    from landdesk.config import SAMPLE_DIR
+    from landdesk.settings import SAMPLE_DIR
 
     url = f"sqlite:///{(tmp_path_factory.mktemp('sample') / 'sample.db').as_posix()}"
     engine = make_engine(url)

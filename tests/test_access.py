@@ -18,10 +18,10 @@ from analytics.exports import registry, run_export
 from analytics.scope import Scope
 from etl.schema import audit_log, case_events, cases, land_supply, land_use, petitions, targets
 from etl.store import make_engine, upgrade
-from landdesk import access
-from landdesk.access import AccessDenied, PUBLIC_EXPORTS, suppress_small_cells
-from landdesk.auth import PUBLIC, Principal
-from landdesk.config import LandDeskError
+from service import access
+from service.access import AccessDenied, PUBLIC_EXPORTS, suppress_small_cells
+from service.auth import PUBLIC, Principal
+from landdesk.errors import LandDeskError
 
 MINE, MY_CODE, COUNTY_CODE = "东坪镇", "331199002", "331199"
 OFFICER = Principal("dp_officer", "township_officer", MINE)

@@ -11,8 +11,9 @@ import pytest
 from alembic import command
 
 from etl.store import alembic_config, make_engine
-from landdesk import audit
-from landdesk.config import LandDeskError, SAMPLE_DIR
+from service import audit
+from landdesk.errors import LandDeskError
+from landdesk.settings import SAMPLE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +67,7 @@ def test_store_without_the_audit_table_says_run_db_upgrade(tmp_path):
 
 
 def landdesk(*args, db):
-    return subprocess.run([sys.executable, "-m", "landdesk.cli", *args, "--db", db], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli.main", *args, "--db", db], capture_output=True,
                           text=True, cwd=ROOT, timeout=300)
 
 

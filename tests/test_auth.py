@@ -12,9 +12,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from etl.schema import ROLES, audit_log, users
-from landdesk import audit, auth
-from landdesk.auth import PUBLIC, Principal, SignInLocked
-from landdesk.config import LandDeskError
+from service import audit, auth
+from service.auth import PUBLIC, Principal, SignInLocked
+from landdesk.errors import LandDeskError
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "青山-correct horse 42"
@@ -92,7 +92,7 @@ def test_lockout_holds_across_processes(sqlite_engine):
     """The failures are counted from the store, so a second process (another app server) sees them."""
     auth.add_user(sqlite_engine, "zhao", "leader", PASSWORD)
     url = sqlite_engine.url.render_as_string(hide_password=False)
-    code = ("import sys; from etl.store import make_engine; from landdesk import auth\n"
+    code = ("import sys; from etl.store import make_engine; from service import auth\n"
             "e = make_engine(sys.argv[1])\n"
             "for i in range(5): assert auth.authenticate(e, 'zhao', 'wrong') is None\n")
     subprocess.run([sys.executable, "-c", code, url], cwd=ROOT, check=True, timeout=120)
@@ -203,7 +203,7 @@ def test_roles_pages_and_capabilities():
 
 
 def landdesk(*args, db, stdin=None):
-    cmd = [sys.executable, "-m", "landdesk.cli", *args, "--db", db]
+    cmd = [sys.executable, "-m", "cli.main", *args, "--db", db]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120, input=stdin)
 
 

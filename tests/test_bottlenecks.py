@@ -31,7 +31,7 @@ from analytics.process import END, START, closed_case_paths, measure, scoped_mea
 from analytics.scope import Scope
 from analytics.workcal import WorkCalendar
 from etl.schema import case_events, cases
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 D = dt.datetime
 FEB = Scope(dt.date(2026, 2, 1), dt.date(2026, 2, 28))

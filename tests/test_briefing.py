@@ -26,9 +26,9 @@ from briefing import build_briefing, list_briefings, render_docx, render_html, r
 from briefing.build import fmt_kpi
 from briefing.model import numbers_in
 from briefing.weeks import default_week, last_complete_week, parse_week, same_week_last_year, week_bounds
-from dashboard.i18n import fmt_area, fmt_count, fmt_rate, t
+from landdesk.i18n import fmt_area, fmt_count, fmt_rate, t
 from etl.store import make_engine
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 WEEK = "2026-W43"
 LANGS = ("zh", "en")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from landdesk.devtools import CHROMIUM, CHROMIUM_ARGS, NOT_RUNNING_JS, LocalServer
+from devtools import CHROMIUM, CHROMIUM_ARGS, NOT_RUNNING_JS, LocalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "tests" / "screenshots"
@@ -130,7 +130,7 @@ def test_a_tab_opens_on_click_and_is_kept_in_the_url(server, browser):
     """Sections are lazy tabs: the process map is drawn only once its tab is clicked, and the URL names the tab."""
     from urllib.parse import parse_qs, urlparse
 
-    from dashboard.i18n import t
+    from landdesk.i18n import t
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
     page.goto(f"{server}/bottlenecks?{QUERY}")
     _settled(page)

@@ -13,7 +13,7 @@ RECEIPT = ROOT / "sample_data" / "mappings" / "real" / "receipt.yaml"
 
 
 def landdesk(*args, db=None):
-    cmd = [sys.executable, "-m", "landdesk.cli", *args] + (["--db", db] if db else [])
+    cmd = [sys.executable, "-m", "cli.main", *args] + (["--db", db] if db else [])
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
@@ -95,7 +95,7 @@ def test_cli_auditing_is_best_effort_on_a_store_without_the_audit_log(db):
     from sqlalchemy import text
 
     from etl.store import make_engine
-    from landdesk import audit
+    from service import audit
     petitions = ROOT / "sample_data" / "mappings" / "petitions.yaml"
     assert landdesk("db", "upgrade", db=db).returncode == 0
     ok = landdesk("etl", "load", str(petitions), "--quiet", db=db)

@@ -10,7 +10,8 @@ from etl.catalogue import catalogue
 from etl.schema import petitions
 from etl.store import make_engine, upgrade
 from etl.upload import load_upload
-from landdesk.config import SAMPLE_DIR, LandDeskError
+from landdesk.errors import LandDeskError
+from landdesk.settings import SAMPLE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")

@@ -10,7 +10,7 @@ import pytest
 from etl.load import BatchResult, list_batches, list_rejects, load_mapping, run_sources
 from etl.privacy import ID_TOKEN, PHONE_TOKEN
 from etl_helpers import FIXTURES, ID_OR_PHONE, all_text, snapshot, table, write_mapping
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 T = pd.Timestamp
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from etl import schema as S
 from etl.load import list_batches, list_rejects, load_mapping
 from etl_helpers import FIXTURES, snapshot, table, write_mapping
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 BAD = Path(__file__).resolve().parent / "bad_input"
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,9 +197,9 @@ def test_cli_prints_one_sentence_and_exits_2(tmp_path, case):
     mapping = write_mapping(tmp_path, "bad.yaml", doc)
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "landdesk.cli", "db", "upgrade", "--db", db], cwd=ROOT, env=env,
+    subprocess.run([sys.executable, "-m", "cli.main", "db", "upgrade", "--db", db], cwd=ROOT, env=env,
                    check=True, capture_output=True)
-    p = subprocess.run([sys.executable, "-m", "landdesk.cli", "etl", "load", str(mapping), "--db", db, "--quiet"],
+    p = subprocess.run([sys.executable, "-m", "cli.main", "etl", "load", str(mapping), "--db", db, "--quiet"],
                        cwd=ROOT, env=env, capture_output=True, text=True)
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()

@@ -80,7 +80,7 @@ def test_sigkill_mid_batch_leaves_the_store_unchanged_and_the_next_run_completes
     db_file = Path(engine.url.database) if engine.dialect.name == "sqlite" else None
     wal = db_file.with_name(db_file.name + "-wal") if db_file else None
     wal_start = wal.stat().st_size if wal is not None and wal.exists() else 0
-    cmd = [sys.executable, "-m", "landdesk.cli", "etl", "load", str(mapping), "--db", url, "--quiet"]
+    cmd = [sys.executable, "-m", "cli.main", "etl", "load", str(mapping), "--db", url, "--quiet"]
     child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:
@@ -107,7 +107,7 @@ def test_sigkill_mid_batch_leaves_the_store_unchanged_and_the_next_run_completes
 
 def test_unreachable_store_is_one_sentence_and_exit_2(tmp_path):
     mapping = write_mapping(tmp_path, "m.yaml", {**MAPPING, "source": {"path": str(tmp_path / "x.csv")}})
-    p = subprocess.run([sys.executable, "-m", "landdesk.cli", "etl", "load", str(mapping),
+    p = subprocess.run([sys.executable, "-m", "cli.main", "etl", "load", str(mapping),
                         "--db", "postgresql://nobody@127.0.0.1:1/x"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()

@@ -11,7 +11,7 @@ from etl.mapping import DEFAULT_REALDATA, Source, expand, read_mapping
 from etl.privacy import ID_TOKEN, PHONE_TOKEN, pseudonym, pseudonymise, scrub, scrub_text
 from etl.transform import parse_datetime
 from etl_helpers import FIXTURES, write_mapping
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 
 def test_parse_datetime_formats_and_timezones():

@@ -7,7 +7,7 @@ import pytest
 
 import analytics.forecast as F
 from analytics.forecast import Forecaster, forecast, forecast_file, format_forecast, mase
-from landdesk.config import LandDeskError
+from landdesk.errors import LandDeskError
 
 FC_COLS = ["unique_id", "ds", "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95",
            "yhat_upper_95", "model"]

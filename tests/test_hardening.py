@@ -13,8 +13,8 @@ import yaml
 from analytics.exports import run_export
 from analytics.scope import Scope
 from etl.load import load_mapping
-from landdesk import config
-from landdesk.config import LandDeskError
+from landdesk import settings as config
+from landdesk.errors import LandDeskError
 from landdesk.spreadsheet import to_csv_bytes, to_xlsx_bytes
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from landdesk.devtools import CHROMIUM, LocalServer
+from devtools import CHROMIUM, LocalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))

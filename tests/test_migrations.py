@@ -63,7 +63,7 @@ def test_downgrade_to_0001_and_back(engine):
 def test_db_upgrade_cli_twice(engine):
     url = engine.url.render_as_string(hide_password=False)
     for _ in range(2):
-        r = subprocess.run([sys.executable, "-m", "landdesk.cli", "db", "upgrade", "--db", url],
+        r = subprocess.run([sys.executable, "-m", "cli.main", "db", "upgrade", "--db", url],
                            capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert r.returncode == 0, r.stderr
         assert f"revision {head()}" in r.stdout

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.exports import registry, run_export
 from analytics.kpis import KPI_SPEC
 from analytics.scope import Scope
-from dashboard.i18n import TEXT, fmt_area, fmt_count, fmt_rate, t
+from landdesk.i18n import TEXT, fmt_area, fmt_count, fmt_rate, t
 from dashboard.ui import page_views
 from etl.schema import case_events, cases, petitions
 from etl.store import make_engine

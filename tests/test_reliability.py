@@ -24,7 +24,7 @@ from analytics.exports import StoreUnavailable, run_export
 from analytics.scope import Scope
 from etl.schema import case_events, cases, etl_batches, petitions, targets
 from etl.store import make_engine, upgrade
-from landdesk.config import SAMPLE_DIR
+from landdesk.settings import SAMPLE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = SAMPLE_DIR / "mappings"
@@ -41,7 +41,7 @@ def url_of(engine) -> str:
 
 
 def landdesk(*args, db):
-    return subprocess.run([sys.executable, "-m", "landdesk.cli", *args, "--db", db], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli.main", *args, "--db", db], capture_output=True, text=True,
                           cwd=ROOT, timeout=120, input="")
 
 
@@ -185,7 +185,7 @@ def test_readers_keep_working_and_see_whole_batches_while_etl_runs(engine):
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
-    etl = subprocess.run([sys.executable, "-m", "landdesk.cli", "etl", "run", "--quiet", "--db", url_of(engine)],
+    etl = subprocess.run([sys.executable, "-m", "cli.main", "etl", "run", "--quiet", "--db", url_of(engine)],
                          capture_output=True, text=True, cwd=ROOT, timeout=600)
     time.sleep(0.5)
     done.set()

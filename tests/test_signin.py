@@ -11,10 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.exports import run_export
 from analytics.scope import Scope
-from dashboard.i18n import fmt_count, fmt_rate, t
+from landdesk.i18n import fmt_count, fmt_rate, t
 from etl.store import make_engine
-from landdesk import audit, auth
-from landdesk.auth import ROLE_PAGES, Principal
+from service import audit, auth
+from service.auth import ROLE_PAGES, Principal
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -175,7 +175,7 @@ def test_public_mode_shows_only_the_disclosure_page(store, monkeypatch):
         assert title(at) == TITLES["public"], page
         assert not at.text_input   # no sign-in form in public mode
     # aggregates only: no identifier column, and every shown count is 0 or at least the minimum cell
-    from landdesk.access import MIN_CELL
+    from service.access import MIN_CELL
     assert len(at.dataframe) >= 3
     for df in at.dataframe:
         assert not {"案件编号", "信访编号", "case_id", "petition_id"} & set(df.value.columns)
@@ -197,7 +197,7 @@ def test_upload_is_hidden_for_a_leader_and_shown_for_an_analyst(signin_mode):
 
 def test_upload_is_refused_in_the_data_layer_without_the_capability(signin_mode, monkeypatch):
     from dashboard import data, session
-    from landdesk.access import AccessDenied
+    from service.access import AccessDenied
     monkeypatch.setattr(session, "principal", lambda: Principal("lead", "leader"))
     monkeypatch.setattr(session, "client", lambda: None)
     with pytest.raises(AccessDenied):
@@ -208,7 +208,7 @@ def test_public_page_shows_the_suppressed_export_values(store, monkeypatch):
     """The disclosure tables are the public exports themselves: the same rows, the same suppression."""
     import pandas as pd
 
-    from landdesk.auth import PUBLIC
+    from service.auth import PUBLIC
     monkeypatch.setenv("LANDDESK_DATABASE_URL", store[0])
     monkeypatch.setenv("LANDDESK_AUTH", "public")
     at = new_app()

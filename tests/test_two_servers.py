@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from landdesk.devtools import CHROMIUM, CHROMIUM_ARGS, NOT_RUNNING_JS, LocalServer
+from devtools import CHROMIUM, CHROMIUM_ARGS, NOT_RUNNING_JS, LocalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = ROOT / "sample_data" / "mappings"
@@ -29,7 +29,7 @@ def _petitions_kpi(page, label) -> str:
 def test_two_servers_both_show_a_batch_loaded_while_they_serve(pg_engine):
     from playwright.sync_api import sync_playwright
 
-    from dashboard.i18n import t
+    from landdesk.i18n import t
     from etl.load import load_mapping
     url = pg_engine.url.render_as_string(hide_password=False)
     load_mapping(pg_engine, MAPPINGS / "approval_cases.yaml", progress=False)
@@ -52,7 +52,7 @@ def test_two_servers_both_show_a_batch_loaded_while_they_serve(pg_engine):
                 assert page.locator('[data-testid="stException"]').count() == 0
             assert before[0] == before[1]
 
-            etl = subprocess.Popen([sys.executable, "-m", "landdesk.cli", "etl", "load",
+            etl = subprocess.Popen([sys.executable, "-m", "cli.main", "etl", "load",
                                     str(MAPPINGS / "petitions.yaml"), "--quiet", "--db", url], cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             # both keep serving while the batch loads

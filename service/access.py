@@ -6,7 +6,7 @@ principal=...)`), not only in the dashboard's widgets.
   another township (a forged query parameter, a hand-edited URL) is not an error the page would
   show: it is narrowed to the officer's own township and written to the audit log
   (`scope_forced`), so a probe is visible to the admins while the page keeps working.
-- The public principal (`landdesk.auth.PUBLIC`) may run only the disclosure exports in
+- The public principal (`service.auth.PUBLIC`) may run only the disclosure exports in
   PUBLIC_EXPORTS, with the breakdowns listed there and no township or department filter; every
   count below MIN_CELL is suppressed (`suppress_small_cells`), and so is every rate or time
   computed from a suppressed group. Case-level, petition-level and handler-level exports are refused.
@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from analytics.scope import Scope
-from landdesk.auth import Principal
-from landdesk.config import LandDeskError
+from service.auth import Principal
+from landdesk.errors import LandDeskError
 
 #: The minimum cell size of the disclosure view: published counts below it are suppressed.
 MIN_CELL = 10
@@ -67,7 +67,7 @@ PUBLIC_BASE_COLS = {"case-efficiency": ("received", "completed"), "petitions": (
 
 def require(principal: Principal | None, capability: str) -> None:
     """Raise AccessDenied unless `principal` (None: the trusted command line) has `capability` or
-    page (see landdesk.auth.ROLE_PAGES / ROLE_CAPABILITIES), e.g. require(p, "upload")."""
+    page (see service.auth.ROLE_PAGES / ROLE_CAPABILITIES), e.g. require(p, "upload")."""
     if principal is not None and not principal.can(capability):
         raise AccessDenied(f"The {principal.role} role may not use {capability!r}. "
                            f"当前角色无权使用该功能。")
@@ -82,7 +82,7 @@ def scoped(scope: Scope, principal: Principal | None, *, engine=None, client: st
         return scope
     if principal.is_officer:
         if scope.township is not None and scope.township != principal.township and engine is not None:
-            from landdesk import audit
+            from service import audit
             audit.record(engine, "scope_forced", principal.username,
                          {"asked": scope.township, "forced": principal.township, "export": what}, client)
         return replace(scope, township=principal.township)

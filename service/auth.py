@@ -3,7 +3,7 @@
 Accounts live in the store's `users` table (so every app server sees the same accounts) with an
 argon2id password hash (argon2-cffi). `authenticate` checks a password, rate-limits failures and
 writes every attempt to the audit log; it returns a `Principal` — who is asking and in which role
-— which the data-access layer (`landdesk.access`, `analytics.exports.run_export`) and the
+— which the data-access layer (`service.access`, `analytics.exports.run_export`) and the
 dashboard's navigation use.
 
 Rate limit: at most MAX_FAILURES_PER_USER failed sign-ins per username and MAX_FAILURES_PER_CLIENT
@@ -29,8 +29,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from etl.schema import ROLES, audit_log, users
-from landdesk import audit
-from landdesk.config import LandDeskError
+from service import audit
+from landdesk.errors import LandDeskError
 
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_CLIENT = 20          # a client is an IP; a bureau's office may share one behind NAT

@@ -43,7 +43,7 @@ class LocalServer:
 
     def start(self) -> "LocalServer":
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "landdesk.cli", "serve", "--db", self.db, "--port", str(self.port), "--headless",
+            [sys.executable, "-m", "cli.main", "serve", "--db", self.db, "--port", str(self.port), "--headless",
              *self.extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.time() + self.startup_timeout
         while time.time() < deadline:

@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from landdesk.config import SAMPLE_DIR, LandDeskError, database_url
+from landdesk.errors import LandDeskError
+from landdesk.settings import SAMPLE_DIR, database_url
 
 APP_PATH = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 
@@ -49,7 +50,7 @@ def cmd_etl_load(args) -> int:
 def _audit(engine, action: str, detail) -> None:
     """Best effort: the command's work is done, so an audit row that cannot be written (a store not yet
     upgraded to the audit log, a dropped connection) is a one-line warning, not a failure."""
-    from landdesk.audit import os_user, record
+    from service.audit import os_user, record
     try:
         record(engine, action, os_user(), detail, "cli")
     except Exception as exc:  # noqa: BLE001
@@ -161,8 +162,8 @@ def _read_password(args) -> str | None:
 
 
 def cmd_users(args) -> int:
-    from landdesk import auth
-    from landdesk.audit import os_user
+    from service import auth
+    from service.audit import os_user
     from etl.store import ensure_ready
     engine = _engine(args)
     ensure_ready(engine)
@@ -183,7 +184,7 @@ def cmd_users(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from landdesk.audit import recent
+    from service.audit import recent
     from etl.store import ensure_ready
     engine = _engine(args)
     ensure_ready(engine)

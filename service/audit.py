@@ -1,7 +1,7 @@
 """The audit log: who signed in (or failed to), exported, downloaded, uploaded or loaded what, when.
 
 Rows live in the store's `audit_log` table, so every app server and the ETL host write to one log
-and the failed-sign-in rate limit (landdesk.auth) holds across processes and servers. The log is
+and the failed-sign-in rate limit (service.auth) holds across processes and servers. The log is
 append-only from LandDesk's side: nothing here updates or deletes a row.
 
 `at` is naive wall-clock time in the bureau's timezone (Asia/Shanghai), like every timestamp in the
@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from etl.schema import audit_log
-from landdesk.config import LandDeskError, local_now
+from landdesk.errors import LandDeskError
+from landdesk.settings import local_now
 
 #: The actions LandDesk records (detail says more). Others are accepted but these are the vocabulary.
 ACTIONS = (

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from landdesk.errors import LandDeskError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "sample_data"
 DEFAULT_DB_PATH = Path("data") / "landdesk.db"
@@ -17,10 +19,6 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 def local_now() -> datetime.datetime:
     """Now as naive wall-clock time in the bureau's timezone: how the store stamps every time."""
     return datetime.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).replace(tzinfo=None)
-
-
-class LandDeskError(Exception):
-    """An error caused by input or environment, reported to the user as one sentence."""
 
 
 def secrets_toml(path: Path | None = None) -> dict:
