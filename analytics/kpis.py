@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, durations
+from landdesk.kpispec import KPI_SPEC
 from etl.schema import cases, land_use, petitions, targets
 
 ONLINE_CHANNELS = ("online", "mobile")
@@ -23,20 +24,6 @@ DONE_STATUSES = ("closed", "rejected")
 CULTIVATED = "01"
 ACCEPT_DAYS, REPLY_DAYS, REPLY_EXTENSION_DAYS = 15, 60, 30
 
-#: KPI code → (direction, target indicator or None). direction: +1 higher is better, −1 lower is.
-KPI_SPEC: dict[str, tuple[int, str | None]] = {
-    "cases_received": (0, None),
-    "cases_closed": (+1, None),
-    "on_time_rate": (+1, "on_time_rate"),
-    "median_throughput": (-1, "median_throughput_workdays"),
-    "backlog": (-1, None),
-    "overdue": (-1, None),
-    "online_rate": (+1, "online_rate"),
-    "good_rating_rate": (+1, "good_rating_rate"),
-    "petitions_received": (0, None),
-    "petition_reply_on_time_rate": (+1, "petition_reply_on_time_rate"),
-    "cultivated_land_ha": (+1, "cultivated_land_ha"),
-}
 
 
 # ---------- fetch: SQL does the filtering ----------
@@ -225,7 +212,8 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
     now = kpi_values(conn, scope, cal, unit)
     before = kpi_values(conn, scope.previous(), cal, unit)
     rows = []
-    for code, (direction, indicator) in KPI_SPEC.items():
+    for code, spec in KPI_SPEC.items():
+        direction, indicator = spec.direction, spec.target
         target = target_value(conn, indicator, scope) if indicator else math.nan
         if code == "median_throughput" and unit != "workdays":
             target = math.nan

@@ -216,7 +216,8 @@ def naive_kpis(engine, scope, unit="workdays") -> pd.DataFrame:
 
     now, before = values(scope), values(scope.previous())
     rows = []
-    for code, (direction, indicator) in kpis.KPI_SPEC.items():
+    for code, spec in kpis.KPI_SPEC.items():
+        direction, indicator = spec.direction, spec.target
         tgt = target(indicator) if indicator else math.nan
         if code == "median_throughput" and unit != "workdays":
             tgt = math.nan

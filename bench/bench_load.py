@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from devtools import CHROMIUM, CHROMIUM_ARGS, LocalServer, ScriptRuns  # noqa: E402
 
-PAGES = ("cockpit", "efficiency", "bottlenecks", "petitions", "landuse", "forecasts", "data", "briefing")
+from landdesk.pages import STAFF_PAGES as PAGES  # noqa: E402
 QUERY = "from=2026-08-01&to=2026-10-31"
 P95_TARGET = 6.0
 #: Visitors arrive one every RAMP_S seconds and read each page THINK_S seconds (uniform) before the next.

@@ -5,13 +5,12 @@ same functions behind `landdesk export` and the dashboard pages — except the p
 topic and township, which count the `petitions` rows received in the week exactly as the
 `petitions_received` KPI does. Sections whose export is not installed, or whose data the store
 lacks, say so instead of failing. Narrative sentences are filled from templates in
-`landdesk.i18n.TEXT`; each cites only numbers that stand in one of the briefing's tables.
+the translation catalogues (`landdesk.i18n`); each cites only numbers that stand in one of the briefing's tables.
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 
@@ -20,15 +19,15 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from analytics.exports import registry, run_export
-from analytics.kpis import KPI_SPEC
 from analytics.scope import Scope
 from briefing import charts as ch
 from briefing.model import Briefing, Chart, Section, Sentence, Table
 from briefing.weeks import data_range, default_week, parse_week, same_week_last_year, week_bounds, week_label
-from landdesk.i18n import LANGS, RATE_KPIS, fmt_count, fmt_kpi, fmt_rate, t
+from landdesk.i18n import LANGS, bureau_name, t
+from landdesk.fmt import fmt_count, fmt_day, fmt_number, fmt_rate, missing
+from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_kpi
 from landdesk.errors import LandDeskError
 
-COUNT_KPIS = {"cases_received", "cases_closed", "backlog", "overdue", "petitions_received"}
 #: KPIs compared week on week in the "largest movers" sentence (cultivated land changes yearly).
 MOVER_KPIS = ("cases_received", "cases_closed", "on_time_rate", "median_throughput", "backlog", "overdue",
               "online_rate", "good_rating_rate", "petitions_received", "petition_reply_on_time_rate")
@@ -46,34 +45,9 @@ LAND_WARN_YEARS = 5           # cultivated land projected to fall below its targ
 NUMERALS = {"zh": {4: "四", 8: "八", 12: "十二"}, "en": {4: "four", 8: "eight", 12: "twelve"}}
 
 
-# ---------- formatting (one place, so every renderer shows the same strings) ----------
-
-def _nan(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
-
-
 def fmt_kpi_change(code: str, change, lang: str) -> str:
-    if _nan(change):
-        return "—"
-    if code in RATE_KPIS:
-        return f"{change * 100:+.1f} {t('unit_pp', lang)}"
-    if code == "cultivated_land_ha":
-        return f"{change:+,.1f} {t('unit_ha', lang)}"
-    if code == "median_throughput":
-        return f"{change:+.1f}"
-    return f"{change:+,.0f}"
-
-
-def _num(v: float, digits: int = 1) -> str:
-    """A plain number: integers without decimals, others with `digits` decimals."""
-    if _nan(v):
-        return "—"
-    v = float(v)
-    return f"{v:,.0f}" if v.is_integer() else f"{v:,.{digits}f}"
-
-
-def _day(d: dt.date, lang: str) -> str:
-    return f"{d.month}月{d.day}日" if lang == "zh" else d.strftime("%d %b").lstrip("0")
+    """A KPI's change in a briefing table: landdesk.kpispec.fmt_change, a dash when there is nothing to compare."""
+    return fmt_change(code, change, lang) or "—"
 
 
 # ---------- context ----------
@@ -150,7 +124,7 @@ def _kpi_table(ctx: _Ctx, df: pd.DataFrame) -> Table:
             ctx.tr(f"kpi_{code}"), fmt_kpi(code, r["value"], lang), fmt_kpi(code, r["previous"], lang),
             fmt_kpi_change(code, r["change"], lang), fmt_kpi(code, r["year_before"], lang),
             fmt_kpi_change(code, r["change_yoy"], lang),
-            fmt_kpi(code, r["target"], lang) if not _nan(r["target"]) else ctx.tr("no_target"),
+            fmt_kpi(code, r["target"], lang) if not missing(r["target"]) else ctx.tr("no_target"),
             ctx.tr(f"status_{st}") if st else "—",
         ])
         status.append(st)
@@ -171,7 +145,7 @@ def _kpi_sentences(ctx: _Ctx, df: pd.DataFrame) -> list[Sentence]:
     nums = [f("cases_received"), f("cases_closed"), f("backlog"), f("overdue")]
     out.append(Sentence(ctx.tr("brief_s_headline", received=nums[0], closed=nums[1], backlog=nums[2],
                                overdue=nums[3]), nums))
-    if not _nan(df.loc["cases_received", "year_before"]):
+    if not missing(df.loc["cases_received", "year_before"]):
         ly = f("cases_received", "year_before")
         if df.loc["cases_received", "change_yoy"] == 0:
             out.append(Sentence(ctx.tr("brief_s_yoy_same", year_before=ly), [ly]))
@@ -182,7 +156,7 @@ def _kpi_sentences(ctx: _Ctx, df: pd.DataFrame) -> list[Sentence]:
     movers = []
     for code in MOVER_KPIS:
         now, prev = df.loc[code, "value"], df.loc[code, "previous"]
-        if _nan(now) or _nan(prev) or now == prev:
+        if missing(now) or missing(prev) or now == prev:
             continue
         rel = abs(now - prev) / abs(prev) if prev else math.inf
         if rel >= MOVER_MIN_REL:
@@ -190,7 +164,7 @@ def _kpi_sentences(ctx: _Ctx, df: pd.DataFrame) -> list[Sentence]:
     movers.sort(key=lambda x: (-x[0], list(KPI_SPEC).index(x[1])))
     parts, cited = [], []
     for _rel, code in movers[:MOVERS]:
-        direction = KPI_SPEC[code][0]
+        direction = KPI_SPEC[code].direction
         delta = df.loc[code, "change"]
         judgement = "" if direction == 0 else ctx.tr("brief_better" if delta * direction > 0 else "brief_worse")
         vals = [f(code), f(code, "previous"), fmt_kpi_change(code, delta, lang)]
@@ -199,7 +173,7 @@ def _kpi_sentences(ctx: _Ctx, df: pd.DataFrame) -> list[Sentence]:
         cited += vals
     if parts:
         out.append(Sentence(ctx.tr("brief_s_movers", movers=ctx.tr("brief_list_sep").join(parts)), cited))
-    elif not _nan(df.loc["cases_received", "previous"]):
+    elif not missing(df.loc["cases_received", "previous"]):
         out.append(Sentence(ctx.tr("brief_s_no_movers")))
     # targets
     missed = [code for code in KPI_SPEC if df.loc[code, "status"] in ("red", "amber")]
@@ -216,7 +190,7 @@ def _kpi_sentences(ctx: _Ctx, df: pd.DataFrame) -> list[Sentence]:
         out.append(Sentence(ctx.tr("brief_s_met", items=ctx.tr("brief_name_sep").join(
             ctx.tr(f"kpi_{c}") for c in met))))
     # backlog building up
-    if not _nan(df.loc["backlog", "change"]) and df.loc["backlog", "change"] > 0 and v["cases_received"] > v["cases_closed"]:
+    if not missing(df.loc["backlog", "change"]) and df.loc["backlog", "change"] > 0 and v["cases_received"] > v["cases_closed"]:
         vals = [fmt_kpi_change("backlog", df.loc["backlog", "change"], lang).lstrip("+"), f("backlog")]
         out.append(Sentence(ctx.tr("brief_s_backlog_up", change=vals[0], backlog=vals[1]), vals, level="warning"))
     return out
@@ -274,8 +248,8 @@ def _bottleneck_section(ctx: _Ctx):
             ctx.tr("brief_col_impact", unit=unit)]
     rows = []
     for _, r in bn.head(BOTTLENECK_ROWS).iterrows():
-        rows.append([str(int(r["rank"])), str(r["stage"]), fmt_count(r["count"], ctx.lang), _num(r["median"]),
-                     _num(r["p25"]), _num(r["impact_total"])])
+        rows.append([str(int(r["rank"])), str(r["stage"]), fmt_count(r["count"], ctx.lang), fmt_number(r["median"]),
+                     fmt_number(r["p25"]), fmt_number(r["impact_total"])])
     sec.tables.append(Table("bottlenecks", ctx.tr("brief_tbl_bottlenecks"), cols, rows,
                             numeric=[True, False, True, True, True, True]))
     top = bn.head(BOTTLENECK_BARS)
@@ -284,8 +258,8 @@ def _bottleneck_section(ctx: _Ctx):
         [str(s) for s in top["stage"]], [round(float(x), 1) for x in top["impact_total"]], title,
         ctx.tr("brief_col_impact", unit=unit), height=max(260, 60 + 36 * len(top)))))
     first = bn.iloc[0]
-    vals = [str(first["stage"]), fmt_count(first["count"], ctx.lang), _num(first["median"]),
-            _num(first["impact_total"])]
+    vals = [str(first["stage"]), fmt_count(first["count"], ctx.lang), fmt_number(first["median"]),
+            fmt_number(first["impact_total"])]
     return sec, [Sentence(ctx.tr("brief_s_bottleneck", n=ctx.n(BOTTLENECK_WEEKS), stage=vals[0], count=vals[1],
                                  median=vals[2], impact=vals[3]), vals[1:])]
 
@@ -427,7 +401,7 @@ def _petition_countdown(ctx: _Ctx, sec: Section) -> list[Sentence]:
     for _, r in df.head(PETITION_ROWS).iterrows():
         step = ctx.tr("brief_step_accept") if r["days_left"] == r["days_left_accept"] else ctx.tr("brief_step_reply")
         rows.append([str(r["petition_id"]), f"{pd.Timestamp(r['received_at']):%Y-%m-%d}", str(r["topic"] or ""),
-                     str(r["township"] or ""), str(r["department"] or ""), step, _num(r["days_left"])])
+                     str(r["township"] or ""), str(r["department"] or ""), step, fmt_number(r["days_left"])])
         status.append("red" if r["overdue"] else "amber")
     note = ctx.tr("brief_petition_countdown_note")
     if len(df) > PETITION_ROWS:
@@ -520,8 +494,8 @@ def _forecast_section(ctx: _Ctx):
         rows.append([f"{week_label(iso.year, iso.week)} ({monday:%m-%d})", fmt_count(round(r["yhat"]), lang),
                      f"{fmt_count(round(r['lower']), lang)}–{fmt_count(round(r['upper']), lang)}"])
     rep = report.iloc[0]
-    note = ctx.tr("brief_forecast_note", model=rep["model"], mase=_num(rep["mase"], 2),
-                  snaive=_num(rep["snaive_mase"], 2), n=int(rep["n_obs"]))
+    note = ctx.tr("brief_forecast_note", model=rep["model"], mase=fmt_number(rep["mase"], 2),
+                  snaive=fmt_number(rep["snaive_mase"], 2), n=int(rep["n_obs"]))
     sec.tables.append(Table("forecast", ctx.tr("brief_tbl_forecast"),
                             [ctx.tr("week"), ctx.tr("brief_col_forecast"), ctx.tr("brief_col_interval")],
                             rows, note=note, numeric=[False, True, True]))
@@ -567,7 +541,7 @@ def _overdue_section(ctx: _Ctx):
     for _, r in df.head(OVERDUE_ROWS).iterrows():
         rows.append([str(r["case_id"]), str(r["case_type"] or ""), str(r["department"] or ""),
                      str(r["township"] or ""), f"{pd.Timestamp(r['received_at']):%Y-%m-%d}",
-                     _num(r["promised_days"]), _num(r["age"]), _num(r["days_left"])])
+                     fmt_number(r["promised_days"]), fmt_number(r["age"]), fmt_number(r["days_left"])])
         status.append("red" if r["overdue"] else "amber")
     note = ctx.tr("brief_overdue_note")
     if len(df) > OVERDUE_ROWS:
@@ -645,11 +619,11 @@ def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *,
         (ctx.tr("data_as_of"), f"{as_of:%Y-%m-%d %H:%M}" if as_of else "—"),
         (ctx.tr("brief_meta_last_data"), last.isoformat() if last else "—"),
     ]
-    bureau = bureau or os.environ.get("LANDDESK_BUREAU") or ctx.tr("brief_bureau")
+    bureau = bureau or bureau_name(lang)
     b = Briefing(
         lang=lang, week=ctx.week, start=start, end=end, bureau=bureau,
         title=ctx.tr("brief_title", bureau=bureau),
-        subtitle=ctx.tr("brief_subtitle", year=year, week=number, start=_day(start, lang), end=_day(end, lang)),
+        subtitle=ctx.tr("brief_subtitle", year=year, week=number, start=fmt_day(start, lang), end=fmt_day(end, lang)),
         meta=meta, kpi_table=_kpi_table(ctx, kpi_df), narrative=narrative, sections=sections,
         definitions=_definitions(ctx), notices=notices,
     )

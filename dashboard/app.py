@@ -15,24 +15,11 @@ import streamlit as st  # noqa: E402
 
 from dashboard import session  # noqa: E402
 from landdesk.i18n import t  # noqa: E402
+from landdesk.pages import PAGES  # noqa: E402
 from dashboard.ui import lang, language_switch, remember_opening_url  # noqa: E402
 
-PAGES = ROOT / "pages"
+PAGES_DIR = ROOT / "pages"
 
-#: page key -> (title key, icon, navigation section key)
-PAGE_INFO = {
-    "cockpit": ("page_cockpit", ":material/dashboard:", "nav_overview"),
-    "efficiency": ("page_efficiency", ":material/timer:", "nav_service"),
-    "bottlenecks": ("page_bottlenecks", ":material/account_tree:", "nav_service"),
-    "petitions": ("page_petitions", ":material/forum:", "nav_petitions"),
-    "landuse": ("page_landuse", ":material/map:", "nav_land"),
-    "forecasts": ("page_forecasts", ":material/trending_up:", "nav_forecasts"),
-    "data": ("page_data", ":material/database:", "nav_data"),
-    "briefing": ("page_briefing", ":material/description:", "nav_data"),
-    "audit": ("page_audit", ":material/policy:", "nav_admin"),
-    "users": ("page_users", ":material/group:", "nav_admin"),
-    "public": ("page_public", ":material/public:", "nav_public"),
-}
 
 
 def _sign_in_page() -> None:
@@ -98,7 +85,7 @@ def main() -> None:
 
     from dashboard import data
     from service.access import AccessDenied
-    st.set_page_config(page_title="LandDesk", page_icon="🗺️", layout="wide")
+    st.set_page_config(page_title=t("app_title", lang()), page_icon="🗺️", layout="wide")
     language_switch()
     remember_opening_url()
 
@@ -122,12 +109,13 @@ def main() -> None:
     principal = session.principal()
 
     def page(key: str, default: bool):
-        title, icon, _ = PAGE_INFO[key]
-        return st.Page(PAGES / f"{key}.py", title=t(title, lang()), icon=icon, url_path=key, default=default)
+        info = PAGES[key]
+        return st.Page(PAGES_DIR / f"{key}.py", title=t(info.title, lang()), icon=info.icon, url_path=key,
+                       default=default)
 
     sections: dict[str, list] = {}
     for i, key in enumerate(principal.pages):
-        sections.setdefault(t(PAGE_INFO[key][2], lang()), []).append(page(key, i == 0))
+        sections.setdefault(t(PAGES[key].section, lang()), []).append(page(key, i == 0))
     nav = st.navigation(sections)
     _account_box(principal)
     try:

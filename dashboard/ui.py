@@ -9,7 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from analytics.scope import Scope
-from landdesk.i18n import DEFAULT_LANG, LANGS, MU_PER_HA, RATE_KPIS, TEXT, fmt_count, fmt_kpi, t
+from landdesk.i18n import DEFAULT_LANG, LANGS, has, keys, language_name, t
+from landdesk.fmt import fmt_count, to_area_unit
+from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_kpi
+from landdesk.pages import PAGES
 
 STATUS_BADGE = {"green": "green", "amber": "orange", "red": "red", "": "gray"}
 CJK_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -29,7 +32,7 @@ def language_switch() -> None:
         q = st.query_params.get("lang")
         st.session_state["lang"] = q if q in LANGS else DEFAULT_LANG
     st.sidebar.radio(t("language", lang()), LANGS, key="lang", horizontal=True,
-                     format_func=lambda code: {"zh": "中文", "en": "English"}[code])
+                     format_func=language_name)
     st.query_params["lang"] = st.session_state["lang"]
 
 
@@ -171,25 +174,20 @@ def chart(fig, caption: str, key: str | None = None, select: bool = False):
     return event
 
 
-#: The analysis pages' tab sets: page -> prefix; the URL parameter PREFIX_view names the open tab and the tabs'
-#: labels are the translation keys PREFIX_tab_*, in the order of the translation table (tests, benchmarks).
-VIEW_PREFIX = {"efficiency": "eff", "bottlenecks": "bn", "petitions": "pet", "landuse": "land", "forecasts": "fc"}
-
-
 def page_views(page: str) -> tuple[str | None, list[str]]:
     """(URL parameter, tab label keys) of a page's tabs; (None, []) for a page without tabs."""
-    prefix = VIEW_PREFIX.get(page)
+    prefix = PAGES[page].tabs
     if prefix is None:
         return None, []
-    return prefix + "_view", [k for k in TEXT if k.startswith(prefix + "_tab_")]
+    return prefix + "_view", [k for k in keys() if k.startswith(prefix + "_tab_")]
 
 
 def views(page: str, sections: list[tuple[str, Callable[[], None]]]) -> str:
     """The page's sections as tabs of which only the open one runs and is drawn (the others cost nothing until
     opened). `sections` are (translation key of the tab label, function drawing it); the open tab is in the URL
-    (?PREFIX_view=label, see VIEW_PREFIX) so a view can be shared, and stays open when the language changes.
+    (?PREFIX_view=label, the page's `tabs` in landdesk.pages) so a view can be shared, and stays open when the language changes.
     Returns the open tab's key."""
-    key = VIEW_PREFIX[page] + "_view"
+    key = PAGES[page].tabs + "_view"
     names = [name for name, _ in sections]
     labels = [tr(name) for name in names]
     shadow = KEEP + key
@@ -228,25 +226,16 @@ def guidance(key: str, **fmt) -> None:
 
 
 def format_kpi(code: str, value: float, unit: str = "workdays") -> str:
-    """A KPI card's value (landdesk.i18n.fmt_kpi with the card's short duration unit)."""
+    """A KPI card's value (landdesk.kpispec.fmt_kpi with the card's short duration unit)."""
     return fmt_kpi(code, value, lang(), unit, card=True)
 
 
-def format_change(code: str, change: float) -> str | None:
-    if change is None or (isinstance(change, float) and math.isnan(change)):
-        return None
-    if code in RATE_KPIS:
-        return f"{change * 100:+.1f} {tr('unit_pp')}"
-    if code == "cultivated_land_ha":
-        return f"{change:+,.1f} {tr('unit_ha')}"
-    return f"{change:+,.1f}" if not float(change).is_integer() else f"{change:+,.0f}"
-
-
-def kpi_card(code: str, row: pd.Series, direction: int, unit: str = "workdays") -> None:
-    """One KPI: value, change against the previous period (coloured by direction), target and status."""
+def kpi_card(code: str, row: pd.Series, unit: str = "workdays") -> None:
+    """One KPI: value, change against the previous period (coloured by its direction), target and status."""
+    direction = KPI_SPEC[code].direction
     st.metric(
         tr("kpi_" + code), format_kpi(code, row["value"], unit),
-        delta=format_change(code, row["change"]),
+        delta=fmt_change(code, row["change"], lang()),
         delta_color="normal" if direction > 0 else ("inverse" if direction < 0 else "off"),
         help=tr("vs_previous"),
     )
@@ -365,7 +354,7 @@ def area(value_ha: float, area_unit: str) -> str:
     """An area given in hectares, shown in the chosen unit (公顷/亩)."""
     if value_ha is None or (isinstance(value_ha, float) and math.isnan(value_ha)):
         return "—"
-    value = value_ha * (MU_PER_HA if area_unit == "mu" else 1.0)
+    value = to_area_unit(value_ha, area_unit)
     return f"{fmt_count(round(value, 1), lang())} {tr('unit_' + area_unit)}"
 
 
@@ -388,5 +377,4 @@ def page_header(title_key: str, durations: bool = False, areas: bool = False):
 
 def auto_cols(df: pd.DataFrame) -> dict[str, str]:
     """Translated labels for whichever columns have a `col_<name>` entry (for exports whose columns vary)."""
-    from landdesk.i18n import TEXT
-    return {c: tr("col_" + c) for c in df.columns if ("col_" + str(c)) in TEXT}
+    return {c: tr("col_" + c) for c in df.columns if has("col_" + str(c))}

@@ -1,8 +1,14 @@
-"""Run-time configuration: where the store is and the pseudonymisation secret."""
+"""Run-time configuration: one `Settings` object read from the environment and `.streamlit/secrets.toml`.
+
+Every `LANDDESK_*` variable is declared once, in `VARIABLES` below (name, meaning, default); nothing else in
+LandDesk reads the environment for its own settings. `settings()` builds the object afresh, so a changed
+environment (a test, `landdesk serve` handing values to Streamlit) is seen at once; it is cheap.
+"""
 from __future__ import annotations
 
 import datetime
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,11 +20,42 @@ DEFAULT_DB_PATH = Path("data") / "landdesk.db"
 #: Documented demo secret; a real bureau sets LANDDESK_SECRET (see docs/operations.md).
 DEMO_SECRET = "landdesk-demo-secret-change-me"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+AUTH_MODES = ("signin", "none", "public")
+
+#: Every environment variable LandDesk reads: name -> (what it sets, default). docs/operations.md lists them.
+VARIABLES: dict[str, tuple[str, str]] = {
+    "LANDDESK_DATABASE_URL": ("the store's SQLAlchemy URL (`--db` wins)", f"sqlite:///{DEFAULT_DB_PATH.as_posix()}"),
+    "LANDDESK_SECRET": ("HMAC key that pseudonymises personal identifiers", "the documented demo key"),
+    "LANDDESK_SECRETS_FILE": ("the secrets.toml whose [landdesk] table holds database_url / secret / bureau",
+                              "./.streamlit/secrets.toml, else the repository's"),
+    "LANDDESK_AUTH": ("the dashboard's mode: signin, none (development) or public (政务公开); set by `landdesk serve`",
+                      "signin"),
+    "LANDDESK_BUREAU": ("the bureau's name on the dashboard, the public page and the briefing",
+                        "the sample county's name in each language"),
+    "LANDDESK_BRIEFING_DIR": ("the briefing archive folder (`--out` wins)", "data/briefings"),
+    "LANDDESK_MAPPINGS_DIR": ("a folder of mapping files offered for uploads on the data page", "none"),
+    "LANDDESK_DOCX_EASTASIA_FONT": ("the East Asian font named in Word briefings", "SimSun"),
+    "LANDDESK_REALDATA": ("where mapping files' $LANDDESK_REALDATA points (tests, benchmarks)", "../shared/realdata"),
+}
 
 
-def local_now() -> datetime.datetime:
-    """Now as naive wall-clock time in the bureau's timezone: how the store stamps every time."""
-    return datetime.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).replace(tzinfo=None)
+@dataclass(frozen=True)
+class Settings:
+    """The configuration in force. `None` means "not set": the caller's documented default applies."""
+
+    database_url: str
+    secret: bytes
+    auth_mode: str
+    bureau: str | None
+    briefing_dir: Path | None
+    mappings_dir: Path | None
+    docx_eastasia_font: str | None
+    realdata: Path | None
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
 
 
 def secrets_toml(path: Path | None = None) -> dict:
@@ -26,7 +63,7 @@ def secrets_toml(path: Path | None = None) -> dict:
     else the repository's), or {} when there is none. The file is git-ignored; an example is committed."""
     import tomllib
 
-    candidates = [path] if path else [Path(p) for p in [os.environ.get("LANDDESK_SECRETS_FILE")] if p] + [
+    candidates = [path] if path else [Path(p) for p in [_env("LANDDESK_SECRETS_FILE")] if p] + [
         Path.cwd() / ".streamlit" / "secrets.toml", REPO_ROOT / ".streamlit" / "secrets.toml"]
     for candidate in candidates:
         if candidate.is_file():
@@ -39,17 +76,41 @@ def secrets_toml(path: Path | None = None) -> dict:
     return {}
 
 
+def settings() -> Settings:
+    """The settings now: environment first, then secrets.toml's [landdesk] table, then the defaults."""
+    toml = secrets_toml()
+    auth = (_env("LANDDESK_AUTH") or "signin").lower()
+    if auth not in AUTH_MODES:
+        raise LandDeskError(f"LANDDESK_AUTH must be one of {', '.join(AUTH_MODES)}, not {auth!r}.")
+
+    def path(name: str) -> Path | None:
+        value = _env(name)
+        return Path(value) if value else None
+    return Settings(
+        database_url=_env("LANDDESK_DATABASE_URL") or toml.get("database_url")
+        or f"sqlite:///{DEFAULT_DB_PATH.as_posix()}",
+        secret=str(_env("LANDDESK_SECRET") or toml.get("secret") or DEMO_SECRET).encode("utf-8"),
+        auth_mode=auth,
+        bureau=_env("LANDDESK_BUREAU") or toml.get("bureau") or None,
+        briefing_dir=path("LANDDESK_BRIEFING_DIR"),
+        mappings_dir=path("LANDDESK_MAPPINGS_DIR"),
+        docx_eastasia_font=_env("LANDDESK_DOCX_EASTASIA_FONT"),
+        realdata=path("LANDDESK_REALDATA"),
+    )
+
+
 def database_url(explicit: str | None = None) -> str:
     """The store URL: --db, else LANDDESK_DATABASE_URL, else secrets.toml [landdesk] database_url,
     else a SQLite file under ./data/."""
-    url = explicit or os.environ.get("LANDDESK_DATABASE_URL") or secrets_toml().get("database_url")
-    if url:
-        return url
-    return f"sqlite:///{DEFAULT_DB_PATH.as_posix()}"
+    return explicit or settings().database_url
 
 
 def secret() -> bytes:
     """HMAC key for pseudonymising personal identifiers: LANDDESK_SECRET, else secrets.toml
     [landdesk] secret, else the documented demo key."""
-    value = os.environ.get("LANDDESK_SECRET") or secrets_toml().get("secret") or DEMO_SECRET
-    return str(value).encode("utf-8")
+    return settings().secret
+
+
+def local_now() -> datetime.datetime:
+    """Now as naive wall-clock time in the bureau's timezone: how the store stamps every time."""
+    return datetime.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).replace(tzinfo=None)

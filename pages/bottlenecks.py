@@ -3,7 +3,7 @@ heatmap, variants, rework, workload per department, and the cases behind a stage
 import streamlit as st
 
 from dashboard import charts, data
-from landdesk.i18n import fmt_count
+from landdesk.fmt import fmt_count
 from dashboard.ui import (chart, cols, guidance, label_value, page_header, period_caption, selected_points, table, tr,
                           views)
 

@@ -9,6 +9,7 @@ import streamlit as st
 from analytics.scope import Scope
 from dashboard import charts, data
 from dashboard.ui import LANGS, chart, guidance, lang, not_available, store_status, table, tr
+from landdesk.i18n import language_name
 
 st.title(tr("page_briefing"))
 key, status = store_status()
@@ -29,7 +30,7 @@ week = left.selectbox(tr("bp_week"), weeks, index=weeks.index(default), key="bri
 if "brief_lang" not in st.session_state:
     st.session_state["brief_lang"] = lang()
 blang = right.radio(tr("bp_language"), LANGS, key="brief_lang", horizontal=True,
-                    format_func=lambda code: {"zh": "中文", "en": "English"}[code])
+                    format_func=language_name)
 start, end = week_bounds(week)
 
 # context: the twelve weeks up to the chosen one

@@ -6,7 +6,7 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.kpis import KPI_SPEC
+from landdesk.kpispec import KPI_SPEC
 from dashboard import data
 from dashboard.ui import cols, data_badge, filter_bar, kpi_card, plotly_layout, store_status, table, tr, unit_selector
 
@@ -25,7 +25,7 @@ codes = list(KPI_SPEC)
 for chunk in (codes[:4], codes[4:8], codes[8:]):
     for col, code in zip(st.columns(4), chunk):
         with col, st.container(border=True):
-            kpi_card(code, kpis.loc[code], KPI_SPEC[code][0], unit)
+            kpi_card(code, kpis.loc[code], unit)
 
 trend_start = min(scope.start, scope.end - dt.timedelta(weeks=TREND_WEEKS) + dt.timedelta(days=1))
 flow = data.export(key, "weekly-flow", replace(scope, start=trend_start))

@@ -3,7 +3,7 @@ throughput distributions, online / zero-visit / rating rates, and a drill-down t
 import streamlit as st
 
 from dashboard import charts, data
-from landdesk.i18n import fmt_count, fmt_rate
+from landdesk.fmt import fmt_count, fmt_rate
 from dashboard.ui import (chart, cols, duration, guidance, label_value, page_header, period_caption,
                           selected_points, table, tr, views)
 

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
-from landdesk.i18n import fmt_count
+from landdesk.fmt import fmt_count
 from dashboard.ui import auto_cols, chart, cols, guidance, not_available, page_header, section_failed, table, tr, views
 
 key, status, scope, unit, area_unit = page_header("page_forecasts")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics.landuse import change_years
 from dashboard import charts, data
-from landdesk.i18n import MU_PER_HA, fmt_count
+from landdesk.fmt import MU_PER_HA, fmt_count
 from dashboard.ui import area, chart, cols, guidance, lang, page_header, table, tr, views
 
 key, status, scope, _, area_unit = page_header("page_landuse", areas=True)

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
-from landdesk.i18n import fmt_count, fmt_rate
+from landdesk.fmt import fmt_count, fmt_rate
 from dashboard.ui import (auto_cols, chart, cols, guidance, label_value, not_available, page_header, period_caption,
                           section_failed, table, tr, views)
 

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from etl.schema import ROLES, audit_log, users
+from landdesk.pages import ANALYTICS_PAGES
 from service import audit
 from landdesk.errors import LandDeskError
 
@@ -43,8 +44,6 @@ NO_PASSWORD = "!oidc-only"
 
 #: The dashboard's page keys (url paths): the analytics pages, then the data/briefing pages, then
 #: the admin pages and the public disclosure page.
-ANALYTICS_PAGES = ("cockpit", "efficiency", "bottlenecks", "petitions", "landuse", "forecasts")
-PAGES = ANALYTICS_PAGES + ("data", "briefing", "audit", "users", "public")
 
 #: The pages each role sees, in navigation order. A township officer sees the leader's analytics
 #: pages limited to their township (row-level scope), but not the county-wide weekly briefing.

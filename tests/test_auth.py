@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from etl.schema import ROLES, audit_log, users
+from landdesk import pages
 from service import audit, auth
 from service.auth import PUBLIC, Principal, SignInLocked
 from landdesk.errors import LandDeskError
@@ -185,13 +186,13 @@ def test_verification_time_does_not_reveal_whether_an_account_exists(sqlite_engi
 def test_roles_pages_and_capabilities():
     assert set(auth.ROLE_PAGES) == set(ROLES) | {"public"}
     leader = set(auth.ROLE_PAGES["leader"])
-    assert leader == set(auth.ANALYTICS_PAGES) | {"briefing"}
+    assert leader == set(pages.ANALYTICS_PAGES) | {"briefing"}
     assert set(auth.ROLE_PAGES["planner"]) == {"landuse", "forecasts", "cockpit"}
-    assert set(auth.ROLE_PAGES["township_officer"]) == set(auth.ANALYTICS_PAGES)
+    assert set(auth.ROLE_PAGES["township_officer"]) == set(pages.ANALYTICS_PAGES)
     assert {"data", "briefing"} <= set(auth.ROLE_PAGES["analyst"])
     assert {"audit", "users", "data"} <= set(auth.ROLE_PAGES["admin"])
     assert auth.ROLE_PAGES["public"] == ("public",)
-    assert all(set(pages) <= set(auth.PAGES) for pages in auth.ROLE_PAGES.values())
+    assert all(set(role_pages) <= set(pages.PAGES) for role_pages in auth.ROLE_PAGES.values())
     upload = {r for r in auth.ROLE_PAGES if Principal("u", r, "东坪镇" if r == "township_officer" else None).can("upload")}
     assert upload == {"analyst", "admin"}
     assert not PUBLIC.can("drilldown") and not PUBLIC.can("cockpit") and PUBLIC.can("public")

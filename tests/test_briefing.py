@@ -20,13 +20,14 @@ from pathlib import Path
 import pytest
 
 from analytics.exports import run_export
-from analytics.kpis import KPI_SPEC
+from landdesk.kpispec import KPI_SPEC
 from analytics.scope import Scope
 from briefing import build_briefing, list_briefings, render_docx, render_html, render_pdf, write_briefing
 from briefing.build import fmt_kpi
 from briefing.model import numbers_in
 from briefing.weeks import default_week, last_complete_week, parse_week, same_week_last_year, week_bounds
-from landdesk.i18n import fmt_area, fmt_count, fmt_rate, t
+from landdesk.i18n import t
+from landdesk.fmt import fmt_area, fmt_count, fmt_rate
 from etl.store import make_engine
 from landdesk.errors import LandDeskError
 

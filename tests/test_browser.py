@@ -62,7 +62,7 @@ def test_cockpit_in_chromium(server, browser):
     page.close()
 
 
-PAGES = ("cockpit", "efficiency", "bottlenecks", "petitions", "landuse", "forecasts", "data", "briefing")
+from landdesk.pages import STAFF_PAGES as PAGES  # noqa: E402
 QUERY = "from=2026-08-01&to=2026-10-31"
 
 

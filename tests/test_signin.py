@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.exports import run_export
 from analytics.scope import Scope
-from landdesk.i18n import fmt_count, fmt_rate, t
+from landdesk.i18n import t
+from landdesk.fmt import fmt_count, fmt_rate
 from etl.store import make_engine
 from service import audit, auth
 from service.auth import ROLE_PAGES, Principal

@@ -1,882 +1,104 @@
-"""Every user-visible string, in Chinese and English: the one translation table.
+"""Every user-visible string: one catalogue file per language (`<code>.yaml` beside this module), keyed by message.
 
-Also number conventions: 万/亿 for Chinese counts, 公顷 and 亩 for areas.
+A third language is a new file with the same keys and placeholders (tests/test_i18n.py checks parity). A message
+that interpolates a count may be a mapping of CLDR plural categories (`one`, `other`, …); `t(key, lang, n=…)`
+picks the form with Babel's plural rules for the language. Missing keys fall back to English, then to the key
+itself, so a gap shows up in tests rather than as an exception on a page.
 """
 from __future__ import annotations
 
-import math
+from functools import lru_cache
+from pathlib import Path
 
-LANGS = ("zh", "en")
+import yaml
+
+CATALOGUE_DIR = Path(__file__).resolve().parent
 DEFAULT_LANG = "zh"
-MU_PER_HA = 15.0
+FALLBACK_LANG = "en"
+#: The keys built at run time from a prefix and a code (KPI codes, units, channels, tabs …): a key with one of
+#: these prefixes may be used without appearing literally in the code (tests/test_i18n.py).
+DYNAMIC_PREFIXES = ("kpi_", "unit_", "channel_", "case_status_", "status_", "trend_", "col_", "role_", "export_",
+                    "brief_def_", "brief_term_", "brief_pet_", "brief_land_", "land_status_", "bn_chart_heatmap_",
+                    "fc_by_", "fc_measure_", "pub_", "pet_none_")
+#: A key ending so is used wherever the key without it is: `tr(label + "_help")` beside `tr(label)`.
+DYNAMIC_SUFFIXES = ("_help",)
 
-TEXT: dict[str, tuple[str, str]] = {
-    # app and navigation
-    "app_title": ("青山县自然资源局 · LandDesk 决策分析", "LandDesk · Land & Resources Analytics"),
-    "nav_overview": ("总览", "Overview"),
-    "page_cockpit": ("领导驾驶舱", "Cockpit"),
-    "language": ("语言 / Language", "Language / 语言"),
-    "filters": ("筛选", "Filters"),
-    "period": ("统计期间", "Period"),
-    "township": ("乡镇", "Township"),
-    "all_townships": ("全县", "Whole county"),
-    "case_type": ("事项类型", "Case type"),
-    "all_case_types": ("全部事项", "All case types"),
-    "department": ("承办科室", "Department"),
-    "all_departments": ("全部科室", "All departments"),
-    "data_as_of": ("数据截至", "Data as of"),
-    "no_data": ("数据库中还没有数据。请运行 `landdesk demo` 载入样例县，或用 `landdesk etl load 映射.yaml` 载入本局数据。",
-                "The store holds no data yet. Run `landdesk demo` to load the sample county, or "
-                "`landdesk etl load MAPPING.yaml` to load your bureau's exports."),
-    "store_error": ("无法连接数据库：", "Cannot reach the store: "),
-    "vs_previous": ("较上期", "vs previous period"),
-    "target": ("目标", "Target"),
-    "no_target": ("未设目标", "no target"),
-    "status_green": ("达标", "on target"),
-    "status_amber": ("接近目标", "near target"),
-    "status_red": ("未达标", "off target"),
-    "weekly_trend": ("每周收件与办结", "Cases received and completed per week"),
-    "weekly_trend_help": ("按周（周一起）统计的收件量与办结量；两线持续分离说明在办件在积压。",
-                          "Cases received and completed per week (weeks start Monday); lines that stay apart mean the backlog is building."),
-    "week": ("周", "Week"),
-    "count_cases": ("件数", "Cases"),
-    "received": ("收件", "Received"),
-    "closed": ("办结", "Completed"),
-    "kpi_table": ("指标明细", "KPI details"),
-    "period_caption": ("统计期间 {start} 至 {end}，对比上期 {pstart} 至 {pend}",
-                       "Period {start} to {end}, compared with {pstart} to {pend}"),
-    "unit_workdays": ("个工作日", "working days"),
-    "unit_days": ("天", "days"),
-    "unit_hours": ("小时", "hours"),
-    # the same units on a KPI card, where a quarter of the page's width must hold value and unit
-    "unit_card_workdays": ("个工作日", "workdays"),
-    "unit_card_days": ("天", "days"),
-    "unit_card_hours": ("小时", "hours"),
-    "unit_cases": ("件", "cases"),
-    "unit_ha": ("公顷", "ha"),
-    "unit_pp": ("个百分点", "pp"),
-    "unit_mu": ("亩", "mu"),
-    "col_kpi": ("指标", "KPI"),
-    "col_value": ("本期", "This period"),
-    "col_previous": ("上期", "Previous"),
-    "col_change": ("变化", "Change"),
-    "col_target": ("目标", "Target"),
-    # pages (issue 6) ---- BEGIN: the dashboard pages' strings (efficiency, bottlenecks, petitions, land, forecasts, briefing)
-    "nav_service": ("政务服务", "Services"),
-    "nav_petitions": ("信访", "Petitions"),
-    "nav_land": ("国土空间", "Land & space"),
-    "nav_forecasts": ("预测预警", "Forecasts & warnings"),
-    "page_efficiency": ("办件效能", "Case efficiency"),
-    "page_bottlenecks": ("流程瓶颈", "Bottlenecks"),
-    "page_petitions": ("信访分析", "Petitions"),
-    "page_landuse": ("土地利用", "Land use"),
-    "page_forecasts": ("预测与预警", "Forecasts & warnings"),
-    "page_briefing": ("工作周报", "Weekly briefing"),
-    "time_unit": ("时长单位", "Time unit"),
-    "unit_name_workdays": ("工作日", "Working days"),
-    "unit_name_days": ("自然日", "Calendar days"),
-    "unit_name_hours": ("小时", "Hours"),
-    "area_unit": ("面积单位", "Area unit"),
-    "unit_items": ("件", "items"),
-    "unit_events": ("次", "events"),
-    "group_by": ("分组", "Group by"),
-    "channel": ("渠道", "Channel"),
-    "topic": ("问题类别", "Topic"),
-    "month": ("月份", "Month"),
-    "period_bucket": ("周期", "Period"),
-    "rate_pct": ("比率（%）", "Rate (%)"),
-    "channel_window": ("窗口", "Window"),
-    "channel_online": ("网上办", "Online"),
-    "channel_mobile": ("掌上办", "Mobile"),
-    "channel_mail": ("邮寄", "Mail"),
-    "channel_other": ("其他", "Other"),
-    "channel_letter": ("来信", "Letter"),
-    "channel_visit": ("来访", "Visit"),
-    "channel_hotline": ("热线", "Hotline"),
-    "trend_improving": ("好转", "improving"),
-    "trend_stable": ("平稳", "stable"),
-    "trend_worsening": ("恶化", "worsening"),
-    "trend_nan": ("—", "—"),
-    "section_failed": ("{what}：本节未能计算（{error}）。其余部分不受影响。", "{what}: this section could not be computed ({error}). The rest of the page is unaffected."),
-    "not_available": ("{what}：相应的分析模块尚未安装，暂不可用。", "{what}: the analysis module is not installed yet."),
-    "no_cases_period": ("所选期间和筛选条件下没有办件。请扩大统计期间或清除筛选。",
-                        "There are no cases in the chosen period and filters. Widen the period or clear a filter."),
-    "no_events_loaded": ("数据库中还没有办件环节数据（审批系统的事件日志尚未载入），无法分析流程瓶颈。可在“数据管理”页上传事件日志。",
-                         "The store holds no stage events yet (the approval system's event log has not been loaded), so "
-                         "bottlenecks cannot be analysed. Upload an event log on the Data page."),
-    "no_events_period": ("所选期间和筛选条件下没有完成的环节事件。请扩大统计期间或清除筛选。",
-                         "No stage events were completed in the chosen period and filters. Widen the period or clear a filter."),
-    "no_petitions_loaded": ("数据库中还没有信访数据（信访系统导出尚未载入）。可在“数据管理”页上传。",
-                            "The store holds no petitions yet (the petition system's export has not been loaded). Upload it on the Data page."),
-    "no_petitions_period": ("所选期间和筛选条件下没有信访件。", "There are no petitions in the chosen period and filters."),
-    "no_land_loaded": ("数据库中还没有土地利用调查数据（国土变更调查表尚未载入）。",
-                       "The store holds no land-use survey data yet (the annual survey table has not been loaded)."),
-    "no_land_period": ("所选乡镇和年份没有土地利用数据。", "There are no land-use data for the chosen township and years."),
-    "no_supply_loaded": ("数据库中没有供地数据（供地台账尚未载入），供地、批而未供和闲置土地从略。",
-                         "The store holds no land-supply records (the supply ledger has not been loaded), so supply, "
-                         "approved-but-unsupplied and idle land are left out."),
-    # drill-down
-    "drill_title": ("下钻：具体办件", "Drill-down: the cases"),
-    "drill_pick": ("选择{dim}（或在上方图中点选柱条）", "Choose a {dim} (or click a bar above)"),
-    "drill_all": ("全部", "All"),
-    "drill_caption": ("{group}：列出 {shown} 件（共 {total} 件），按办理时长或已用时长从长到短；时长单位：{unit}。",
-                      "{group}: {shown} of {total} cases, longest throughput (or age, when open) first; times in {unit}."),
-    "drill_stage": ("选择环节（或在排名图中点选）", "Choose a stage (or click one in the ranking)"),
-    "drill_stage_caption": ("环节“{stage}”：列出 {shown} 件（共 {total} 件），按该环节累计耗时从长到短；单位：{unit}。",
-                            "Stage “{stage}”: {shown} of {total} cases, longest total time in the stage first; in {unit}."),
-    # case efficiency
-    "eff_received": ("收件量", "Received"),
-    "eff_received_help": ("统计期间内受理的办件数。", "Cases received in the period."),
-    "eff_completed": ("办结量", "Completed"),
-    "eff_completed_help": ("统计期间内办结（含不予许可）的办件数。", "Cases completed (incl. rejected) in the period."),
-    "eff_throughput": ("办理时长", "Throughput time"),
-    "eff_throughput_median": ("办理时长中位数", "Median throughput"),
-    "eff_throughput_median_help": ("办结件从受理到办结的时长中位数。", "Median time from receipt to completion of the completed cases."),
-    "eff_throughput_p90": ("办理时长 P90", "Throughput P90"),
-    "eff_throughput_p90_help": ("九成办结件的办理时长不超过此值。", "Nine in ten completed cases took at most this long."),
-    "eff_zero_visit_rate": ("零跑动率", "Zero-visit rate"),
-    "eff_zero_visit_rate_help": ("办结件中申请人无需到现场的比例。", "Share of completed cases needing no visit in person."),
-    "eff_instant_rate": ("即办件比例", "Instant-case rate"),
-    "eff_by_group": ("分组对比", "By group"),
-    "eff_chart_median": ("各{dim}办理时长中位数", "Median throughput time by {dim}"),
-    "eff_chart_median_help": ("每条柱为该组办结件的办理时长中位数；点选柱条可在下方列出其办件。",
-                              "Each bar is the group's median throughput time; click a bar to list its cases below."),
-    "eff_chart_on_time": ("各{dim}按期办结率", "On-time rate by {dim}"),
-    "eff_chart_on_time_help": ("在承诺时限内办结的办件占办结件的比例；最低的排在最上。",
-                               "Completed cases within the promised limit / completed cases; the lowest first."),
-    "eff_chart_box": ("各{dim}办理时长分布", "Throughput time distribution by {dim}"),
-    "eff_chart_box_help": ("箱线图：箱体为四分位区间，中线为中位数，须线至 1.5 倍四分位距；由服务器汇总，不含单件数据。",
-                           "Box: interquartile range with the median; whiskers to 1.5 × IQR. Aggregated on the server, no per-case points."),
-    "eff_chart_rates": ("各{dim}网办、零跑动、好评与即办比例", "Online, zero-visit, good-rating and instant rates by {dim}"),
-    "eff_chart_rates_help": ("网办率按受理件计，其余按办结件计（好评率按已评价件计）。",
-                             "Online rate over received cases, the others over completed cases (good rating over rated cases)."),
-    "eff_chart_monthly": ("按月的按期办结率、网办率与零跑动率", "On-time, online and zero-visit rates by month"),
-    "eff_chart_monthly_help": ("统计期间内每个月的比率，用于观察改革前后和季节变化。",
-                               "Each month's rates in the period, to see reforms and seasons."),
-    # bottlenecks
-    "bn_top_stage": ("首要瓶颈环节", "Top bottleneck"),
-    "bn_top_impact": ("可节省时间", "Time it could save"),
-    "bn_top_median": ("该环节中位耗时", "Its median time"),
-    "bn_stages": ("环节数", "Stages"),
-    "bn_chart_impact": ("各环节瓶颈影响（可节省时间）", "Bottleneck impact per stage (time saved)"),
-    "bn_chart_impact_help": ("若每次都达到该环节自身最好四分之一（P25）的水平可节省的总时间；点选柱条可下钻到办件。",
-                             "Total time saved if every event ran at the stage's own best quartile (P25); click a bar to drill to the cases."),
-    "bn_chart_trend": ("影响最大的 {n} 个环节每周中位耗时", "Weekly median time of the {n} highest-impact stages"),
-    "bn_chart_trend_help": ("每周完成的该环节事件的中位耗时；上升表示该环节变慢。",
-                            "Median time of the stage's events completed each week; a rising line means the stage is slowing."),
-    "bn_process_map": ("流程图（直接跟随关系）", "Process map (directly-follows graph)"),
-    "bn_min_edge": ("只显示次数不少于此值的连线", "Show links with at least this many transitions"),
-    "bn_chart_map": ("流程图：环节与流转，颜色表示中位耗时", "Process map: stages and transitions, coloured by median time"),
-    "bn_chart_map_help": ("节点颜色为环节中位耗时，连线颜色为流转中位耗时、粗细为次数；▶ 为开始，■ 为结束。悬停可看数值。",
-                          "Node colour = the stage's median time; link colour = median transition time, width = count; ▶ start, ■ end. Hover for values."),
-    "bn_heatmap": ("环节 × 周 等待时间热力图", "Stage × week waiting time"),
-    "bn_no_waiting": ("数据中没有环节开始时间，无法区分等待与处理，热力图改用环节耗时。",
-                      "The data have no stage start times, so waiting cannot be split from processing: the heatmap shows stage time instead."),
-    "bn_chart_heatmap_median_waiting": ("各环节每周等待时间中位数", "Median waiting time per stage and week"),
-    "bn_chart_heatmap_median_sojourn": ("各环节每周耗时中位数", "Median stage time per stage and week"),
-    "bn_chart_heatmap_help": ("颜色越深，该周该环节越慢；空白为该周没有完成的事件。",
-                              "Darker = slower in that week; blank = no event of the stage completed that week."),
-    "bn_variants": ("流程变体", "Variants"),
-    "bn_variant": ("变体", "Variant"),
-    "bn_chart_variants": ("最常见的 {n} 种办理路径占比", "Share of the {n} most frequent paths"),
-    "bn_chart_variants_help": ("统计期间内办结件的完整环节路径；编号与下表一致。",
-                               "Full stage paths of the cases finished in the period; numbers match the table below."),
-    "bn_rework": ("返工与补正", "Rework and returns"),
-    "bn_chart_rework": ("各环节返工率与退回补正率", "Rework and return-for-supplement rates per stage"),
-    "bn_chart_rework_help": ("返工率 = 同一办件重复该环节的办件占比；补正率 = 被退回补正的办件占比。",
-                             "Rework = share of cases repeating the stage; return = share of cases sent back for supplement."),
-    "bn_workload": ("各科室工作量", "Workload per department"),
-    "bn_chart_workload": ("各科室每期完成的环节事件数", "Stage events completed per department and period"),
-    "bn_chart_workload_help": ("按周（期间超过 26 周时按月）统计各科室完成的环节事件数。",
-                               "Events completed per department per week (per month for periods over 26 weeks)."),
-    # petitions
-    "pet_received": ("信访件量", "Petitions received"),
-    "pet_received_help": ("统计期间内登记的信访件数。", "Petitions received in the period."),
-    "pet_timely_acceptance_rate": ("及时受理率", "Accepted on time"),
-    "pet_timely_acceptance_rate_help": ("15 日内决定受理的比例（《信访工作条例》）。", "Accepted within 15 days of receipt."),
-    "pet_reply_on_time_rate": ("按期答复率", "Replied on time"),
-    "pet_reply_on_time_rate_help": ("60 日内（延期的 90 日内）答复的比例。", "Replied within 60 days (90 when extended)."),
-    "pet_satisfaction_rate": ("满意率", "Satisfaction"),
-    "pet_satisfaction_rate_help": ("评价中满意和基本满意的比例。", "Satisfied or basically satisfied among the answers."),
-    "pet_participation_rate": ("评价参与率", "Participation"),
-    "pet_participation_rate_help": ("办结件中作出满意度评价的比例。", "Share of concluded petitions with a satisfaction answer."),
-    "pet_repeat_petitions": ("重复信访件", "Repeat petitions"),
-    "pet_repeat_petitions_help": ("同一信访人就同一问题 90 日内再次反映的件数（只计数，不显示个人）。",
-                                  "Same petitioner and topic within 90 days (counts only, no person shown)."),
-    "pet_repeat_petitioners": ("重复信访人数", "Repeat petitioners"),
-    "pet_repeat_petitioners_help": ("有重复信访的信访人数（只计数）。", "Petitioners with a repeat petition (counts only)."),
-    "pet_near_limit": ("临期及超期未办结", "Open, near or past limit"),
-    "pet_near_limit_help": ("期末未办结、距受理或答复时限不超过 7 天（含已超期）的信访件。",
-                            "Open at the period end with at most 7 days to the acceptance or reply limit (incl. past it)."),
-    "pet_volume": ("信访量分布", "Volume"),
-    "pet_count": ("信访件数", "Petitions"),
-    "pet_chart_volume": ("按{dim}的信访件数", "Petitions by {dim}"),
-    "pet_chart_volume_help": ("统计期间内登记的信访件按{dim}计数。", "Petitions received in the period, counted by {dim}."),
-    "pet_timeliness": ("时效与满意度", "Timeliness and satisfaction"),
-    "pet_chart_rates": ("按{dim}的及时受理率、按期答复率与满意率", "Acceptance, reply and satisfaction rates by {dim}"),
-    "pet_chart_rates_help": ("受理 15 日、答复 60/90 日，按自然日计；满意率为满意与基本满意之和。",
-                             "Acceptance within 15 days, reply within 60/90 days (calendar days); satisfaction = satisfied + basically satisfied."),
-    "pet_chart_trend": ("每周信访件数（按问题类别堆叠）", "Petitions per week, stacked by topic"),
-    "pet_chart_trend_help": ("某一类别突然升高说明出现了集中反映的问题。", "A sudden rise in one topic signals a concentrated grievance."),
-    "pet_countdown": ("时限倒计时", "Countdown to the legal limits"),
-    "pet_countdown_help": ("截至 {end} 仍未办结的信访件距受理或答复时限的剩余天数，最紧急的在前；负数为已超期；{n} 天内到期为临期。不含信访人信息。",
-                           "Open petitions at {end}: days left to the acceptance or reply limit, most urgent first; negative = past it; "
-                           "due within {n} days = near. No petitioner data."),
-    "pet_only_near": ("只看 {n} 天内到期及已超期", "Only those due within {n} days or past due"),
-    "pet_topics_spikes": ("主题发现与突增预警", "Topics found in summaries and spikes"),
-    "pet_none_petition-topics": ("没有发现新的主题。", "No topics were found."),
-    "pet_none_petition-spikes": ("所选期间没有信访突增。", "No petition spike in the chosen period."),
-    # land use
-    "land_years": ("对比年份", "Survey years"),
-    "land_scope_caption": ("{place}，{a} 年至 {b} 年的国土变更调查数据（一级地类，GB/T 21010）。",
-                           "{place}, annual surveys {a} to {b} (first-level classes, GB/T 21010)."),
-    "land_target": ("耕地保有目标", "Cultivated-land target"),
-    "land_cultivated_year": ("耕地面积（{year} 年）", "Cultivated land ({year})"),
-    "case_status_open": ("在办", "open"),
-    "case_status_closed": ("办结", "closed"),
-    "case_status_withdrawn": ("撤回", "withdrawn"),
-    "case_status_rejected": ("不予许可", "rejected"),
-    "land_gap": ("高出目标", "Above target"),
-    "land_cross_year": ("预计跌破目标年份", "Projected to fall below in"),
-    "land_status_below": ("已低于目标", "below target"),
-    "land_status_crossing": ("按趋势将跌破目标", "heading below target"),
-    "land_status_holding": ("保持在目标之上", "holding above target"),
-    "land_status_no_target": ("未设目标", "no target"),
-    "land_status_nan": ("—", "—"),
-    "land_composition": ("地类构成", "Composition by class"),
-    "land_class": ("地类", "Class"),
-    "land_chart_composition": ("{place} {year} 年各地类面积", "{place}: area by class, {year}"),
-    "land_chart_composition_help": ("按 GB/T 21010 一级地类汇总的面积。", "Area per first-level class of GB/T 21010."),
-    "land_chart_years": ("{place}各年地类构成", "{place}: composition per surveyed year"),
-    "land_chart_years_help": ("每根柱为一个调查年度，按地类堆叠。", "One bar per surveyed year, stacked by class."),
-    "land_chart_townships": ("{year} 年各乡镇地类构成", "Composition per township, {year}"),
-    "land_chart_townships_help": ("每行为一个乡镇的全部面积，按地类堆叠。", "Each row is one township's total area, stacked by class."),
-    "land_change": ("变化与动态度", "Change and dynamic degree"),
-    "land_chart_change": ("{place} {a}–{b} 年各地类净变化", "{place}: net change per class, {a}–{b}"),
-    "land_chart_change_help": ("净变化 = 末年面积 − 基年面积。", "Net change = area in the last year − area in the base year."),
-    "land_chart_dynamic": ("{a}–{b} 年单一地类动态度", "Single-class dynamic degree, {a}–{b}"),
-    "land_chart_dynamic_help": ("K = (U_b − U_a) / U_a × 1/T × 100%，即每年变化的百分比。",
-                                "K = (U_b − U_a) / U_a × 1/T × 100%: the yearly change in percent."),
-    "land_one_year": ("只有一个调查年度，无法计算变化；请在上方选择两个不同的年份。",
-                      "Only one surveyed year is selected, so there is no change to show; pick two different years above."),
-    "land_transfer": ("地类转移矩阵", "Transfer matrix"),
-    "land_no_transfer": ("转移矩阵需要图斑级数据，数据库中尚无，因此从略；载入图斑数据后此处显示桑基图。",
-                         "The transfer matrix needs parcel-level data, which the store does not hold yet; once loaded, a Sankey diagram shows here."),
-    "land_chart_transfer": ("{a} → {b} 年地类转移", "Land-use transfers {a} → {b}"),
-    "land_chart_transfer_help": ("连线宽度为从左侧地类转为右侧地类的面积。", "Link width = area moving from the left class to the right class."),
-    "land_cultivated": ("耕地保护", "Cultivated land"),
-    "land_region": ("区域", "Region"),
-    "land_actual": ("调查面积", "Surveyed"),
-    "land_projection": ("趋势推算", "Projection"),
-    "land_chart_cultivated": ("{place}耕地面积与保有目标", "{place}: cultivated land against its target"),
-    "land_chart_cultivated_help": ("实线为各年调查面积，点线为近五年线性趋势的推算，虚线为耕地保有目标。",
-                                   "Solid: surveyed area; dotted: the five-year linear trend projected; dashed: the protection target."),
-    "land_supply": ("土地供应", "Land supply"),
-    "land_supply_caption": ("{place}，{start} 至 {end} 供应的土地。", "{place}, land supplied from {start} to {end}."),
-    "land_no_supply_period": ("所选期间没有供地记录；可扩大统计期间。", "No land was supplied in the chosen period; widen the period."),
-    "land_chart_supply": ("按{dim}的供地面积", "Land supplied by {dim}"),
-    "land_chart_supply_help": ("统计期间内供应地块的面积合计。", "Total area of the parcels supplied in the period."),
-    "land_unsupplied": ("批而未供", "Approved but not supplied"),
-    "land_unsupplied_total": ("批而未供面积合计", "Approved, not supplied (total)"),
-    "land_chart_unsupplied": ("截至 {end} 各乡镇批而未供面积", "Approved but not supplied at {end}, per township"),
-    "land_chart_unsupplied_help": ("已批准用地但尚未供应的面积。", "Area approved for use but not yet supplied."),
-    "land_none_unsupplied": ("没有批而未供的土地。", "No approved land is waiting to be supplied."),
-    "land_idle": ("闲置土地", "Idle land"),
-    "land_idle_caption": ("{n} 宗、共 {area}：已供应但超过约定开工日期满一年仍未开工。",
-                          "{n} parcels, {area} in all: supplied, and not started a full year after the agreed start."),
-    "land_none_idle": ("没有闲置土地。", "No idle land."),
-    # forecasts and warnings
-    "fc_scope_caption": ("预测以 {end} 为止的历史为基础（至少两年），向后预测 8 周。",
-                         "Forecasts use the history up to {end} (at least two years) and look 8 weeks ahead."),
-    "fc_forecasts": ("收件与信访预测", "Arrivals and petitions forecast"),
-    "fc_by_total": ("合计", "Totals"),
-    "fc_by_case_type": ("按事项类型", "By case type"),
-    "fc_by_topic": ("按信访类别", "By petition topic"),
-    "fc_computing": ("正在计算预测…", "Computing the forecasts…"),
-    "fc_series": ("序列", "Series"),
-    "fc_measure_cases": ("收件量", "Cases received"),
-    "fc_measure_petitions": ("信访件量", "Petitions received"),
-    "fc_total": ("合计", "total"),
-    "fc_next": ("下周预测", "Next week"),
-    "fc_next_help": ("下一周的点预测。", "The point forecast of the next week."),
-    "fc_mase": ("回测 MASE", "Backtest MASE"),
-    "fc_mase_help": ("滚动回测的平均绝对标度误差；越小越好。", "Mean absolute scaled error on a rolling backtest; lower is better."),
-    "fc_snaive_mase": ("季节朴素基准 MASE", "Seasonal naive MASE"),
-    "fc_snaive_mase_help": ("在相同回测窗口上“重复去年同期”的 MASE；模型应低于它。",
-                            "MASE of repeating last year on the same windows; the model should beat it."),
-    "fc_coverage_80": ("80% 区间回测覆盖率", "80% interval coverage"),
-    "fc_coverage_80_help": ("回测中实际值落入 80% 预测区间的比例。", "Share of backtest actuals inside the 80% interval."),
-    "fc_actual": ("实际", "Actual"),
-    "fc_forecast": ("预测", "Forecast"),
-    "fc_band_80": ("80% 预测区间", "80% interval"),
-    "fc_band_95": ("95% 预测区间", "95% interval"),
-    "fc_chart": ("{measure}：近一年实际与未来 {n} 周预测", "{measure}: the last year and the next {n} weeks"),
-    "fc_chart_help": ("模型 {model}；阴影为 80% 预测区间。{verdict}", "Model {model}; shaded: the 80% interval. {verdict}"),
-    "fc_better": ("回测误差低于季节朴素基准。", "Its backtest error is below the seasonal naive baseline."),
-    "fc_worse": ("注意：回测误差未低于季节朴素基准。", "Note: its backtest error is not below the seasonal naive baseline."),
-    "fc_backtest": ("回测：各序列与季节朴素基准对比", "Backtest of every series against the seasonal naive"),
-    "fc_backlog": ("在办件预测", "Backlog projection"),
-    "fc_backlog_now": ("当前在办件", "Open now"),
-    "fc_backlog_end": ("8 周后在办件（预测）", "Open in 8 weeks (projected)"),
-    "fc_overdue_now": ("当前超期在办", "Overdue now"),
-    "fc_overdue_risk": ("可能超期件", "At risk of overdue"),
-    "fc_backlog_line": ("在办件预测", "Projected backlog"),
-    "fc_rising": ("按预测收件与近期办结能力，在办件或超期风险将上升。",
-                  "With the forecast arrivals and the recent completion capacity, the backlog or the overdue risk is rising."),
-    "fc_chart_backlog": ("未来 {n} 周在办件与可能超期件", "Backlog and cases at risk of overdue, next {n} weeks"),
-    "fc_chart_backlog_help": ("预测收件减去近期每周办结能力推算在办件；阴影为 95% 区间，柱为可能超过承诺时限的件数。",
-                              "Forecast arrivals minus the recent weekly completion capacity; shaded: 95% interval; bars: cases at risk of passing their limit."),
-    "fc_land": ("耕地趋势推算", "Cultivated land trajectory"),
-    "fc_chart_land": ("{place}耕地面积趋势推算", "{place}: cultivated land projected"),
-    "fc_chart_land_help": ("线性趋势推算及 80% 预测区间；虚线为保有目标。", "Linear trend projection with its 80% interval; dashed: the target."),
-    "fc_warnings": ("廉政风险与预警", "Integrity risks and warnings"),
-    "fc_no_flags": ("所选期间没有预警。", "No flags in the chosen period."),
-    "fc_too_short": ("历史数据太短，无法预测。", "The history is too short to forecast."),
-    "export_forecast": ("收件与信访预测", "Forecasts"),
-    "export_backlog-projection": ("在办件预测", "Backlog projection"),
-    "export_land-trajectory": ("耕地趋势推算", "Land trajectory"),
-    "export_warnings": ("预警清单", "Warnings"),
-    "export_handler-risk": ("经办人异常（廉政风险）", "Handler anomalies (integrity risk)"),
-    "export_petition-topics": ("信访摘要主题发现", "Topics found in petition summaries"),
-    "export_petition-spikes": ("信访突增", "Petition spikes"),
-    # cockpit additions
-    "ck_bottlenecks": ("三大瓶颈环节", "Top three bottlenecks"),
-    "ck_bottleneck_line": ("**{rank}. {stage}** — 可节省 {impact} {unit}，中位耗时 {median} {unit}，{count} 次，趋势{trend}",
-                           "**{rank}. {stage}** — saves {impact} {unit}, median {median} {unit}, {count} events, {trend}"),
-    "ck_bottlenecks_help": ("按“若达到自身最好四分之一水平可节省的时间”排序，详见“流程瓶颈”页。",
-                            "Ranked by the time saved at each stage's own best quartile; see the Bottlenecks page."),
-    "ck_overdue": ("超期及临期办件", "Overdue and near-limit cases"),
-    "ck_overdue_help": ("截至 {end}：已超期 {late} 件，两个工作日内到期 {near} 件；最紧急的在前。",
-                        "At {end}: {late} past their limit, {near} due within two working days; most urgent first."),
-    "ck_no_overdue": ("期末没有超期或临期的在办件。", "No open case is past or near its limit at the period end."),
-    "ck_petitions_near": ("临近时限的未办结信访件", "Open petitions near their legal limit"),
-    "ck_no_petitions_near": ("没有 {n} 天内到期或已超期的未办结信访件。", "No open petition is due within {n} days or past due."),
-    # briefing page
-    "bp_week": ("周次", "Week"),
-    "bp_language": ("周报语言", "Briefing language"),
-    "bp_context_chart": ("截至 {week} 的近 12 周收件与办结", "Cases received and completed, 12 weeks to {week}"),
-    "bp_context_help": ("所选周及其前 11 周的收件与办结，帮助理解周报中的变化。",
-                        "The chosen week and the 11 before it, for context on the briefing's changes."),
-    "bp_preview": ("预览与下载", "Preview and download"),
-    "bp_with_charts": ("预览含图表", "Preview with charts"),
-    "bp_with_charts_help": ("图表由无界面浏览器绘制，需多等几秒；下载的 PDF、Word 与 HTML 总是含图表。",
-                            "Charts are drawn by a headless browser and take a few seconds; the PDF, Word and HTML downloads always include them."),
-    "bp_from_archive": ("预览为存档文件 {file}。", "The preview is the archived file {file}."),
-    "bp_building": ("正在生成周报…", "Building the briefing…"),
-    "bp_archive": ("周报存档", "Archive"),
-    "bp_archive_empty": ("存档文件夹中还没有周报。用 `landdesk briefing --week YYYY-Www` 生成，或设置定时任务。",
-                         "The archive folder holds no briefings yet. Write one with `landdesk briefing --week YYYY-Www` or schedule it."),
-    "bp_archive_pick": ("选择存档文件", "Archived file"),
-    "bp_archive_download": ("下载 {file}", "Download {file}"),
-    # column labels used by the pages
-    "col_week": ("周", "Week"), "col_year": ("年份", "Year"), "col_month": ("月份", "Month"),
-    "col_lang": ("语言", "Language"), "col_format": ("格式", "Format"), "col_file": ("文件", "File"),
-    "col_size_kb": ("大小（KB）", "Size (KB)"), "col_modified": ("修改时间", "Modified"),
-    "col_case_id": ("办件编号", "Case"), "col_case_type": ("事项类型", "Case type"),
-    "col_service_item": ("服务事项", "Service item"), "col_department": ("承办科室", "Department"),
-    "col_township": ("乡镇", "Township"), "col_channel": ("渠道", "Channel"), "col_topic": ("问题类别", "Topic"),
-    "col_period": ("期间", "Period"), "col_received_at": ("受理时间", "Received"), "col_closed_at": ("办结时间", "Closed"),
-    "col_promised_days": ("承诺时限（工作日）", "Promised (working days)"),
-    "col_statutory_days": ("法定时限（工作日）", "Statutory (working days)"),
-    "col_visits": ("跑动次数", "Visits"), "col_rating": ("评价", "Rating"), "col_throughput": ("办理时长", "Throughput"),
-    "col_age": ("已用时长", "Age"), "col_on_time": ("按期", "On time"), "col_days_left": ("剩余时长", "Left"),
-    "col_overdue": ("超期", "Overdue"), "col_received": ("收件", "Received"), "col_completed": ("办结", "Completed"),
-    "col_throughput_median": ("时长中位数", "Median"), "col_throughput_mean": ("时长均值", "Mean"),
-    "col_throughput_p90": ("时长 P90", "P90"), "col_on_time_rate": ("按期办结率", "On-time rate"),
-    "col_on_time_rate_statutory": ("法定时限内办结率", "Within statutory limit"),
-    "col_limit_compression": ("时限压缩率", "Limit compression"),
-    "col_actual_vs_promised_median": ("实际/承诺（中位）", "Actual / promised (median)"),
-    "col_instant_rate": ("即办件比例", "Instant rate"), "col_online_rate": ("网办率", "Online rate"),
-    "col_zero_visit_rate": ("零跑动率", "Zero-visit rate"), "col_one_visit_rate": ("最多跑一次率", "At most one visit"),
-    "col_good_rating_rate": ("好评率", "Good-rating rate"), "col_bad_ratings": ("差评数", "Bad ratings"),
-    "col_rating_participation": ("评价参与率", "Rating participation"),
-    "col_stage": ("环节", "Stage"), "col_count": ("次数", "Count"), "col_median": ("中位耗时", "Median"),
-    "col_mean": ("平均耗时", "Mean"), "col_p25": ("最佳四分位 P25", "Best quartile P25"), "col_p90": ("P90", "P90"),
-    "col_impact_total": ("可节省时间", "Time saved"), "col_impact_per_case": ("每件可节省", "Saved per case"),
-    "col_rank": ("排名", "Rank"), "col_trend_slope": ("月趋势斜率", "Monthly slope"), "col_trend": ("趋势", "Trend"),
-    "col_cases": ("办件数", "Cases"), "col_months": ("月数", "Months"),
-    "col_median_wait": ("等待中位数", "Median wait"),
-    "col_median_sojourn": ("耗时中位数", "Median stage time"), "col_median_waiting": ("等待时间中位数", "Median waiting"),
-    "col_waiting_median": ("等待中位数", "Median waiting"), "col_processing_median": ("处理中位数", "Median processing"),
-    "col_share_of_case_time": ("占办件总时长", "Share of case time"),
-    "col_variant": ("路径", "Path"), "col_median_throughput": ("办理时长中位数", "Median throughput"),
-    "col_length": ("环节数", "Steps"), "col_cumulative_share": ("累计占比", "Cumulative share"),
-    "col_rework_cases": ("返工办件", "Rework cases"), "col_repeat_events": ("重复次数", "Repeats"),
-    "col_rework_share": ("返工率", "Rework rate"), "col_return_cases": ("补正办件", "Returned cases"),
-    "col_return_events": ("补正次数", "Returns"), "col_return_share": ("补正率", "Return rate"),
-    "col_events": ("环节事件数", "Events"), "col_stage_events": ("该环节次数", "Stage events"),
-    "col_stage_sojourn": ("该环节累计耗时", "Time in stage"), "col_last_completed": ("最近完成", "Last completed"),
-    "col_petition_id": ("信访件编号", "Petition"), "col_extended": ("已延期", "Extended"),
-    "col_days_left_accept": ("距受理时限（天）", "Days to acceptance limit"),
-    "col_days_left_reply": ("距答复时限（天）", "Days to reply limit"), "col_summary": ("摘要（已脱敏）", "Summary (scrubbed)"),
-    "col_accepted": ("受理", "Accepted"), "col_timely_acceptance_rate": ("及时受理率", "Accepted on time"),
-    "col_replied": ("答复", "Replied"), "col_reply_on_time_rate": ("按期答复率", "Replied on time"),
-    "col_concluded": ("办结", "Concluded"), "col_answered": ("已评价", "Answered"),
-    "col_participation_rate": ("评价参与率", "Participation"), "col_satisfaction_rate": ("满意率", "Satisfaction"),
-    "col_repeat_petitions": ("重复信访件", "Repeat petitions"), "col_repeat_petitioners": ("重复信访人数", "Repeat petitioners"),
-    "col_area": ("面积", "Area"), "col_area_ha": ("面积（公顷）", "Area (ha)"), "col_category_code": ("地类编码", "Class code"),
-    "col_category_zh": ("地类名称", "Class (zh)"), "col_category_en": ("地类（英文）", "Class"),
-    "col_year_a": ("基年", "Base year"), "col_year_b": ("末年", "Last year"), "col_area_a": ("基年面积", "Base area"),
-    "col_area_b": ("末年面积", "Last area"), "col_net_change": ("净变化", "Net change"),
-    "col_change_pct": ("变化率（%）", "Change (%)"), "col_dynamic_degree_pct": ("动态度（%/年）", "Dynamic degree (%/yr)"),
-    "col_from_code": ("原地类编码", "From code"), "col_from_zh": ("原地类", "From (zh)"), "col_from_en": ("原地类（英文）", "From"),
-    "col_to_code": ("现地类编码", "To code"), "col_to_zh": ("现地类", "To (zh)"), "col_to_en": ("现地类（英文）", "To"),
-    "col_parcels": ("宗数", "Parcels"), "col_level": ("层级", "Level"), "col_region_code": ("行政区代码", "Region code"),
-    "col_region_name": ("区域", "Region"), "col_latest_year": ("最新调查年", "Latest survey"),
-    "col_target_ha": ("保有目标", "Target"), "col_gap_ha": ("高出目标", "Above target"),
-    "col_gap_pct": ("高出目标（%）", "Above target (%)"), "col_slope_ha_per_year": ("年变化趋势", "Trend per year"),
-    "col_trend_years": ("趋势年数", "Trend years"), "col_projected_cross_year": ("预计跌破年份", "Projected to cross"),
-    "col_years_to_cross": ("距跌破年数", "Years to cross"), "col_purpose": ("用途", "Purpose"),
-    "col_method": ("供地方式", "Method"), "col_price": ("价款（万元）", "Price (10k CNY)"),
-    "col_priced_area_ha": ("有偿面积（公顷）", "Priced area (ha)"), "col_price_per_ha": ("单价（万元/公顷）", "Price per ha (10k CNY)"),
-    "col_mean_age_years": ("平均批后年数", "Mean years since approval"),
-    "col_max_age_years": ("最长批后年数", "Max years since approval"), "col_oldest_approved_at": ("最早批准日期", "Oldest approval"),
-    "col_supply_id": ("供地编号", "Supply ID"), "col_supplied_at": ("供地日期", "Supplied"),
-    "col_agreed_start": ("约定开工", "Agreed start"), "col_actual_start": ("实际开工", "Actual start"),
-    "col_idle_since": ("闲置起算", "Idle since"), "col_days_past_agreed_start": ("超约定开工天数", "Days past agreed start"),
-    "col_unique_id": ("序列", "Series"), "col_model": ("模型", "Model"), "col_mase": ("回测 MASE", "Backtest MASE"),
-    "col_snaive_mase": ("季节朴素 MASE", "Seasonal naive MASE"), "col_coverage_80": ("80% 区间覆盖率", "80% coverage"),
-    "col_coverage_95": ("95% 区间覆盖率", "95% coverage"), "col_beats_baseline": ("优于基准", "Beats baseline"),
-    "col_ds": ("周", "Week"), "col_yhat": ("预测值", "Forecast"), "col_yhat_lower_80": ("80% 下限", "80% lower"),
-    "col_yhat_upper_80": ("80% 上限", "80% upper"), "col_yhat_lower_95": ("95% 下限", "95% lower"),
-    "col_yhat_upper_95": ("95% 上限", "95% upper"), "col_group": ("分组", "Group"), "col_measure": ("指标", "Measure"),
-    "col_backlog": ("在办件", "Backlog"), "col_arrivals": ("预测收件", "Arrivals"), "col_capacity": ("办结能力", "Capacity"),
-    "col_overdue_at_risk": ("可能超期件", "At risk of overdue"),
-    # pages (issue 6) ---- END
-    # KPI names (codes as in analytics.kpis.KPI_SPEC)
-    "kpi_cases_received": ("收件量", "Cases received"),
-    "kpi_cases_closed": ("办结量", "Cases completed"),
-    "kpi_on_time_rate": ("按期办结率", "On-time rate"),
-    "kpi_median_throughput": ("办理时长中位数", "Median throughput time"),
-    "kpi_backlog": ("在办件", "Backlog (open cases)"),
-    "kpi_overdue": ("超期件", "Overdue cases"),
-    "kpi_online_rate": ("网办率", "Online rate"),
-    "kpi_good_rating_rate": ("好评率", "Good-rating rate"),
-    "kpi_petitions_received": ("信访件量", "Petitions received"),
-    "kpi_petition_reply_on_time_rate": ("信访按期答复率", "Petitions replied on time"),
-    "kpi_cultivated_land_ha": ("耕地面积", "Cultivated land"),
-    # data page
-    "nav_data": ("数据与周报", "Data & briefing"),
-    "page_data": ("数据管理", "Data"),
-    "catalogue": ("数据源目录", "Source catalogue"),
-    "catalogue_help": ("每个数据集的粒度、字段、行数、最近一次载入及其映射与来源文件、距今天数。",
-                       "Each dataset's grain, fields, row count, last load with its mapping and source file, and its age in days."),
-    "batches": ("载入批次", "Load history"),
-    "no_batches": ("还没有任何载入批次。", "No batches have been loaded yet."),
-    "rejects": ("被拒记录", "Rejected records"),
-    "rejects_help": ("按原因汇总被拒绝的源记录；原始内容已脱敏。", "Rejected source records by reason; raw content is pseudonymised."),
-    "no_rejects": ("没有被拒记录。", "No rejected records."),
-    "upload": ("上传并载入", "Upload and load"),
-    "upload_help": ("选择一个映射文件，上传同一系统的新导出文件，按该映射校验并载入（整批一个事务）。",
-                    "Choose a mapping, upload a new export of the same system; it is validated and loaded through that mapping as one transaction."),
-    "mapping": ("映射文件", "Mapping"),
-    "upload_file": ("导出文件（csv / xlsx / xes / xes.gz）", "Export file (csv / xlsx / xes / xes.gz)"),
-    "upload_load": ("载入", "Load"),
-    "col_dataset": ("数据集", "Dataset"),
-    "col_grain": ("粒度", "Grain"),
-    "col_fields": ("字段", "Fields"),
-    "col_rows": ("行数", "Rows"),
-    "col_last_batch": ("最近批次", "Last batch"),
-    "col_mapping": ("映射", "Mapping"),
-    "col_source": ("来源", "Source"),
-    "col_last_loaded": ("最近载入", "Last loaded"),
-    "col_age_days": ("距今（天）", "Age (days)"),
-    "col_batch_id": ("批次", "Batch"),
-    "col_status": ("状态", "Status"),
-    "col_started_at": ("开始", "Started"),
-    "col_finished_at": ("结束", "Finished"),
-    "col_rows_read": ("读取", "Read"),
-    "col_rows_loaded": ("载入", "Loaded"),
-    "col_rows_rejected": ("拒绝", "Rejected"),
-    "col_source_sha256": ("来源 SHA-256", "Source SHA-256"),
-    "col_message": ("说明", "Message"),
-    "col_reason": ("原因", "Reason"),
-    "col_records": ("记录数", "Records"),
-    "col_share": ("占比", "Share"),
-    "col_example_rows": ("示例行号", "Example rows"),
-    "col_row_number": ("行号", "Row"),
-    "col_raw": ("原始内容（脱敏）", "Raw (pseudonymised)"),
-    # ---- weekly briefing (briefing/ package) — BEGIN: owned by the briefing; keep these keys together ----
-    "brief_bureau": ("青山县自然资源局", "Qingshan County Natural Resources Bureau"),
-    "brief_title": ("{bureau}工作周报", "{bureau}: weekly briefing"),
-    "brief_subtitle": ("{year}年第{week}周（{start}至{end}）", "Week {week} of {year} ({start} to {end})"),
-    "brief_meta_period": ("统计周期", "Week"),
-    "brief_period": ("{start} 至 {end}", "{start} to {end}"),
-    "brief_meta_compare": ("对比", "Compared with"),
-    "brief_compare": ("上周 {pstart} 至 {pend}；去年同周 {ly}", "previous week {pstart} to {pend}; same week last year {ly}"),
-    "brief_meta_last_data": ("最新业务数据日期", "Latest data"),
-    "brief_meta_generated": ("生成时间", "Generated"),
-    "brief_notices": ("提示", "Notes"),
-    "brief_sec_summary": ("本周要点", "Highlights"),
-    "brief_sec_kpis": ("核心指标", "Key indicators"),
-    "brief_sec_flow": ("收件与办结", "Arrivals and completions"),
-    "brief_sec_bottlenecks": ("流程瓶颈", "Where work is stuck"),
-    "brief_sec_petitions": ("信访情况", "Petitions"),
-    "brief_sec_forecast": ("后续预测", "Outlook"),
-    "brief_sec_overdue": ("超期及临期件", "Overdue and near-deadline cases"),
-    "brief_sec_definitions": ("附录：指标定义", "Appendix: definitions"),
-    "brief_col_term": ("名称", "Term"),
-    "brief_col_definition": ("定义", "Definition"),
-    "brief_chart_missing": ("图表未能生成：", "Chart not drawn: "),
-    "brief_page_of": ("第 {page} 页 / 共 {pages} 页", "Page {page} of {pages}"),
-    "brief_footer": ("由 LandDesk 根据分析库自动生成", "Generated by LandDesk from the analytics store"),
-    "brief_section_failed": ("本节未能生成（{error}）。", "This section could not be computed ({error})."),
-    "brief_not_available": ("{what}：相应的分析模块尚未安装，本节暂缺。",
-                            "{what}: the analysis module is not installed yet, so this section is left out."),
-    "brief_unknown": ("未注明", "not stated"),
-    "brief_list_sep": ("；", "; "),
-    "brief_name_sep": ("、", ", "),
-    # notices
-    "brief_notice_empty_store": ("数据库中还没有任何业务数据：请先运行 `landdesk etl run` 载入数据源。本周报只有空表。",
-                                 "The store holds no data yet: run `landdesk etl run` to load the sources. This briefing has empty tables only."),
-    "brief_notice_before_data": ("本周早于数据库中最早的数据（{first}），没有可报告的数据。",
-                                 "This week is before the earliest data in the store ({first}); there is nothing to report."),
-    "brief_notice_after_data": ("本周晚于最新数据（{last}），本周数据尚未载入。",
-                                "This week is after the latest data ({last}); its data have not been loaded yet."),
-    "brief_notice_partial": ("数据只到 {last}，本周数据不完整。", "The data end on {last}, so this week is incomplete."),
-    "brief_notice_first_week": ("本周是数据的第一周，无法与上周比较。",
-                                "This is the first week of the data: there is no previous week to compare with."),
-    # KPI table
-    "brief_col_week": ("本周", "This week"),
-    "brief_col_prev_week": ("上周", "Previous week"),
-    "brief_col_change_week": ("较上周", "vs previous week"),
-    "brief_col_last_year": ("去年同周", "Same week last year"),
-    "brief_col_change_year": ("较去年同周", "vs last year"),
-    "brief_kpi_note": ("去年同周指 {ly}（{ly_start} 至 {ly_end}）。变化 = 本周 − 对比值，比率以百分点计；耕地面积为不晚于本周的最新年度调查数。",
-                       "Same week last year = {ly} ({ly_start} to {ly_end}). Change = this week − comparison, rates in "
-                       "percentage points; cultivated land is the latest annual survey not after this week."),
-    # narrative
-    "brief_s_no_activity": ("本周没有收件、办结或信访记录。", "No case was received or completed and no petition arrived this week."),
-    "brief_s_headline": ("本周收件 {received} 件，办结 {closed} 件；周末在办 {backlog} 件，超期件 {overdue} 件。",
-                         "This week {received} cases were received and {closed} completed; {backlog} were open at "
-                         "the week's end and {overdue} were overdue."),
-    "brief_s_yoy": ("去年同周收件 {year_before} 件，本周较之 {change} 件。",
-                    "In the same week last year {year_before} cases were received ({change} this year)."),
-    "brief_s_yoy_same": ("去年同周收件同为 {year_before} 件。", "In the same week last year {year_before} cases were received too."),
-    "brief_s_movers": ("与上周相比变化最大的指标：{movers}。", "Largest changes against the previous week: {movers}."),
-    "brief_mover": ("{kpi}{judgement}（本周 {value}，上周 {previous}，{change}）",
-                    "{kpi}{judgement} ({value} against {previous}, {change})"),
-    "brief_better": ("改善", " improved"),
-    "brief_worse": ("变差", " worsened"),
-    "brief_s_no_movers": ("各项指标与上周相比变化不大。", "No indicator moved much against the previous week."),
-    "brief_s_missed": ("未达目标：{items}。", "Below target: {items}."),
-    "brief_missed_item": ("{kpi} {value}（目标 {target}）", "{kpi} {value} (target {target})"),
-    "brief_s_met": ("达到目标：{items}。", "On target: {items}."),
-    "brief_s_backlog_up": ("本周收件多于办结，在办件增加 {change} 件，达到 {backlog} 件。",
-                           "More cases arrived than were completed: the backlog grew by {change} to {backlog}."),
-    "brief_s_bottleneck": ("近{n}周最主要的瓶颈环节是“{stage}”：完成 {count} 次，中位耗时 {median} 个工作日；"
-                           "若每次都达到该环节自身最好四分之一的水平，可节省 {impact} 个工作日。",
-                           "The main bottleneck of the last {n} weeks is the stage “{stage}”: {count} events, median "
-                           "{median} working days; running every event at the stage's own best quartile would save "
-                           "{impact} working days."),
-    "brief_s_petitions": ("本周收到信访 {total} 件，最多的问题类别是“{topic}”（{topic_n} 件），最多的乡镇是{town}（{town_n} 件）。",
-                          "{total} petitions arrived this week; the most frequent topic was “{topic}” ({topic_n}) and "
-                          "the township with the most was {town} ({town_n})."),
-    "brief_s_hotspot": ("信访热点：{town}“{topic}”本周 {n} 件，前{weeks}周平均每周 {mean} 件，需重点关注。",
-                        "Hot spot: {town}, “{topic}”: {n} this week against a weekly mean of {mean} over the "
-                        "previous {weeks} weeks."),
-    "brief_s_forecast": ("预计下周收件约 {yhat} 件（预测区间 {lower}–{upper} 件）；未来{n}周每周约 {low}–{high} 件。",
-                         "About {yhat} cases are expected next week (interval {lower}–{upper}); over the next {n} "
-                         "weeks {low}–{high} a week."),
-    "brief_s_forecast_flat": ("预计下周收件约 {yhat} 件（预测区间 {lower}–{upper} 件），未来{n}周大致持平。",
-                              "About {yhat} cases are expected next week (interval {lower}–{upper}), and about as many "
-                              "in each of the next {n} weeks."),
-    "brief_s_overdue": ("周末在办件中已超期 {late} 件、临期 {near} 件，清单见后。",
-                        "At the week's end {late} open cases were past their limit and {near} near it (list below)."),
-    # flow
-    "brief_tbl_flow": ("近{n}周收件与办结", "Arrivals and completions, last {n} weeks"),
-    "brief_chart_trend": ("近{n}周每周收件与办结", "Cases received and completed per week, last {n} weeks"),
-    "brief_col_net": ("净增", "Net"),
-    "brief_col_backlog_end": ("周末在办", "Open at week end"),
-    "brief_no_cases": ("该期间没有办件数据。", "There are no case data in this period."),
-    # bottlenecks
-    "brief_bottleneck_scope": ("统计近{n}周（{start} 至 {end}）完成的环节事件；时长单位为工作日。",
-                               "Stage events completed in the last {n} weeks ({start} to {end}); times in working days."),
-    "brief_no_events": ("该期间没有环节事件数据。", "There are no stage events in this period."),
-    "brief_tbl_bottlenecks": ("瓶颈环节排序（按可节省时间）", "Stages ranked by impact (time saved)"),
-    "brief_chart_bottlenecks": ("近{n}周各环节可节省的工作日（按自身最佳四分位运行）",
-                                "Working days saved per stage at its own best quartile, last {n} weeks"),
-    "brief_col_rank": ("排名", "Rank"),
-    "brief_col_stage": ("环节", "Stage"),
-    "brief_col_events": ("事件数", "Events"),
-    "brief_col_median": ("中位耗时（{unit}）", "Median ({unit})"),
-    "brief_col_p25": ("最佳四分位 P25（{unit}）", "Best quartile P25 ({unit})"),
-    "brief_col_impact": ("可节省时间（{unit}）", "Time saved ({unit})"),
-    # petitions
-    "brief_no_petition_data": ("数据库中没有信访数据（信访系统导出尚未载入），信访部分从略。",
-                               "The store holds no petition data (the petition system's export has not been loaded), so petitions are left out."),
-    "brief_no_petitions_week": ("本周没有收到信访件。", "No petitions were received this week."),
-    "brief_tbl_petition_topics": ("本周信访按问题类别", "Petitions this week by topic"),
-    "brief_tbl_petition_townships": ("本周信访较多的乡镇", "Townships with the most petitions this week"),
-    "brief_chart_petitions": ("本周信访按问题类别", "Petitions this week by topic"),
-    "brief_tbl_hotspots": ("信访热点：本周件数明显高于前{n}周周均的乡镇与类别",
-                           "Hot spots: township and topic well above their weekly mean of the previous {n} weeks"),
-    "brief_col_topic": ("问题类别", "Topic"),
-    "brief_col_count": ("件数", "Count"),
-    "brief_col_base_mean": ("前{n}周周均", "Weekly mean, previous {n} weeks"),
-    # forecast
-    "brief_forecast_short": ("历史数据只有 {n} 周，不足以预测。", "Only {n} weeks of history: too short to forecast."),
-    "brief_tbl_forecast": ("每周收件预测", "Forecast of weekly case arrivals"),
-    "brief_chart_forecast": ("每周收件：近半年实际与未来预测", "Weekly arrivals: the last half year and the forecast"),
-    "brief_col_forecast": ("预测收件", "Forecast"),
-    "brief_col_interval": ("80% 预测区间", "80% interval"),
-    "brief_actual": ("实际收件", "Actual"),
-    "brief_forecast_note": ("模型 {model}；回测 MASE {mase}（季节朴素基准 {snaive}），基于 {n} 周历史；MASE 低于基准说明优于简单重复去年同期。",
-                            "Model {model}; backtest MASE {mase} (seasonal naive {snaive}) on {n} weeks of history; "
-                            "below the baseline means better than repeating last year."),
-    # overdue
-    "brief_tbl_overdue_summary": ("周末在办件中的超期及临期件", "Open cases at the week's end past or near their limit"),
-    "brief_col_category": ("类别", "Category"),
-    "brief_overdue_open": ("已超期（在办）", "Past the limit (open)"),
-    "brief_near_limit": ("临期（两个工作日内到期）", "Near the limit (due within two working days)"),
-    "brief_no_overdue": ("周末没有超期或临期的在办件。", "No open case was past or near its limit at the week's end."),
-    "brief_tbl_overdue_list": ("超期及临期件清单", "Overdue and near-deadline cases"),
-    "brief_col_case": ("办件编号", "Case"),
-    "brief_col_case_type": ("事项类型", "Case type"),
-    "brief_col_department": ("承办科室", "Department"),
-    "brief_col_received": ("受理日期", "Received"),
-    "brief_col_promised": ("承诺时限（工作日）", "Promised (working days)"),
-    "brief_col_age": ("已用工作日", "Age (working days)"),
-    "brief_col_days_left": ("剩余工作日", "Days left"),
-    "brief_overdue_note": ("按紧急程度排序，剩余工作日为负表示已超期；不含申请人等个人信息。",
-                           "Most urgent first; negative days left means overdue. No personal data."),
-    "brief_truncated": ("仅列出前 {shown} 件，共 {total} 件。", "The first {shown} of {total} are shown."),
-    # appendix: definitions
-    "brief_def_cases_received": ("受理时间在本周内的办件数。", "Cases whose received_at falls in the week."),
-    "brief_def_cases_closed": ("本周办结（已办结或不予许可）的办件数；撤回件不计。",
-                               "Cases completed (closed or rejected) in the week; withdrawn cases do not count."),
-    "brief_def_on_time_rate": ("本周办结件中，办理时长（工作日，自受理次日起算）不超过承诺时限的比例。",
-                               "Completed cases whose working-day duration (counted from the day after receipt) is within the promised limit / completed cases with a limit."),
-    "brief_def_median_throughput": ("本周办结件办理时长（受理至办结，工作日）的中位数。",
-                                    "Median duration (receipt to completion, working days) of the cases completed in the week."),
-    "brief_def_backlog": ("周末仍在办的办件数（已受理、未办结、未撤回）。",
-                          "Cases open at the end of the week (received, not completed or withdrawn)."),
-    "brief_def_overdue": ("本周办结但超过承诺时限的件数，加周末在办且已用工作日超过承诺时限的件数。",
-                          "Cases completed in the week past their promised limit plus cases open at its end past the limit."),
-    "brief_def_online_rate": ("本周受理件中通过网上办理或掌上办渠道的比例。",
-                              "Share of the week's received cases that came through the online or mobile channels."),
-    "brief_def_good_rating_rate": ("本周办结件的评价中，3 分及以上（满分 5 分）的比例。",
-                                   "Share of ratings of 3 or more (of 5) among the cases completed in the week."),
-    "brief_def_petitions_received": ("登记日期在本周内的信访件数。", "Petitions received in the week."),
-    "brief_def_petition_reply_on_time_rate": ("本周答复的信访件中，自登记起 60 日内（延期的 90 日内）答复的比例（《信访工作条例》）。",
-                                              "Petitions replied in the week within 60 days of receipt (90 when extended) / petitions replied in the week."),
-    "brief_def_cultivated_land_ha": ("不晚于本周的最新年度国土变更调查中耕地（地类 01）的面积，单位公顷。",
-                                     "Area of cultivated land (category 01) in the latest annual survey not after the week, in hectares."),
-    "brief_term_compare": ("对比口径", "Comparisons"),
-    "brief_def_compare": ("上周为紧邻的前一个 ISO 周（周一至周日）；去年同周为上一年同一周序号的 ISO 周（第 53 周对应上年第 52 周）。对比期没有数据时显示“—”。",
-                          "Previous week = the ISO week (Monday to Sunday) just before; same week last year = the ISO week "
-                          "with the same number a year earlier (week 53 maps to week 52). A comparison without data shows “—”."),
-    "brief_term_status": ("状态", "Status"),
-    "brief_def_status": ("达标：达到目标；接近目标：差距不超过目标值的 5%；未达标：差距更大。目标来自考核目标表。",
-                         "On target: meets the target; near target: misses by at most 5% of it; off target: misses by more. Targets come from the targets table."),
-    "brief_term_overdue_list": ("超期及临期件", "Overdue and near-deadline cases"),
-    "brief_def_overdue_list": ("周末仍在办且有承诺时限的办件：已用工作日超过承诺时限为超期，剩余不超过 2 个工作日为临期。核心指标“超期件”还包括本周办结但超时的件，故两者可能不同。",
-                               "Open cases at the week's end with a promised limit: past it = overdue, at most 2 working days left = near. "
-                               "The “Overdue cases” KPI also counts cases completed late in the week, so the two can differ."),
-    "brief_term_bottleneck": ("瓶颈影响（可节省时间）", "Bottleneck impact (time saved)"),
-    "brief_def_bottleneck": ("环节耗时 = 完成时间 − 开始时间（无开始时间时取上一环节完成时间或受理时间），单位工作日。可节省时间 = Σ max(0, 耗时 − 该环节自身第 25 百分位耗时)，即每次都达到该环节最好四分之一水平时节省的时间。",
-                             "Stage time = completed − started (else the previous stage's completion or the receipt), in working days. "
-                             "Time saved = Σ max(0, stage time − the stage's own 25th percentile): what running every event at its best quartile would save."),
-    "brief_term_hotspot": ("信访热点", "Petition hot spot"),
-    "brief_def_hotspot": ("本周某乡镇某问题类别的信访不少于 4 件，且不少于前 8 周周均（至少按 0.5 计）的 2 倍。",
-                          "A township and topic with at least 4 petitions this week and at least twice its weekly mean of the previous 8 weeks (taken as at least 0.5)."),
-    "brief_term_forecast": ("收件预测", "Arrivals forecast"),
-    "brief_def_forecast": ("对每周收件量（最多三年历史）用 LandDesk 预测引擎：候选模型滚动回测后按误差加权组合，含春节效应；区间为回测校准的 80% 预测区间。",
-                           "Weekly arrivals (up to three years of history) through LandDesk's forecasting engine: candidate models scored on a rolling backtest "
-                           "and combined by inverse error, with the Spring Festival effect; the interval is the backtest-calibrated 80% interval."),
-    # petitions: handling and legal limits
-    "brief_tbl_petition_handling": ("信访办理", "Petition handling"),
-    "brief_col_metric": ("指标", "Metric"),
-    "brief_pet_timely_acceptance_rate": ("及时受理率（15 日内）", "Accepted within 15 days"),
-    "brief_pet_reply_on_time_rate": ("按期答复率（60/90 日内）", "Replied within 60/90 days"),
-    "brief_pet_satisfaction_rate": ("满意率（满意与基本满意）", "Satisfied or basically satisfied"),
-    "brief_pet_repeat_petitions": ("重复信访件", "Repeat petitions"),
-    "brief_s_repeats": ("本周有 {n} 件重复信访（同一信访人同一问题九十日内再次反映）。",
-                        "{n} petitions this week repeat an earlier one (same petitioner and topic within ninety days)."),
-    "brief_tbl_petition_countdown_summary": ("周末未办结信访件的法定时限", "Open petitions against their legal limits at the week's end"),
-    "brief_petition_past": ("已超过受理或答复时限", "Past the acceptance or reply limit"),
-    "brief_petition_near": ("七日内到期", "Due within seven days"),
-    "brief_tbl_petition_countdown": ("超期及临期信访件", "Petitions past or near their limit"),
-    "brief_col_petition": ("信访件编号", "Petition"),
-    "brief_col_step": ("待办环节", "Awaiting"),
-    "brief_col_days_left_cal": ("剩余天数", "Days left"),
-    "brief_step_accept": ("受理", "acceptance"),
-    "brief_step_reply": ("答复", "reply"),
-    "brief_petition_countdown_note": ("按紧急程度排序，剩余天数为负表示已超期（自然日，《信访工作条例》）；不含信访人信息。",
-                                      "Most urgent first; negative days left means past the limit (calendar days). No petitioner data."),
-    "brief_s_petition_countdown": ("周末未办结的信访件中，已超过法定时限 {late} 件、七日内到期 {near} 件。",
-                                   "Of the petitions open at the week's end, {late} were past a legal limit and {near} due within seven days."),
-    # cultivated land
-    "brief_sec_land": ("耕地保护", "Cultivated land"),
-    "brief_land_scope": ("最新年度调查的耕地面积与保有目标对比；按近年趋势推算{n}年内跌破目标的也列出。",
-                         "Cultivated land in the latest annual survey against its protection target; regions projected to fall below it within {n} years are listed too."),
-    "brief_land_ok": ("全县及各乡镇耕地均不低于保有目标，近年也无跌破趋势。",
-                      "The county and every township are at or above their cultivated-land targets, with no trend toward falling below."),
-    "brief_no_land_data": ("数据库中没有土地利用调查数据，耕地部分从略。", "The store holds no land-use survey data, so cultivated land is left out."),
-    "brief_tbl_land": ("低于或将跌破耕地保有目标的区域", "Regions below or heading below their cultivated-land target"),
-    "brief_col_region": ("区域", "Region"),
-    "brief_col_survey_year": ("调查年度", "Survey year"),
-    "brief_col_area": ("耕地面积（{unit}）", "Cultivated land ({unit})"),
-    "brief_col_target_area": ("保有目标（{unit}）", "Target ({unit})"),
-    "brief_col_gap": ("差距（{unit}）", "Gap ({unit})"),
-    "brief_col_cross_year": ("预计跌破年份", "Projected to cross"),
-    "brief_land_below": ("低于目标", "below target"),
-    "brief_land_crossing": ("将跌破", "heading below"),
-    "brief_s_land_below": ("{region}耕地 {area} 公顷（{year}年调查），低于保有目标 {target} 公顷。",
-                           "Cultivated land in {region} is {area} ha ({year} survey), below its target of {target} ha."),
-    "brief_s_land_crossing": ("{region}耕地 {area} 公顷，仍高于目标 {target} 公顷，但按近年趋势预计 {cross} 年跌破。",
-                              "Cultivated land in {region} is {area} ha, still above its target of {target} ha, but on its recent trend falls below it in {cross}."),
-    "brief_term_petition_limits": ("信访法定时限", "Petition legal limits"),
-    "brief_def_petition_limits": ("《信访工作条例》：登记之日起 15 日内决定是否受理，60 日内答复（经批准延期的 90 日内），按自然日计算。",
-                                  "Decide on acceptance within 15 days of receipt and reply within 60 days (90 when extended), calendar days."),
-    "brief_term_land": ("耕地跌破预测", "Cultivated land projection"),
-    "brief_def_land": ("以最近五个调查年度的耕地面积作最小二乘线性趋势，推算面积低于保有目标的年份；目标取该区域的耕地保有量考核目标。",
-                       "A least-squares linear trend over the last five surveyed years projects the year the area falls below the region's cultivated-land target."),
-    # ---- weekly briefing — END ----
-    # ---- sign-in, roles, admin and public pages (issue 8) ----
-    "signin_title": ("登录", "Sign in"),
-    "signin_help": ("请使用本局分配的账号登录。多次输错密码将暂时锁定账号。",
-                    "Sign in with the account the bureau gave you. Repeated wrong passwords lock the account for a while."),
-    "signin_user": ("用户名", "Username"),
-    "signin_password": ("密码", "Password"),
-    "signin_button": ("登录", "Sign in"),
-    "signin_oidc": ("统一身份认证登录", "Sign in with the bureau's identity provider"),
-    "signin_or_password": ("或使用 LandDesk 账号和密码登录：", "Or sign in with a LandDesk username and password:"),
-    "signin_oidc_unknown": ("统一身份认证账号 {identity} 未在 LandDesk 开通或已停用，请联系系统管理员。",
-                            "The identity {identity} has no active LandDesk account; ask the administrator."),
-    "signin_oidc_switch": ("退出统一身份认证，换一个账号", "Sign out of the identity provider to use another identity"),
-    "signin_failed": ("用户名或密码不正确。", "The username or password is not correct."),
-    "signin_locked": ("登录失败次数过多，请 {minutes} 分钟后再试。",
-                      "Too many failed sign-ins; try again in {minutes} minutes."),
-    "signed_in_as": ("当前用户：{user}（{role}）", "Signed in as {user} ({role})"),
-    "sign_out": ("退出登录", "Sign out"),
-    "dev_mode_banner": ("开发模式：未启用登录，所有页面和数据对任何访问者开放。请勿在生产环境使用 --no-auth。",
-                        "Development mode: no sign-in — every page and all data are open to anyone. "
-                        "Do not use --no-auth in production."),
-    "public_mode_note": ("政务公开视图：仅发布汇总数据，少于 {n} 件的单元格不予公开。",
-                         "Open-government view: aggregates only; cells under {n} are suppressed."),
-    "role_leader": ("局领导", "leader"),
-    "role_planner": ("规划人员", "planner"),
-    "role_analyst": ("数据分析员", "analyst"),
-    "role_township_officer": ("乡镇工作人员", "township officer"),
-    "role_admin": ("系统管理员", "administrator"),
-    "role_public": ("公众", "public"),
-    "nav_admin": ("系统管理", "Administration"),
-    "nav_public": ("政务公开", "Open government"),
-    "page_audit": ("审计日志", "Audit log"),
-    "page_users": ("用户与角色", "Users and roles"),
-    "page_public": ("政务公开", "Open government"),
-    "audit_help": ("登录、登录失败、导出、下载、上传和数据载入的记录，最新的在前。",
-                   "Sign-ins, failed sign-ins, exports, downloads, uploads and data loads, newest first."),
-    "audit_action": ("操作", "Action"),
-    "audit_all_actions": ("全部操作", "All actions"),
-    "audit_limit": ("显示条数", "Rows shown"),
-    "users_help": ("账号由命令行管理：`landdesk users add 用户名 --role 角色 [--township 乡镇]`；此处只读。",
-                   "Accounts are managed on the command line: `landdesk users add NAME --role ROLE [--township T]`; read-only here."),
-    "upload_not_allowed": ("上传仅限数据分析员和系统管理员。", "Uploads are for analysts and administrators only."),
-    "pub_intro": ("本页公开青山县自然资源局政务服务事项的办理情况和信访受理情况。所有数据均为汇总数据，不含个人信息；"
-                  "少于 {n} 件的单元格不予公开（显示为“—”）。",
-                  "Service performance of the county land-and-resources bureau and the petitions it received. "
-                  "Aggregates only, no personal data; cells under {n} are suppressed (shown as “—”)."),
-    "pub_period_kind": ("统计周期", "Period"),
-    "pub_month": ("月度", "Month"),
-    "pub_quarter": ("季度", "Quarter"),
-    "pub_year": ("年度", "Year"),
-    "pub_pick": ("选择期间", "Choose the period"),
-    "pub_service": ("政务服务事项办理情况", "Service performance by item"),
-    "pub_service_help": ("每个服务事项的收件量、办结量、按期办结率和办理时长（工作日中位数）。",
-                         "Per service item: cases received and completed, on-time rate and processing time (median workdays)."),
-    "pub_overall": ("总体办理情况", "Overall"),
-    "pub_petitions": ("信访事项按主题", "Petitions by topic"),
-    "pub_petitions_help": ("按主题统计的信访件数、受理和按期答复情况。", "Petitions per topic: received, accepted and replied on time."),
-    "pub_suppressed": ("已隐去 {n} 个小于 {m} 件的单元格。", "{n} cells under {m} suppressed."),
-    "pub_chart_on_time": ("各事项按期办结率", "On-time rate by service item"),
-    "pub_chart_petitions": ("各主题信访件数", "Petitions received by topic"),
-    "col_suppressed": ("含隐去数据", "Suppressed"),
-    "col_id": ("编号", "ID"),
-    "col_at": ("时间", "Time"),
-    "col_username": ("用户", "User"),
-    "col_action": ("操作", "Action"),
-    "col_client": ("客户端", "Client"),
-    "col_detail": ("详情", "Detail"),
-    "col_role": ("角色", "Role"),
-    "col_display_name": ("姓名", "Name"),
-    "col_active": ("启用", "Active"),
-    "col_created_at": ("创建时间", "Created"),
-    "col_password_changed_at": ("密码修改时间", "Password changed"),
-    "col_oidc_only": ("仅统一身份认证", "Identity provider only"),
-    # the tabs of the analysis pages (only the open one runs; the label is in the URL)
-    "eff_tab_comparison": ("分组对比", "Comparison"),
-    "eff_tab_distribution": ("时长分布", "Distribution"),
-    "eff_tab_service": ("便民服务", "Service convenience"),
-    "bn_tab_ranking": ("瓶颈排名", "Ranking"),
-    "bn_tab_map": ("流程图", "Process map"),
-    "bn_tab_heatmap": ("等待热力图", "Waiting heatmap"),
-    "bn_tab_variants": ("流程变体", "Variants"),
-    "bn_tab_rework": ("返工与补正", "Rework"),
-    "bn_tab_workload": ("科室工作量", "Workload"),
-    "pet_tab_volume": ("信访量", "Volume"),
-    "pet_tab_timeliness": ("时效与满意度", "Timeliness and satisfaction"),
-    "pet_tab_countdown": ("办理倒计时", "Countdowns"),
-    "pet_tab_topics": ("话题与突增", "Topics and spikes"),
-    "land_tab_composition": ("地类构成", "Composition"),
-    "land_tab_change": ("变化与流转", "Change and transfers"),
-    "land_tab_cultivated": ("耕地保护", "Cultivated land"),
-    "land_tab_supply": ("土地供应", "Land supply"),
-    "fc_tab_forecasts": ("收件与信访预测", "Forecasts"),
-    "fc_tab_backlog": ("积压预测", "Backlog"),
-    "fc_tab_land": ("耕地轨迹", "Land trajectory"),
-    "fc_tab_warnings": ("风险预警", "Warnings"),
-}
+
+@lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict[str, object]:
+    """The messages of `lang` (empty when there is no such catalogue)."""
+    path = CATALOGUE_DIR / f"{lang}.yaml"
+    if not path.is_file():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+@lru_cache(maxsize=1)
+def languages() -> tuple[str, ...]:
+    """The languages with a catalogue, the default first."""
+    found = sorted(p.stem for p in CATALOGUE_DIR.glob("*.yaml"))
+    return tuple(sorted(found, key=lambda code: code != DEFAULT_LANG))
+
+
+LANGS = languages()
+
+
+def keys() -> list[str]:
+    """Every message key, in the default catalogue's order (tab sets are read in this order)."""
+    return list(catalogue(DEFAULT_LANG))
+
+
+def has(key: str) -> bool:
+    return key in catalogue(DEFAULT_LANG)
+
+
+@lru_cache(maxsize=None)
+def _plural_rule(lang: str):
+    from babel import Locale
+
+    try:
+        return Locale.parse(lang).plural_form
+    except (ValueError, LookupError):
+        return lambda n: "other"
+
+
+def plural_category(n, lang: str) -> str:
+    """The CLDR plural category ('one', 'few', 'other' …) of the number `n` in `lang`."""
+    try:
+        return _plural_rule(lang)(abs(n))
+    except (TypeError, ValueError):
+        return "other"
+
+
+def _message(key: str, lang: str):
+    for code in (lang, FALLBACK_LANG):
+        msg = catalogue(code).get(key)
+        if msg is not None:
+            return msg
+    return None
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **fmt) -> str:
-    """The text for `key` in `lang` (the key itself when missing, so gaps show up in tests)."""
-    pair = TEXT.get(key)
-    text = key if pair is None else pair[0 if lang == "zh" else 1]
-    return text.format(**fmt) if fmt else text
+    """The text for `key` in `lang`, with `fmt` filled in; a plural message picks its form by `n` (or `count`)."""
+    msg = _message(key, lang)
+    if msg is None:
+        return key
+    if isinstance(msg, dict):
+        n = fmt.get("n", fmt.get("count"))
+        form = plural_category(n, lang) if n is not None else "other"
+        msg = msg.get(form) or msg.get("other") or next(iter(msg.values()))
+    if "bureau" not in fmt and "{bureau}" in msg:
+        fmt = dict(fmt, bureau=bureau_name(lang))
+    return msg.format(**fmt) if fmt else msg
 
 
-def fmt_count(n: float, lang: str = DEFAULT_LANG) -> str:
-    """Counts: Chinese uses 万 and 亿 above ten thousand, English thousands separators."""
-    if n is None or (isinstance(n, float) and math.isnan(n)):
-        return "—"
-    if lang == "zh":
-        if abs(n) >= 1e8:
-            return f"{n / 1e8:.2f}亿"
-        if abs(n) >= 1e4:
-            return f"{n / 1e4:.2f}万"
-        return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.1f}"
-    return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.1f}"
+def bureau_name(lang: str = DEFAULT_LANG) -> str:
+    """The bureau's name: the LANDDESK_BUREAU setting, else the sample county's name in `lang`."""
+    from landdesk.settings import settings
+
+    return settings().bureau or t("bureau_default", lang)
 
 
-def fmt_rate(x: float) -> str:
-    return "—" if x is None or math.isnan(x) else f"{x * 100:.1f}%"
-
-
-def fmt_area(ha: float, lang: str = DEFAULT_LANG, with_mu: bool = True) -> str:
-    """Area in 公顷, with 亩 beside it for Chinese readers unless `with_mu` is off."""
-    if ha is None or math.isnan(ha):
-        return "—"
-    if lang == "zh":
-        text = f"{fmt_count(round(ha, 1), lang)}公顷"
-        return f"{text}（{fmt_count(round(ha * MU_PER_HA), lang)}亩）" if with_mu else text
-    return f"{ha:,.1f} ha"
-
-
-#: The cockpit KPIs that are rates (shown as percentages, their changes in percentage points).
-RATE_KPIS = {"on_time_rate", "online_rate", "good_rating_rate", "petition_reply_on_time_rate"}
-
-
-def fmt_kpi(code: str, value, lang: str = DEFAULT_LANG, unit: str = "workdays", card: bool = False) -> str:
-    """A cockpit KPI's value as the dashboard and the briefing show it; `card`: the short duration unit a
-    quarter-width KPI card has room for."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if code in RATE_KPIS:
-        return fmt_rate(value)
-    if code == "cultivated_land_ha":
-        return fmt_area(value, lang, with_mu=False)
-    if code == "median_throughput":
-        return f"{value:.1f} {t(('unit_card_' if card else 'unit_') + unit, lang)}"
-    return fmt_count(value, lang)
+def language_name(code: str) -> str:
+    """A language's name in that language (for the language switch)."""
+    return t("language_name", code)
