@@ -293,5 +293,20 @@ def _exports():
 
 EXPORTS = _exports()
 
+def stage_cases(events: pd.DataFrame, cases_frame: pd.DataFrame, stage: str, limit: int) -> tuple[pd.DataFrame, int]:
+    """Cases with an event of `stage` (measured events, as `scoped_measured` returns them): per case the number of
+    such events and their total sojourn (the measure the bottleneck ranking uses), longest first, capped at
+    `limit`, with the case's attributes from the `cases` export; returns (frame, how many cases)."""
+    ev = events[events["stage"] == stage]
+    per_case = (ev.groupby("case_id", sort=False)
+                .agg(stage_events=("stage", "size"), stage_sojourn=("sojourn", "sum"),
+                     last_completed=("completed_at", "max"))
+                .reset_index().sort_values("stage_sojourn", ascending=False))
+    info = cases_frame[["case_id", "case_type", "department", "township", "status", "received_at", "closed_at",
+                        "throughput", "age"]]
+    out = per_case.merge(info, on="case_id", how="left")
+    return out.head(limit).reset_index(drop=True), len(out)
+
+
 __all__ = ["SUPPLEMENT_STAGES", "RETURN_RESULTS", "stage_times", "bottlenecks", "dfg", "variants", "rework",
            "workload", "stage_trend", "scoped_events", "closed_case_paths", "measure", "scoped_measured"]

@@ -406,3 +406,42 @@ def _exports():
 
 
 EXPORTS = _exports()
+
+
+# ---------- distributions and drill-down (the pages' selections) ----------
+
+def box_stats(df: pd.DataFrame, group: str, value: str) -> pd.DataFrame:
+    """Per-group quartiles and Tukey whiskers of `value`: the aggregate a box plot needs (no raw points)."""
+    rows = []
+    for name, s in df.groupby(group, sort=True)[value]:
+        s = s.dropna()
+        if s.empty:
+            continue
+        q1, med, q3 = np.percentile(s, [25, 50, 75])
+        iqr = q3 - q1
+        lo = float(s[s >= q1 - 1.5 * iqr].min())
+        hi = float(s[s <= q3 + 1.5 * iqr].max())
+        rows.append({group: name, "n": int(s.size), "min": float(s.min()), "q1": float(q1), "median": float(med),
+                     "q3": float(q3), "p90": float(np.percentile(s, 90)), "max": float(s.max()),
+                     "mean": float(s.mean()), "lower_fence": lo, "upper_fence": hi})
+    return pd.DataFrame(rows, columns=[group, "n", "min", "q1", "median", "q3", "p90", "max", "mean",
+                                       "lower_fence", "upper_fence"])
+
+
+def throughput_distribution(cases_frame: pd.DataFrame, scope: Scope, by: str) -> pd.DataFrame:
+    """Quartiles and whiskers of throughput time per `by` group over the cases completed in the period (rows of
+    the `cases` export), so a box plot needs no per-case rows. Grain: one row per group."""
+    done = cases_frame[cases_frame["throughput"].notna() & cases_frame["closed_at"].notna()]
+    done = done[(done["closed_at"] >= pd.Timestamp(scope.start_ts)) & (done["closed_at"] < pd.Timestamp(scope.end_ts))]
+    return box_stats(done, by, "throughput")
+
+
+def drill_cases(cases_frame: pd.DataFrame, by: str | None, values, limit: int) -> tuple[pd.DataFrame, int]:
+    """The cases behind the chosen `by` groups (rows of the `cases` export), longest first (open ones by age),
+    capped at `limit`; returns (frame, how many matched)."""
+    df = cases_frame
+    if by and values:
+        df = df[df[by].astype(str).isin([str(v) for v in values])]
+    order = df["throughput"].fillna(df["age"])
+    df = df.assign(_o=order).sort_values("_o", ascending=False).drop(columns="_o")
+    return df.head(limit).reset_index(drop=True), len(df)

@@ -60,23 +60,21 @@ def registry() -> dict[str, Export]:
     return out
 
 
-def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", by: str | None = None,
-               principal=None, client: str | None = None) -> pd.DataFrame:
-    """Compute export `name` for `scope` on the store behind `engine`.
-
-    `principal` (a service.auth.Principal; None = the trusted command line) is enforced here, in
-    the data-access layer: a township officer's scope is forced to their township (another one
-    asked for is narrowed and audited), the public may run only the disclosure exports and gets
-    small cells suppressed (see service.access)."""
-    from analytics.workcal import load_calendar
-
+def get(name: str) -> Export:
+    """The export called `name` (LandDeskError naming the way to list them when there is none)."""
     export = registry().get(name)
     if export is None:
         raise LandDeskError(f"There is no export named {name!r}; `landdesk export --list` shows the names.")
-    if principal is not None:
-        from service import access
-        access.check_export(principal, name, by)
-        scope = access.scoped(scope, principal, engine=engine, client=client, what=name)
+    return export
+
+
+def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", by: str | None = None) -> pd.DataFrame:
+    """Compute export `name` for `scope` on the store behind `engine`: pure computation, no access control.
+    Every caller on behalf of a person goes through the service layer (service.results.read), which checks the
+    principal, applies and enforces the scope and audits the read."""
+    from analytics.workcal import load_calendar
+
+    export = get(name)
     if by is not None and by not in export.by:
         accepted = ", ".join(export.by) or "none"
         raise LandDeskError(f"The export {name!r} cannot be broken down by {by!r} (accepted: {accepted}).")
@@ -88,6 +86,4 @@ def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", 
         if "no such" in str(exc.orig).lower():      # SQLite reports a missing table/column this way: a bug
             raise
         raise StoreUnavailable.from_exc(engine, exc) from None
-    if principal is not None:
-        df = access.enforce_frame(principal, name, df, scope)
     return df

@@ -161,6 +161,16 @@ def _truncate(text, n: int = SUMMARY_CHARS):
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+#: A petition is near its limit when its acceptance or reply is due within this many calendar days (or overdue).
+NEAR_LIMIT_DAYS = 7
+
+
+def near_limit(countdown_frame: pd.DataFrame, days: int = NEAR_LIMIT_DAYS) -> pd.DataFrame:
+    """The rows of the `petition-countdown` export due within `days` calendar days or past due, most urgent first."""
+    df = countdown_frame
+    return df[df["days_left"].notna() & (df["days_left"] <= days)]
+
+
 def countdown(conn: Connection, scope: Scope) -> pd.DataFrame:
     """信访时限倒计时. Grain: one row per petition open at the period's end (received by then, not closed
     or rejected) that still awaits acceptance or a reply then. days_left_accept / days_left_reply:

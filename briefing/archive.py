@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from landdesk.errors import LandDeskError
+from landdesk.settings import settings
 
 FORMATS = ("pdf", "docx", "html")
 DEFAULT_OUT_DIR = Path("data") / "briefings"
@@ -27,7 +28,7 @@ NAME_RE = re.compile(r"^briefing-(\d{4}-W\d{2})-(zh|en)\.(pdf|docx|html)$")
 
 
 def out_dir(explicit: str | os.PathLike | None = None) -> Path:
-    return Path(explicit or os.environ.get("LANDDESK_BRIEFING_DIR") or DEFAULT_OUT_DIR)
+    return Path(explicit or settings().briefing_dir or DEFAULT_OUT_DIR)
 
 
 def file_name(week: str, lang: str, fmt: str) -> str:

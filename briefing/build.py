@@ -1,6 +1,6 @@
 """Assemble one week's briefing (周报) from the analytics exports.
 
-Every number comes from an analytics export run by name (`analytics.exports.run_export`) — the
+Every number comes from an analytics export read by name through the service layer (`service.results.read`) — the
 same functions behind `landdesk export` and the dashboard pages — except the petition counts by
 topic and township, which count the `petitions` rows received in the week exactly as the
 `petitions_received` KPI does. Sections whose export is not installed, or whose data the store
@@ -18,9 +18,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from analytics.exports import registry, run_export
+from analytics.exports import registry
+from analytics.petitions import near_limit
 from analytics.scope import Scope
 from briefing import charts as ch
+from service import results
 from briefing.model import Briefing, Chart, Section, Sentence, Table
 from briefing.weeks import data_range, default_week, parse_week, same_week_last_year, week_bounds, week_label
 from landdesk.i18n import LANGS, bureau_name, t
@@ -40,7 +42,7 @@ HOTSPOT_BASE_WEEKS = 8        # petition hot spot: this week vs the mean of the 
 HOTSPOT_MIN, HOTSPOT_FACTOR = 4, 2.0
 FORECAST_HORIZON, FORECAST_MIN_WEEKS, FORECAST_HISTORY_WEEKS = 4, 12, 156
 OVERDUE_ROWS = 30
-PETITION_NEAR_DAYS, PETITION_ROWS = 7, 20   # petitions within a week (calendar days) of a legal limit
+PETITION_ROWS = 20            # petitions near their legal limit listed (analytics.petitions.near_limit)
 LAND_WARN_YEARS = 5           # cultivated land projected to fall below its target within 5 years
 NUMERALS = {"zh": {4: "四", 8: "八", 12: "十二"}, "en": {4: "four", 8: "eight", 12: "twelve"}}
 
@@ -61,6 +63,7 @@ class _Ctx:
     end: dt.date
     first: dt.date | None            # first day with data in the store
     last: dt.date | None             # last day with data
+    principal: object = None         # who the briefing is for (service.auth.Principal; None: the whole county)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -69,6 +72,10 @@ class _Ctx:
 
     def tr(self, key: str, **fmt) -> str:
         return t(key, self.lang, **fmt)
+
+    def read(self, name: str, scope: Scope, unit: str = "workdays", by: str | None = None) -> pd.DataFrame:
+        """An export as the briefing's reader may see it (the briefing as a whole is audited, not each read)."""
+        return results.read(self.engine, name, scope, unit, by, principal=self.principal, audited=False)
 
     def n(self, k: int) -> str:
         """A small constant in words (keeps digits out of sentences that must cite table numbers only)."""
@@ -98,9 +105,9 @@ def _safe(ctx: _Ctx, key: str, build):
 # ---------- KPI table ----------
 
 def _kpi_rows(ctx: _Ctx) -> pd.DataFrame:
-    now = run_export(ctx.engine, "kpis", ctx.scope).set_index("kpi")
+    now = ctx.read("kpis", ctx.scope).set_index("kpi")
     ly_start, ly_end = week_bounds(same_week_last_year(ctx.week))
-    year_before = run_export(ctx.engine, "kpis", Scope(ly_start, ly_end)).set_index("kpi")["value"]
+    year_before = ctx.read("kpis", Scope(ly_start, ly_end)).set_index("kpi")["value"]
     prev_start = ctx.start - dt.timedelta(days=7)
     df = now.copy()
     df["year_before"] = year_before.reindex(df.index)
@@ -203,7 +210,7 @@ def _flow_section(ctx: _Ctx):
     sec = Section("flow", ctx.tr("brief_sec_flow"))
     start = ctx.start - dt.timedelta(weeks=TREND_WEEKS - 1)
     name = "flow" if ctx.has("flow") else "weekly-flow"
-    flow = run_export(ctx.engine, name, Scope(start, ctx.end))
+    flow = ctx.read(name, Scope(start, ctx.end))
     if not ctx.covered(start, ctx.end):
         sec.intro.append(ctx.tr("brief_no_cases"))
         return sec, []
@@ -236,7 +243,7 @@ def _bottleneck_section(ctx: _Ctx):
         sec.intro.append(ctx.tr("brief_not_available", what=ctx.tr("brief_sec_bottlenecks")))
         return sec, []
     start = ctx.end - dt.timedelta(weeks=BOTTLENECK_WEEKS) + dt.timedelta(days=1)
-    bn = run_export(ctx.engine, "bottlenecks", Scope(start, ctx.end))
+    bn = ctx.read("bottlenecks", Scope(start, ctx.end))
     sec.intro.append(ctx.tr("brief_bottleneck_scope", n=ctx.n(BOTTLENECK_WEEKS), start=start, end=ctx.end))
     bn = bn[bn["impact_total"] > 0] if len(bn) else bn
     if bn.empty:
@@ -355,7 +362,7 @@ def _petition_section(ctx: _Ctx):
 
 
 def _export_counts(ctx: _Ctx, scope: Scope, by: str) -> pd.Series:
-    df = run_export(ctx.engine, "petitions", scope, by=by)
+    df = ctx.read("petitions", scope, by=by)
     if df.empty:
         return pd.Series(dtype=int)
     keys = df[by].astype(object).where(df[by].notna(), ctx.tr("brief_unknown")).astype(str)
@@ -366,8 +373,8 @@ def _export_counts(ctx: _Ctx, scope: Scope, by: str) -> pd.Series:
 
 def _petition_handling(ctx: _Ctx, sec: Section) -> list[Sentence]:
     """信访办理: timely acceptance, on-time reply, satisfaction and repeats this week vs the previous week."""
-    now = run_export(ctx.engine, "petitions", ctx.scope)
-    before = run_export(ctx.engine, "petitions", Scope(ctx.start - dt.timedelta(days=7), ctx.start - dt.timedelta(days=1)))
+    now = ctx.read("petitions", ctx.scope)
+    before = ctx.read("petitions", Scope(ctx.start - dt.timedelta(days=7), ctx.start - dt.timedelta(days=1)))
     if now.empty:
         return []
     now, before = now.iloc[0], (before.iloc[0] if len(before) else None)
@@ -389,10 +396,10 @@ def _petition_handling(ctx: _Ctx, sec: Section) -> list[Sentence]:
 
 def _petition_countdown(ctx: _Ctx, sec: Section) -> list[Sentence]:
     """Open petitions past or within a week of their acceptance/reply limit at the week's end (no personal data)."""
-    df = run_export(ctx.engine, "petition-countdown", ctx.scope)
+    df = ctx.read("petition-countdown", ctx.scope)
     if df.empty:
         return []
-    df = df[df["days_left"].notna() & (df["days_left"] <= PETITION_NEAR_DAYS)]
+    df = near_limit(df)
     if df.empty:
         return []
     late = int(df["overdue"].sum())
@@ -426,7 +433,7 @@ def _land_section(ctx: _Ctx):
     if not ctx.has("cultivated-target"):
         sec.intro.append(ctx.tr("brief_not_available", what=ctx.tr("brief_sec_land")))
         return sec, []
-    df = run_export(ctx.engine, "cultivated-target", ctx.scope)
+    df = ctx.read("cultivated-target", ctx.scope)
     if df.empty:
         sec.intro.append(ctx.tr("brief_no_land_data"))
         return sec, []
@@ -475,7 +482,7 @@ def _forecast_section(ctx: _Ctx):
         sec.intro.append(ctx.tr("brief_forecast_short", n=0))
         return sec, []
     start = max(ctx.first, ctx.end - dt.timedelta(weeks=FORECAST_HISTORY_WEEKS) + dt.timedelta(days=1))
-    flow = run_export(ctx.engine, "weekly-flow", Scope(start, ctx.end))
+    flow = ctx.read("weekly-flow", Scope(start, ctx.end))
     # the first week of the data is usually partial: drop it when it does not start on a Monday
     if len(flow) and ctx.first > pd.Timestamp(flow["week"].iloc[0]).date():
         flow = flow.iloc[1:]
@@ -522,7 +529,7 @@ def _overdue_section(ctx: _Ctx):
     if not ctx.has("overdue-cases"):
         sec.intro.append(ctx.tr("brief_not_available", what=ctx.tr("brief_sec_overdue")))
         return sec, []
-    df = run_export(ctx.engine, "overdue-cases", ctx.scope)
+    df = ctx.read("overdue-cases", ctx.scope)
     lang = ctx.lang
     late = int(df["overdue"].sum()) if len(df) else 0
     near = int(len(df) - late)
@@ -564,16 +571,16 @@ def _definitions(ctx: _Ctx) -> list[tuple[str, str]]:
 
 
 def _data_as_of(engine: Engine):
-    from etl.schema import etl_batches
+    from analytics.coverage import data_as_of
 
     with engine.connect() as conn:
-        return conn.execute(select(func.max(etl_batches.c.finished_at))
-                            .where(etl_batches.c.status == "loaded")).scalar_one()
+        return data_as_of(conn)
 
 
 def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *, bureau: str | None = None,
-                   charts: bool = True) -> Briefing:
-    """The briefing of ISO week `week` (default: the last complete week of the data) in `lang`.
+                   charts: bool = True, principal=None) -> Briefing:
+    """The briefing of ISO week `week` (default: the last complete week of the data) in `lang`, as `principal`
+    may see it (None: the whole county; a township officer's briefing holds only their township).
 
     `charts=False` skips the chart figures (faster; the renderers then show no charts).
     """
@@ -583,7 +590,7 @@ def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *,
     start, end = week_bounds(week)
     first, last = data_range(engine)
     year, number = parse_week(week)
-    ctx = _Ctx(engine, lang, week_label(year, number), start, end, first, last)
+    ctx = _Ctx(engine, lang, week_label(year, number), start, end, first, last, principal=principal)
 
     notices = []
     if first is None:

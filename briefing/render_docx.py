@@ -15,6 +15,7 @@ from pathlib import Path
 from briefing.model import Briefing, Table
 from briefing.render_html import ensure_charts
 from landdesk.i18n import t
+from landdesk.settings import settings
 
 EAST_ASIA_FONT = "Microsoft YaHei"
 LATIN_FONT = "Arial"
@@ -23,7 +24,7 @@ HEAD_FILL = "E8EDF3"
 
 
 def _fonts():
-    return os.environ.get("LANDDESK_DOCX_EASTASIA_FONT", EAST_ASIA_FONT), LATIN_FONT
+    return settings().docx_eastasia_font or EAST_ASIA_FONT, LATIN_FONT
 
 
 def _set_rfonts(rpr, east_asia: str, latin: str) -> None:

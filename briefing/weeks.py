@@ -53,26 +53,11 @@ def same_week_last_year(week: str) -> str:
 
 
 def data_range(engine: Engine) -> tuple[dt.date | None, dt.date | None]:
-    """First and last day with any case or petition activity (received, closed, events) in the store."""
-    from etl.schema import case_events, cases, petitions
+    """First and last day with any case or petition activity in the store (analytics.coverage)."""
+    from analytics.coverage import activity_range
 
-    firsts, lasts = [], []
     with engine.connect() as conn:
-        for col in (cases.c.received_at, petitions.c.received_at):
-            lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
-            firsts.append(lo)
-            lasts.append(hi)
-        for col in (cases.c.closed_at, case_events.c.completed_at):
-            lasts.append(conn.execute(select(func.max(col))).scalar_one())
-    firsts = [_as_date(v) for v in firsts if v is not None]
-    lasts = [_as_date(v) for v in lasts if v is not None]
-    return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
-
-
-def _as_date(value) -> dt.date:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.date() if isinstance(value, dt.datetime) else value
+        return activity_range(conn)
 
 
 def last_complete_week(last_day: dt.date, cal=None) -> str:

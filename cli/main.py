@@ -54,7 +54,11 @@ def _audit(engine, action: str, detail) -> None:
     try:
         record(engine, action, os_user(), detail, "cli")
     except Exception as exc:  # noqa: BLE001
-        print(f"landdesk: warning: not audited ({exc})", file=sys.stderr)
+        _not_audited(exc)
+
+
+def _not_audited(exc: Exception) -> None:
+    print(f"landdesk: warning: not audited ({exc})", file=sys.stderr)
 
 
 def _audit_etl(engine, results) -> None:
@@ -109,9 +113,10 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_export(args) -> int:
-    from analytics.exports import registry, run_export
+    from analytics.exports import registry
     from analytics.scope import Scope
     from etl.store import ensure_ready
+    from service import results
     if args.list or not args.name:
         for e in registry().values():
             by = f" [--by {'|'.join(e.by)}]" if e.by else ""
@@ -126,9 +131,8 @@ def cmd_export(args) -> int:
     engine = _engine(args)
     ensure_ready(engine)
     scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department)
-    frame = run_export(engine, args.name, scope, args.time_unit, args.by)
-    _audit(engine, "export", {"export": args.name, "from": start, "to": end, "by": args.by,
-                              "township": args.township, "rows": len(frame)})
+    frame = results.read(engine, args.name, scope, args.time_unit, args.by, client="cli",
+                         on_audit_error=_not_audited)
     _print_frame(frame, args.format)
     return 0
 

@@ -95,27 +95,9 @@ def long_lines(df: pd.DataFrame, x: str, y: str, group: str, title: str, x_title
     return layout(fig, title, height, hovermode="x unified")
 
 
-def box_stats(df: pd.DataFrame, group: str, value: str) -> pd.DataFrame:
-    """Per-group quartiles and Tukey whiskers of `value`: the aggregate a box plot needs (no raw points)."""
-    rows = []
-    for name, s in df.groupby(group, sort=True)[value]:
-        s = s.dropna()
-        if s.empty:
-            continue
-        q1, med, q3 = np.percentile(s, [25, 50, 75])
-        iqr = q3 - q1
-        lo = float(s[s >= q1 - 1.5 * iqr].min())
-        hi = float(s[s <= q3 + 1.5 * iqr].max())
-        rows.append({group: name, "n": int(s.size), "min": float(s.min()), "q1": float(q1), "median": float(med),
-                     "q3": float(q3), "p90": float(np.percentile(s, 90)), "max": float(s.max()),
-                     "mean": float(s.mean()), "lower_fence": lo, "upper_fence": hi})
-    return pd.DataFrame(rows, columns=[group, "n", "min", "q1", "median", "q3", "p90", "max", "mean",
-                                       "lower_fence", "upper_fence"])
-
-
 def box(stats: pd.DataFrame, group: str, title: str, x_title: str, y_title: str,
         height: int | None = None) -> go.Figure:
-    """A box plot drawn from precomputed quartiles (`box_stats`), one box per group."""
+    """A box plot drawn from precomputed quartiles (analytics.efficiency.box_stats), one box per group."""
     fig = go.Figure(go.Box(x=stats[group].astype(str), q1=stats["q1"], median=stats["median"], q3=stats["q3"],
                            lowerfence=stats["lower_fence"], upperfence=stats["upper_fence"], mean=stats["mean"],
                            boxpoints=False, marker_color=PALETTE[0], name=y_title))

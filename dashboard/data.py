@@ -1,28 +1,30 @@
-"""Cached data access for the pages: one engine per process, results keyed on the store's last batch.
+"""Cached data access for the pages: one engine per process, results keyed on the store's state and the principal.
 
-Row-level scope is enforced here, not in the widgets: every export goes through `run_export` with the session's
-principal (dashboard.session), and every cached result that depends on who is asking has the principal in its
-cache key, so an officer's result is never served to another principal or the other way round."""
+A page holds a `Page` (its store key, scope, units and language, from `ui.page_header`) and asks it for exports by
+name: `page.export("bottlenecks", by="township")`. Every read goes through the service layer
+(service.results.read) as the session's principal — scope applied once and enforced on the frame, the public's
+small cells suppressed — and every cached result has the principal in its key, so an officer's result is never
+served to anyone else."""
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import threading
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import func, select
 
-from analytics.exports import run_export
 from analytics.scope import Scope
-from etl.schema import cases, etl_batches, petitions
 from etl.store import last_batch_id, make_engine
-from service.access import require, scoped
-from landdesk.settings import database_url
+from landdesk.settings import database_url, settings
+from service import results
+from service.access import require
 
 log = logging.getLogger(__name__)
 #: The name of the background thread that learns the integrity-risk reference (tests and benchmarks wait for it).
 WARM_THREAD = "landdesk-warm-reference"
+DRILL_LIMIT = 500   # at most this many cases go to the browser in a drill-down list
 
 
 def _who():
@@ -78,6 +80,58 @@ def _warm(key: str) -> threading.Thread:
     return thread
 
 
+@dataclass(frozen=True)
+class Page:
+    """What a page asks about: the store state (`key`), the filter bar's scope, the duration unit and the area
+    unit. Its methods read through the service layer as the session's principal, cached per principal."""
+
+    key: str
+    status: dict
+    scope: Scope
+    unit: str = "workdays"
+    area_unit: str = "ha"
+
+    def export(self, name: str, by: str | None = None, scope: Scope | None = None,
+               unit: str | None = None) -> pd.DataFrame:
+        """Export `name` (as `landdesk export NAME` computes it) for the page's scope, or `scope`."""
+        principal, client = _who()
+        return _read(self.key, name, scope or self.scope, unit or self.unit, by, principal, _client=client)
+
+    def try_export(self, name: str, by: str | None = None, scope: Scope | None = None):
+        """(frame, None), or (None, one-line reason) when the export failed: a section that cannot be computed
+        says so in its place instead of taking the page down (the error is logged)."""
+        try:
+            return self.export(name, by=by, scope=scope), None
+        except Exception as exc:  # noqa: BLE001 - the section's error boundary
+            log.exception("export %s failed", name)
+            return None, f"{type(exc).__name__}: {exc}"
+
+    def drill_cases(self, by: str | None, values: tuple, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
+        """The cases behind the chosen groups, longest first, capped (analytics.efficiency.drill_cases)."""
+        from analytics.efficiency import drill_cases
+        require(_who()[0], "drilldown")
+        return drill_cases(self.export("cases"), by, values, limit)
+
+    def throughput_distribution(self, by: str) -> pd.DataFrame:
+        """Throughput quartiles per group over the period's completed cases (no per-case rows to the browser)."""
+        from analytics.efficiency import throughput_distribution
+        return throughput_distribution(self.export("cases"), self.scope, by)
+
+    def stage_cases(self, stage: str, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
+        principal, client = _who()
+        return _stage_cases(self.key, self.scope, self.unit, stage, limit, principal, _client=client)
+
+
+@st.cache_data(show_spinner=False)
+def _read(key: str, name: str, scope: Scope, unit: str, by: str | None, principal, _client=None) -> pd.DataFrame:
+    return results.read(engine(), name, scope, unit, by, principal=principal, client=_client, audited=False)
+
+
+@st.cache_data(show_spinner=False)
+def _stage_cases(key: str, scope: Scope, unit: str, stage: str, limit: int, principal, _client=None):
+    return results.stage_cases(engine(), scope, unit, stage, limit, principal=principal, client=_client)
+
+
 def data_status(key: str) -> dict:
     """Data range and freshness: first/last case date, townships, and the last load's time. A township officer's
     township list holds only their township."""
@@ -90,31 +144,9 @@ def data_status(key: str) -> dict:
 
 @st.cache_data(show_spinner=False)
 def _data_status(key: str) -> dict:
+    from analytics.coverage import status
     with engine().connect() as conn:
-        first, last = conn.execute(select(func.min(cases.c.received_at), func.max(cases.c.received_at))).one()
-        p_last = conn.execute(select(func.max(petitions.c.received_at))).scalar_one()
-        def distinct(col):
-            return [r for (r,) in conn.execute(select(col).distinct().order_by(col)) if r]
-        towns = distinct(cases.c.township)
-        case_types = distinct(cases.c.case_type)
-        departments = distinct(cases.c.department)
-        as_of = conn.execute(select(func.max(etl_batches.c.finished_at))
-                             .where(etl_batches.c.status == "loaded")).scalar_one()
-    last_any = max([d for d in (last, p_last) if d is not None], default=None)
-    return {"first": first.date() if first else None, "last": last_any.date() if last_any else None,
-            "townships": towns, "case_types": case_types, "departments": departments, "as_of": as_of}
-
-
-def export(key: str, name: str, scope: Scope, unit: str = "workdays", by: str | None = None) -> pd.DataFrame:
-    """The named export for the scope — the same function `landdesk export` calls, as the session's principal
-    (an officer's township forced, the public's small cells suppressed)."""
-    principal, client = _who()
-    return _export(key, name, scope, unit, by, principal, _client=client)
-
-
-@st.cache_data(show_spinner=False)
-def _export(key: str, name: str, scope: Scope, unit: str, by: str | None, principal, _client=None) -> pd.DataFrame:
-    return run_export(engine(), name, scope, unit, by, principal=principal, client=_client)
+        return status(conn)
 
 
 @st.cache_data(show_spinner=False)
@@ -131,33 +163,8 @@ def batches(key: str, limit: int = 200) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def rejects_by_reason(key: str) -> pd.DataFrame:
-    try:
-        from etl.quality import rejects_by_reason as build
-    except ModuleNotFoundError as exc:
-        if exc.name != "etl.quality":
-            raise
-        return _rejects_by_reason(engine())
+    from etl.quality import rejects_by_reason as build
     return build(engine())
-
-
-def _rejects_by_reason(eng) -> pd.DataFrame:
-    """Rejected records per batch and reason with their share of the batch's rejects and a few example rows
-    (used until etl.quality provides it)."""
-    from etl.schema import etl_rejects as r
-    q = (select(r.c.batch_id, r.c.reason, func.count().label("records"), func.min(r.c.row_number).label("first"))
-         .group_by(r.c.batch_id, r.c.reason).order_by(r.c.batch_id.desc(), func.count().desc()))
-    with eng.connect() as conn:
-        df = pd.DataFrame(conn.execute(q).all(), columns=["batch_id", "reason", "records", "first"])
-        examples = {}
-        for batch_id, reason in df[["batch_id", "reason"]].itertuples(index=False):
-            rows = conn.execute(select(r.c.row_number).where(r.c.batch_id == batch_id, r.c.reason == reason)
-                                .order_by(r.c.row_number).limit(5)).scalars().all()
-            examples[(batch_id, reason)] = ", ".join(str(x) for x in rows)
-    if df.empty:
-        return pd.DataFrame(columns=["batch_id", "reason", "records", "share", "example_rows"])
-    df["share"] = df["records"] / df.groupby("batch_id")["records"].transform("sum")
-    df["example_rows"] = [examples[k] for k in zip(df["batch_id"], df["reason"])]
-    return df[["batch_id", "reason", "records", "share", "example_rows"]]
 
 
 @st.cache_data(show_spinner=False)
@@ -167,13 +174,10 @@ def rejects(key: str, batch_id: int) -> pd.DataFrame:
 
 
 def mapping_files() -> dict[str, str]:
-    """Mapping files a user may load an upload through: the sample county's and $LANDDESK_MAPPINGS_DIR's."""
-    import os
-    from pathlib import Path
-
+    """Mapping files a user may load an upload through: the sample county's and LANDDESK_MAPPINGS_DIR's."""
     from landdesk.settings import SAMPLE_DIR
-    dirs = [SAMPLE_DIR / "mappings"] + ([Path(os.environ["LANDDESK_MAPPINGS_DIR"])]
-                                        if os.environ.get("LANDDESK_MAPPINGS_DIR") else [])
+    extra = settings().mappings_dir
+    dirs = [SAMPLE_DIR / "mappings"] + ([extra] if extra else [])
     return {str(p): p.name for d in dirs if d.is_dir() for p in sorted(d.glob("*.yaml"))}
 
 
@@ -204,112 +208,15 @@ def _audit_safe(action: str, principal, client, detail) -> None:
         logging.getLogger(__name__).exception("could not audit %s", action)
 
 
-# --- pages (issue 6) --------------------------------------------------------------------------
-
-DRILL_LIMIT = 500   # at most this many cases go to the browser in a drill-down list
-
-
-def available(name: str) -> bool:
-    """Whether the analytics export `name` exists yet (forecast and detection modules arrive separately)."""
-    from analytics.exports import registry
-    return name in registry()
-
-
-def optional_export(key: str, name: str, scope: Scope, unit: str = "workdays", by: str | None = None):
-    """An export from a module that may be missing or still maturing (forecasts, detection):
-    (frame, None); (None, None) when no module declares it; (None, message) when it failed — the page then
-    says so in one line instead of showing a traceback."""
-    import logging
-    if not available(name):
-        return None, None
-    try:
-        return export(key, name, scope, unit, by), None
-    except Exception as exc:  # noqa: BLE001 — an optional section must not take the page down
-        logging.getLogger(__name__).exception("export %s failed", name)
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-def throughput_stats(key: str, scope: Scope, unit: str, by: str) -> pd.DataFrame:
-    principal, client = _who()
-    return _throughput_stats(key, scope, unit, by, principal, _client=client)
-
-
-@st.cache_data(show_spinner=False)
-def _throughput_stats(key: str, scope: Scope, unit: str, by: str, principal, _client=None) -> pd.DataFrame:
-    """Quartiles and whiskers of throughput time per group over the cases completed in the period — from the
-    `cases` export, aggregated here so no per-case rows go to the browser."""
-    from dashboard.charts import box_stats
-    df = _export(key, "cases", scope, unit, None, principal, _client=_client)
-    done = df[df["throughput"].notna() & df["closed_at"].notna()]
-    done = done[(done["closed_at"] >= pd.Timestamp(scope.start_ts)) & (done["closed_at"] < pd.Timestamp(scope.end_ts))]
-    return box_stats(done, by, "throughput")
-
-
-def drill_cases(key: str, scope: Scope, unit: str, by: str | None, values: tuple, limit: int = DRILL_LIMIT):
-    principal, client = _who()
-    require(principal, "drilldown")
-    return _drill_cases(key, scope, unit, by, values, limit, principal, _client=client)
-
-
-@st.cache_data(show_spinner=False)
-def _drill_cases(key: str, scope: Scope, unit: str, by: str | None, values: tuple, limit: int, principal,
-                 _client=None):
-    """The cases behind a chosen group (rows of the `cases` export), longest first, capped at `limit`;
-    returns (frame, total matching)."""
-    df = _export(key, "cases", scope, unit, None, principal, _client=_client)
-    if by and values:
-        df = df[df[by].astype(str).isin([str(v) for v in values])]
-    order = df["throughput"].fillna(df["age"])
-    df = df.assign(_o=order).sort_values("_o", ascending=False).drop(columns="_o")
-    return df.head(limit).reset_index(drop=True), len(df)
-
-
-def stage_cases(key: str, scope: Scope, unit: str, stage: str, limit: int = DRILL_LIMIT):
-    principal, client = _who()
-    require(principal, "drilldown")
-    return _stage_cases(key, scope, unit, stage, limit, principal, _client=client)
-
-
-@st.cache_data(show_spinner=False)
-def _stage_cases(key: str, scope: Scope, unit: str, stage: str, limit: int, principal, _client=None):
-    """Cases with an event of `stage` completed in the period: per case the number of such events and their total
-    sojourn (the measure the bottleneck ranking uses), longest first, capped; returns (frame, total)."""
-    from analytics.process import scoped_measured
-    from analytics.workcal import load_calendar
-    scope = scoped(scope, principal, engine=engine(), client=_client, what="stage-cases")
-    with engine().connect() as conn:
-        ev = scoped_measured(conn, scope, load_calendar(conn), unit)
-    ev = ev[ev["stage"] == stage]
-    per_case = (ev.groupby("case_id", sort=False)
-                .agg(stage_events=("stage", "size"), stage_sojourn=("sojourn", "sum"),
-                     last_completed=("completed_at", "max"))
-                .reset_index().sort_values("stage_sojourn", ascending=False))
-    info = _export(key, "cases", scope, unit, None, principal, _client=_client)[["case_id", "case_type", "department", "township", "status",
-                                              "received_at", "closed_at", "throughput", "age"]]
-    out = per_case.merge(info, on="case_id", how="left")
-    return out.head(limit).reset_index(drop=True), len(out)
-
-
 @st.cache_data(show_spinner=False)
 def dataset_rows(key: str) -> dict[str, int]:
     """Row counts of the optional datasets, so a page can say which one is missing."""
-    from etl.schema import case_events, land_supply, land_use
+    from analytics.coverage import dataset_rows as count
     with engine().connect() as conn:
-        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in (cases, case_events, petitions, land_use, land_supply)}
+        return count(conn)
 
 
 # briefing ---------------------------------------------------------------------------------------
-
-def briefing_available() -> bool:
-    try:
-        import briefing  # noqa: F401
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] == "briefing":
-            return False
-        raise
-    return True
-
 
 def briefing_weeks(key: str) -> tuple[list[str], str | None]:
     require(_who()[0], "briefing")

@@ -11,10 +11,10 @@ import os
 
 import streamlit as st
 
+from landdesk.settings import AUTH_MODES, settings
 from service.auth import DEVELOPER, PUBLIC, Principal
 
-AUTH_ENV = "LANDDESK_AUTH"
-MODES = ("signin", "none", "public")
+MODES = AUTH_MODES
 KEY = "principal"
 METHOD = "principal_method"          # "password" or "oidc": how the session's principal signed in
 REFUSED = "oidc_refused"             # a provider identity with no active LandDesk account
@@ -22,8 +22,8 @@ SIGNED_OUT = "oidc_signed_out"
 
 
 def auth_mode() -> str:
-    mode = os.environ.get(AUTH_ENV, "signin").strip().lower() or "signin"
-    return mode if mode in MODES else "signin"
+    """signin, none (development) or public: the LANDDESK_AUTH setting `landdesk serve` hands to Streamlit."""
+    return settings().auth_mode
 
 
 def client() -> str | None:

@@ -213,10 +213,6 @@ def selected_points(event, field: str = "x") -> list:
     return list(dict.fromkeys(p.get(field) for p in points if p.get(field) is not None))
 
 
-def not_available(what: str) -> None:
-    st.info(tr("not_available", what=what), icon=":material/hourglass_empty:")
-
-
 def section_failed(what: str, error: str) -> None:
     st.warning(tr("section_failed", what=what, error=error), icon=":material/error:")
 
@@ -365,14 +361,15 @@ def period_caption(scope: Scope) -> None:
 
 def page_header(title_key: str, durations: bool = False, areas: bool = False):
     """Title, store status (stops with guidance when empty), the shared filter bar, the unit choices and the
-    data badge — the common head of every analysis page. Returns (key, status, scope, unit, area_unit)."""
+    data badge — the common head of every analysis page. Returns the page's `dashboard.data.Page`."""
+    from dashboard import data
     st.title(tr(title_key))
     key, status = store_status()
     scope = filter_bar(status)
     unit = unit_selector() if durations else "workdays"
     area_unit = area_unit_selector() if areas else "ha"
     data_badge(status)
-    return key, status, scope, unit, area_unit
+    return data.Page(key, status, scope, unit, area_unit)
 
 
 def auto_cols(df: pd.DataFrame) -> dict[str, str]:

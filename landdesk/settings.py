@@ -80,8 +80,7 @@ def settings() -> Settings:
     """The settings now: environment first, then secrets.toml's [landdesk] table, then the defaults."""
     toml = secrets_toml()
     auth = (_env("LANDDESK_AUTH") or "signin").lower()
-    if auth not in AUTH_MODES:
-        raise LandDeskError(f"LANDDESK_AUTH must be one of {', '.join(AUTH_MODES)}, not {auth!r}.")
+    auth = auth if auth in AUTH_MODES else "signin"      # an unknown mode fails closed: sign-in required
 
     def path(name: str) -> Path | None:
         value = _env(name)

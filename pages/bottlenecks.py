@@ -10,14 +10,15 @@ from dashboard.ui import (chart, cols, guidance, label_value, page_header, perio
 TOP_TREND = 5
 TOP_VARIANTS = 10
 
-key, status, scope, unit, _ = page_header("page_bottlenecks", durations=True)
+page = page_header("page_bottlenecks", durations=True)
+key, status, scope, unit = page.key, page.status, page.scope, page.unit
 period_caption(scope)
 u = tr("unit_" + unit)
 
 if not data.dataset_rows(key)["case_events"]:
     guidance("no_events_loaded")
     st.stop()
-ranked = data.export(key, "bottlenecks", scope, unit)
+ranked = page.export("bottlenecks")
 if ranked.empty:
     guidance("no_events_period")
     st.stop()
@@ -37,7 +38,7 @@ def ranking() -> None:
         fig = charts.bar(ranked, "stage", "impact_total", tr("bn_chart_impact"), tr("col_stage"),
                          f"{tr('col_impact_total')} ({u})", horizontal=True, color=charts.PALETTE[3], height=420)
         event = chart(fig, tr("bn_chart_impact_help"), key="bn_impact_chart", select=True)
-    trend = data.export(key, "stage-trend", scope, unit)
+    trend = page.export("stage-trend")
     with right:
         top_stages = list(ranked["stage"].head(TOP_TREND))
         part = trend[trend["stage"].isin(top_stages)]
@@ -55,7 +56,7 @@ def ranking() -> None:
     picked = [p for p in selected_points(event, "y") if p in set(ranked["stage"])]
     stage = st.selectbox(tr("drill_stage"), list(ranked["stage"]), key="bn_drill_stage")
     stage = picked[0] if picked else stage
-    drill, total = data.stage_cases(key, scope, unit, stage)
+    drill, total = page.stage_cases(stage)
     drill = drill.assign(status=[label_value("status", v) for v in drill["status"]])
     st.caption(tr("drill_stage_caption", stage=stage, shown=len(drill), total=total, unit=u))
     table(drill, "stage-cases", cols("case_id", "stage_events", "stage_sojourn", "last_completed", "case_type",
@@ -65,8 +66,8 @@ def ranking() -> None:
 
 def process_map() -> None:
     st.subheader(tr("bn_process_map"))
-    dfg = data.export(key, "dfg", scope, unit)
-    stage_times = data.export(key, "stage-times", scope, unit)
+    dfg = page.export("dfg")
+    stage_times = page.export("stage-times")
     if dfg.empty:
         guidance("no_events_period")
         return
@@ -83,7 +84,7 @@ def process_map() -> None:
 
 def heatmap() -> None:
     st.subheader(tr("bn_heatmap"))
-    trend = data.export(key, "stage-trend", scope, unit)
+    trend = page.export("stage-trend")
     if trend.empty:
         guidance("no_events_period")
         return
@@ -98,7 +99,7 @@ def heatmap() -> None:
 
 def variants() -> None:
     st.subheader(tr("bn_variants"))
-    found = data.export(key, "variants", scope, unit)
+    found = page.export("variants")
     if found.empty:
         guidance("no_cases_period")
         return
@@ -112,7 +113,7 @@ def variants() -> None:
 
 def rework() -> None:
     st.subheader(tr("bn_rework"))
-    found = data.export(key, "rework", scope, unit)
+    found = page.export("rework")
     if found.empty:
         guidance("no_events_period")
         return
@@ -126,7 +127,7 @@ def rework() -> None:
 
 def workload() -> None:
     st.subheader(tr("bn_workload"))
-    found = data.export(key, "workload", scope, unit, "department")
+    found = page.export("workload", by="department")
     if found.empty:
         guidance("no_events_period")
         return

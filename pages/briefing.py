@@ -8,17 +8,12 @@ import streamlit as st
 
 from analytics.scope import Scope
 from dashboard import charts, data
-from dashboard.ui import LANGS, chart, guidance, lang, not_available, store_status, table, tr
+from briefing.weeks import week_bounds
+from dashboard.ui import LANGS, chart, guidance, lang, store_status, table, tr
 from landdesk.i18n import language_name
 
 st.title(tr("page_briefing"))
 key, status = store_status()
-
-if not data.briefing_available():
-    not_available(tr("page_briefing"))
-    st.stop()
-
-from briefing.weeks import week_bounds  # noqa: E402  (the package is optional)
 
 weeks, default = data.briefing_weeks(key)
 if not weeks:
@@ -35,7 +30,7 @@ start, end = week_bounds(week)
 
 # context: the twelve weeks up to the chosen one
 ctx = Scope(max(status["first"], end - dt.timedelta(weeks=12) + dt.timedelta(days=1)), end)
-flow = data.export(key, "weekly-flow", ctx)
+flow = data.Page(key, status, ctx).export("weekly-flow")
 if not flow.empty:
     fig = charts.lines(flow, "week", {"received": tr("received"), "closed": tr("closed")},
                        tr("bp_context_chart", week=week), tr("week"), f"{tr('count_cases')} ({tr('unit_cases')})",

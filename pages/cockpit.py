@@ -6,6 +6,7 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.petitions import NEAR_LIMIT_DAYS, near_limit
 from landdesk.kpispec import KPI_SPEC
 from dashboard import data
 from dashboard.ui import cols, data_badge, filter_bar, kpi_card, plotly_layout, store_status, table, tr, unit_selector
@@ -16,11 +17,12 @@ st.title(tr("page_cockpit"))
 key, status = store_status()
 scope = filter_bar(status)
 unit = unit_selector()
+page = data.Page(key, status, scope, unit)
 data_badge(status)
 
 previous = scope.previous()
 st.caption(tr("period_caption", start=scope.start, end=scope.end, pstart=previous.start, pend=previous.end))
-kpis = data.export(key, "kpis", scope, unit).set_index("kpi")
+kpis = page.export("kpis").set_index("kpi")
 codes = list(KPI_SPEC)
 for chunk in (codes[:4], codes[4:8], codes[8:]):
     for col, code in zip(st.columns(4), chunk):
@@ -28,7 +30,7 @@ for chunk in (codes[:4], codes[4:8], codes[8:]):
             kpi_card(code, kpis.loc[code], unit)
 
 trend_start = min(scope.start, scope.end - dt.timedelta(weeks=TREND_WEEKS) + dt.timedelta(days=1))
-flow = data.export(key, "weekly-flow", replace(scope, start=trend_start))
+flow = page.export("weekly-flow", scope=replace(scope, start=trend_start), unit="workdays")
 fig = go.Figure()
 fig.add_scatter(x=flow["week"], y=flow["received"], name=tr("received"), mode="lines+markers")
 fig.add_scatter(x=flow["week"], y=flow["closed"], name=tr("closed"), mode="lines+markers")
@@ -38,11 +40,10 @@ st.plotly_chart(plotly_layout(fig, tr("weekly_trend")), width="stretch")
 st.caption(tr("weekly_trend_help"))
 
 # where work is stuck, what is late, which petitions are near their legal limit
-NEAR_PETITION_DAYS = 7
 left, right = st.columns(2)
 with left:
     st.subheader(tr("ck_bottlenecks"))
-    top = data.export(key, "bottlenecks", scope, unit).head(3)
+    top = page.export("bottlenecks").head(3)
     if top.empty:
         st.info(tr("no_events_period"))
     else:
@@ -53,7 +54,7 @@ with left:
         st.caption(tr("ck_bottlenecks_help"))
 with right:
     st.subheader(tr("ck_overdue"))
-    overdue = data.export(key, "overdue-cases", scope, unit)
+    overdue = page.export("overdue-cases")
     if overdue.empty:
         st.success(tr("ck_no_overdue"))
     else:
@@ -62,12 +63,12 @@ with right:
         table(overdue, "overdue-cases", cols("case_id", "case_type", "department", "township", "received_at",
                                              "promised_days", "age", "days_left", "overdue"), height=240)
 st.subheader(tr("ck_petitions_near"))
-countdown = data.export(key, "petition-countdown", scope)
-near = countdown[countdown["days_left"].notna() & (countdown["days_left"] <= NEAR_PETITION_DAYS)]
+countdown = page.export("petition-countdown", unit="workdays")
+near = near_limit(countdown)
 if near.empty:
-    st.success(tr("ck_no_petitions_near", n=NEAR_PETITION_DAYS))
+    st.success(tr("ck_no_petitions_near", n=NEAR_LIMIT_DAYS))
 else:
-    st.caption(tr("pet_countdown_help", end=scope.end, n=NEAR_PETITION_DAYS))
+    st.caption(tr("pet_countdown_help", end=scope.end, n=NEAR_LIMIT_DAYS))
     table(near.drop(columns=["summary"]), "petitions-near-limit",
           cols("petition_id", "received_at", "channel", "topic", "township", "department", "extended",
                "days_left_accept", "days_left_reply", "days_left", "overdue"), height=240)

@@ -9,11 +9,12 @@ from dashboard.ui import (chart, cols, duration, guidance, label_value, page_hea
 
 DIMS = ("case_type", "department", "township", "channel")
 
-key, status, scope, unit, _ = page_header("page_efficiency", durations=True)
+page = page_header("page_efficiency", durations=True)
+key, status, scope, unit = page.key, page.status, page.scope, page.unit
 period_caption(scope)
 u = tr("unit_" + unit)
 
-overall = data.export(key, "case-efficiency", scope, unit)
+overall = page.export("case-efficiency")
 if overall.empty or not overall["received"].sum() and not overall["completed"].sum():
     guidance("no_cases_period")
     st.stop()
@@ -33,7 +34,7 @@ st.subheader(tr("eff_by_group"))
 by = st.segmented_control(tr("group_by"), DIMS, key="eff_by", default="case_type", required=True,
                           format_func=tr)
 by = by or "case_type"
-groups = data.export(key, "case-efficiency", scope, unit, by).copy()
+groups = page.export("case-efficiency", by=by).copy()
 groups = groups[groups["received"].gt(0) | groups["completed"].gt(0)]
 groups["label"] = [label_value(by, v) for v in groups[by]]
 label_to_value = dict(zip(groups["label"], groups[by]))
@@ -67,7 +68,7 @@ def comparison() -> None:
     choice = st.selectbox(tr("drill_pick", dim=dim_name), [None] + options, key=f"eff_drill_{by}",
                           format_func=lambda v: tr("drill_all") if v is None else label_value(by, v))
     values = tuple(dict.fromkeys(picked)) or ((choice,) if choice is not None else ())
-    cases, total = data.drill_cases(key, scope, unit, by if values else None, values)
+    cases, total = page.drill_cases(by if values else None, values)
     shown = ", ".join(label_value(by, v) for v in values) or tr("drill_all")
     st.caption(tr("drill_caption", group=shown, shown=len(cases), total=total, unit=u))
     cases = cases.assign(channel=[label_value("channel", v) for v in cases["channel"]],
@@ -79,7 +80,7 @@ def comparison() -> None:
 
 def distribution() -> None:
     """Throughput time per group as box plots (quartiles and whiskers computed in SQL, not raw cases)."""
-    stats = data.throughput_stats(key, scope, unit, by)
+    stats = page.throughput_distribution(by)
     if stats.empty:
         guidance("no_cases_period")
         return
@@ -97,7 +98,7 @@ def service() -> None:
                                                 "instant_rate": tr("eff_instant_rate")},
                               tr("eff_chart_rates", dim=dim_name), dim_name, tr("rate_pct"), percent=True, height=380)
     chart(fig, tr("eff_chart_rates_help"), key="eff_rates")
-    monthly = data.export(key, "case-efficiency", scope, unit, "period")
+    monthly = page.export("case-efficiency", by="period")
     if len(monthly) > 1:
         fig = charts.lines(monthly, "period", {"on_time_rate": tr("kpi_on_time_rate"),
                                                "online_rate": tr("kpi_online_rate"),

@@ -5,9 +5,10 @@ import streamlit as st
 
 from dashboard import charts, data
 from landdesk.fmt import fmt_count
-from dashboard.ui import auto_cols, chart, cols, guidance, not_available, page_header, section_failed, table, tr, views
+from dashboard.ui import auto_cols, chart, cols, guidance, page_header, section_failed, table, tr, views
 
-key, status, scope, unit, area_unit = page_header("page_forecasts")
+page = page_header("page_forecasts")
+key, status, scope, unit, area_unit = page.key, page.status, page.scope, page.unit, page.area_unit
 st.caption(tr("fc_scope_caption", end=scope.end))
 
 
@@ -18,11 +19,9 @@ def forecasts() -> None:
     by = st.segmented_control(tr("group_by"), ("total", "case_type", "topic"), key="fc_by", default="total",
                               required=True, format_func=lambda b: tr("fc_by_" + b)) or "total"
     with st.spinner(tr("fc_computing")):
-        fc, error = data.optional_export(key, "forecast", scope, by=None if by == "total" else by)
+        fc, error = page.try_export("forecast", by=None if by == "total" else by)
     if error:
         section_failed(tr("export_forecast"), error)
-    elif fc is None:
-        not_available(tr("export_forecast"))
     else:
         if fc.empty:
             guidance("fc_too_short")
@@ -64,11 +63,9 @@ def forecasts() -> None:
 def backlog() -> None:
     """Open cases projected forward with a 95 % band, and the overdue cases at risk."""
     st.subheader(tr("fc_backlog"))
-    proj, error = data.optional_export(key, "backlog-projection", scope)
+    proj, error = page.try_export("backlog-projection")
     if error:
         section_failed(tr("export_backlog-projection"), error)
-    elif proj is None:
-        not_available(tr("export_backlog-projection"))
     else:
         if proj.empty:
             guidance("fc_too_short")
@@ -97,11 +94,9 @@ def backlog() -> None:
 def land_trajectory() -> None:
     """Cultivated land per region projected with its 80 % band against the target."""
     st.subheader(tr("fc_land"))
-    traj, error = data.optional_export(key, "land-trajectory", scope)
+    traj, error = page.try_export("land-trajectory")
     if error:
         section_failed(tr("export_land-trajectory"), error)
-    elif traj is None:
-        not_available(tr("export_land-trajectory"))
     else:
         cult = traj[traj["measure"] == "cultivated"] if not traj.empty else traj
         if cult.empty:
@@ -130,12 +125,9 @@ def warnings() -> None:
     """Integrity-risk flags with their reasons, and handlers whose share of flagged cases stands out."""
     st.subheader(tr("fc_warnings"))
     for name in ("warnings", "handler-risk"):
-        df, error = data.optional_export(key, name, scope)
+        df, error = page.try_export(name)
         if error:
             section_failed(tr("export_" + name), error)
-            continue
-        if df is None:
-            not_available(tr("export_" + name))
             continue
         st.markdown(f"**{tr('export_' + name)}**")
         if df.empty:

@@ -8,7 +8,8 @@ from dashboard import charts, data
 from landdesk.fmt import MU_PER_HA, fmt_count
 from dashboard.ui import area, chart, cols, guidance, lang, page_header, table, tr, views
 
-key, status, scope, _, area_unit = page_header("page_landuse", areas=True)
+page = page_header("page_landuse", areas=True)
+key, status, scope, area_unit = page.key, page.status, page.scope, page.area_unit
 factor = MU_PER_HA if area_unit == "mu" else 1.0
 au = tr("unit_" + area_unit)
 name_col = "category_zh" if lang() == "zh" else "category_en"
@@ -31,7 +32,7 @@ if rows["land_use"]:           # the years and the cultivated-land cards above t
     lscope = data.land_scope(scope, a, b)
     st.caption(tr("land_scope_caption", place=place, a=a, b=b))
 
-    target = data.export(key, "cultivated-target", scope)
+    target = page.export("cultivated-target")
     region = target[target["region_name"] == scope.township] if scope.township else target[target["level"] == "county"]
     if len(region):
         r = region.iloc[0]
@@ -50,7 +51,7 @@ def composition() -> None:
         guidance("no_land_loaded")
         return
     st.subheader(tr("land_composition"))
-    comp = scaled(data.export(key, "land-use", lscope), "area_ha")
+    comp = scaled(page.export("land-use", scope=lscope), "area_ha")
     if comp.empty:
         guidance("no_land_period")
     else:
@@ -67,7 +68,7 @@ def composition() -> None:
                                        height=420, horizontal=False)
             chart(fig, tr("land_chart_years_help"), key="land_years_chart")
         if not scope.township:
-            towns = scaled(data.export(key, "land-use", lscope, by="township"), "area_ha")
+            towns = scaled(page.export("land-use", by="township", scope=lscope), "area_ha")
             towns = towns[towns["year"] == towns["year"].max()].sort_values(["region_code", "category_code"])
             fig = charts.stacked_share(towns, "region_name", name_col, "area_ha",
                                        tr("land_chart_townships", year=int(towns["year"].max())), tr("township"),
@@ -84,7 +85,7 @@ def change() -> None:
         guidance("no_land_loaded")
         return
     st.subheader(tr("land_change"))
-    change = scaled(data.export(key, "land-change", lscope), "area_a", "area_b", "net_change")
+    change = scaled(page.export("land-change", scope=lscope), "area_a", "area_b", "net_change")
     if change.empty or change["year_a"].iloc[0] == change["year_b"].iloc[0]:
         guidance("land_one_year")
     else:
@@ -105,7 +106,7 @@ def change() -> None:
               {c: f"{tr('col_' + c)} ({au})" for c in ("area_a", "area_b", "net_change")})
 
     st.subheader(tr("land_transfer"))
-    transfer = data.export(key, "transfer-matrix", lscope)
+    transfer = page.export("transfer-matrix", scope=lscope)
     moved = transfer[transfer["from_code"] != transfer["to_code"]] if not transfer.empty else transfer
     if moved.empty:
         guidance("land_no_transfer")
@@ -125,7 +126,7 @@ def cultivated() -> None:
         guidance("no_land_loaded")
         return
     st.subheader(tr("land_cultivated"))
-    series = data.export(key, "cultivated-series", scope)
+    series = page.export("cultivated-series")
     regions = [None] + [n for n in target["region_name"].dropna().unique()]
     default_region = scope.township if scope.township in regions else None
     chosen = st.selectbox(tr("land_region"), regions, index=regions.index(default_region), key="land_region",
@@ -166,7 +167,7 @@ def supply() -> None:
     st.caption(tr("land_supply_caption", start=scope.start, end=scope.end, place=place))
     left, right = st.columns(2)
     for dim, box in (("purpose", left), ("method", right)):
-        df = scaled(data.export(key, "land-supply", scope, by=dim), "area_ha")
+        df = scaled(page.export("land-supply", by=dim), "area_ha")
         with box:
             if df.empty:
                 guidance("land_no_supply_period")
@@ -179,7 +180,7 @@ def supply() -> None:
                   {"area_ha": f"{tr('col_area')} ({au})"})
 
     st.subheader(tr("land_unsupplied"))
-    unsupplied = scaled(data.export(key, "unsupplied", scope), "area_ha")
+    unsupplied = scaled(page.export("unsupplied"), "area_ha")
     if unsupplied.empty:
         guidance("land_none_unsupplied")
     else:
@@ -192,7 +193,7 @@ def supply() -> None:
                                              "max_age_years", "oldest_approved_at")
               | {"area_ha": f"{tr('col_area')} ({au})"})
     st.subheader(tr("land_idle"))
-    idle = scaled(data.export(key, "idle-land", scope), "area_ha")
+    idle = scaled(page.export("idle-land"), "area_ha")
     if idle.empty:
         guidance("land_none_idle")
     else:

@@ -3,27 +3,28 @@
 import pandas as pd
 import streamlit as st
 
+from analytics.petitions import NEAR_LIMIT_DAYS, near_limit
 from dashboard import charts, data
 from landdesk.fmt import fmt_count, fmt_rate
-from dashboard.ui import (auto_cols, chart, cols, guidance, label_value, not_available, page_header, period_caption,
+from dashboard.ui import (auto_cols, chart, cols, guidance, label_value, page_header, period_caption,
                           section_failed, table, tr, views)
 
-NEAR_DAYS = 7
 
-key, status, scope, _, _ = page_header("page_petitions")
+page = page_header("page_petitions")
+key, status, scope = page.key, page.status, page.scope
 period_caption(scope)
 
 if not data.dataset_rows(key)["petitions"]:
     guidance("no_petitions_loaded")
     st.stop()
-overall = data.export(key, "petitions", scope)
-countdown = data.export(key, "petition-countdown", scope)
+overall = page.export("petitions")
+countdown = page.export("petition-countdown")
 row = overall.iloc[0] if len(overall) else None
 if row is None or not row["received"] and countdown.empty:
     guidance("no_petitions_period")
     st.stop()
 
-near = countdown[countdown["days_left"].notna() & (countdown["days_left"] <= NEAR_DAYS)]
+near = near_limit(countdown)
 cards = [("pet_received", fmt_count(row["received"])),
          ("pet_timely_acceptance_rate", fmt_rate(row["timely_acceptance_rate"])),
          ("pet_reply_on_time_rate", fmt_rate(row["reply_on_time_rate"])),
@@ -39,7 +40,7 @@ for chunk in (cards[:4], cards[4:]):
 
 
 def by_dimension(dim: str) -> pd.DataFrame:
-    df = data.export(key, "petitions", scope, by=dim)
+    df = page.export("petitions", by=dim)
     df = df[df["received"] > 0].sort_values("received", ascending=False)
     return df.assign(label=[label_value("channel" if dim == "channel" else dim, v) for v in df[dim]])
 
@@ -75,7 +76,7 @@ def timeliness() -> None:
         table(groups.drop(columns=["label", "period_start", "period_end"]), f"petitions-{by}",
               cols(by, "received", "accepted", "timely_acceptance_rate", "replied", "reply_on_time_rate", "concluded",
                    "answered", "participation_rate", "satisfaction_rate", "repeat_petitions", "repeat_petitioners"))
-    trend = data.export(key, "petition-trend", scope)
+    trend = page.export("petition-trend")
     if not trend.empty and len(trend["week"].unique()) > 1:
         fig = charts.long_lines(trend, "week", "petitions", "topic", tr("pet_chart_trend"), tr("week"),
                                 f"{tr('pet_count')} ({tr('unit_items')})", stacked=True, height=360)
@@ -85,8 +86,8 @@ def timeliness() -> None:
 def countdowns() -> None:
     """Open petitions and the working days left to their legal limits, the most urgent first."""
     st.subheader(tr("pet_countdown"))
-    st.caption(tr("pet_countdown_help", end=scope.end, n=NEAR_DAYS))
-    only_near = st.toggle(tr("pet_only_near", n=NEAR_DAYS), value=True, key="pet_only_near")
+    st.caption(tr("pet_countdown_help", end=scope.end, n=NEAR_LIMIT_DAYS))
+    only_near = st.toggle(tr("pet_only_near", n=NEAR_LIMIT_DAYS), value=True, key="pet_only_near")
     listed = near if only_near else countdown
     listed = listed.assign(channel=[label_value("channel", v) for v in listed["channel"]])
     table(listed, "petition-countdown", cols("petition_id", "received_at", "channel", "topic", "township",
@@ -98,11 +99,9 @@ def topics_and_spikes() -> None:
     """Topics discovered in the summaries and unusual weekly spikes, when those analyses are installed."""
     st.subheader(tr("pet_topics_spikes"))
     for name in ("petition-topics", "petition-spikes"):
-        df, error = data.optional_export(key, name, scope)
+        df, error = page.try_export(name)
         if error:
             section_failed(tr("export_" + name), error)
-        elif df is None:
-            not_available(tr("export_" + name))
         elif df.empty:
             guidance("pet_none_" + name)
         else:

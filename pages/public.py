@@ -54,6 +54,7 @@ pick = right.selectbox(tr("pub_pick"), range(len(periods)), key=f"pub_pick_{kind
                        format_func=lambda i: periods[i][0])
 label, start, end = periods[pick]
 scope = Scope(start, end)
+page = data.Page(key, status, scope)
 st.caption(f"{start} – {end}")
 
 
@@ -65,14 +66,14 @@ def suppressed_note(df) -> None:
 
 SERVICE_COLS = ["service_item", "received", "completed", "on_time_rate", "throughput_median", "suppressed"]
 st.subheader(tr("pub_overall"))
-overall = data.export(key, "case-efficiency", scope, "workdays")
+overall = page.export("case-efficiency", unit="workdays")
 table(overall[[c for c in SERVICE_COLS if c in overall.columns and c != "service_item"]],
       f"public-service-overall-{label}", cols("received", "completed", "on_time_rate", "throughput_median",
                                               "suppressed"))
 
 st.subheader(tr("pub_service"))
 st.caption(tr("pub_service_help"))
-items = data.export(key, "case-efficiency", scope, "workdays", "service_item")
+items = page.export("case-efficiency", by="service_item", unit="workdays")
 shown = items[[c for c in SERVICE_COLS if c in items.columns]]
 plot = shown.dropna(subset=["on_time_rate"]).sort_values("on_time_rate", ascending=False)
 if not plot.empty:
@@ -85,7 +86,7 @@ suppressed_note(items)
 
 st.subheader(tr("pub_petitions"))
 st.caption(tr("pub_petitions_help"))
-topics = data.export(key, "petitions", scope, by="topic")
+topics = page.export("petitions", by="topic")
 pcols = [c for c in ("topic", "received", "accepted", "replied", "timely_acceptance_rate", "reply_on_time_rate",
                      "suppressed") if c in topics.columns]
 plot = topics.dropna(subset=["received"]).sort_values("received", ascending=False)

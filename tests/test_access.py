@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from analytics.exports import registry, run_export
+from service import results
 from analytics.scope import Scope
 from etl.schema import audit_log, case_events, cases, land_supply, land_use, petitions, targets
 from etl.store import make_engine, upgrade
@@ -76,7 +77,7 @@ def officer_results(stores):
     """Every export × by for the officer, asking (as a forged parameter would) for 城关镇."""
     full, _, _ = stores
     forged = Scope(PERIOD.start, PERIOD.end, township="城关镇")
-    return {(name, by): run_export(full, name, forged, "workdays", by, principal=OFFICER, client="10.1.1.1")
+    return {(name, by): results.read(full, name, forged, "workdays", by, principal=OFFICER, client="10.1.1.1")
             for name, by in combos()}
 
 
@@ -112,7 +113,7 @@ def test_results_do_not_depend_on_other_townships_rows(stores, officer_results):
     with reduced.connect() as conn:
         my_cases = set(conn.execute(select(cases.c.case_id)).scalars())
     for (name, by), got in officer_results.items():
-        alone = run_export(reduced, name, PERIOD, "workdays", by, principal=OFFICER)
+        alone = results.read(reduced, name, PERIOD, "workdays", by, principal=OFFICER)
         ref = COUNTY_REFERENCE.get(name)
         if ref == "rows":
             if "case_id" in got.columns:
@@ -130,10 +131,10 @@ def test_results_do_not_depend_on_other_townships_rows(stores, officer_results):
 
 def test_forged_township_is_narrowed_and_audited(stores):
     full, _, _ = stores
-    own = run_export(full, "case-efficiency", PERIOD, by="township", principal=OFFICER)
+    own = results.read(full, "case-efficiency", PERIOD, by="township", principal=OFFICER)
     for forged in ("城关镇", "' OR 1=1 --", None):
         scope = Scope(PERIOD.start, PERIOD.end, township=forged)
-        got = run_export(full, "case-efficiency", scope, by="township", principal=OFFICER, client="10.9.9.9")
+        got = results.read(full, "case-efficiency", scope, by="township", principal=OFFICER, client="10.9.9.9")
         pd.testing.assert_frame_equal(got, own)
     with full.connect() as conn:
         rows = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "scope_forced",
@@ -159,11 +160,11 @@ def test_public_may_run_only_the_disclosure_exports(stores):
     assert {"cases", "overdue-cases", "petition-countdown", "warnings", "handler-risk", "idle-land"} <= set(refused)
     for name in refused:
         with pytest.raises(AccessDenied, match="not part of the public disclosure view"):
-            run_export(full, name, PERIOD, principal=PUBLIC)
+            results.read(full, name, PERIOD, principal=PUBLIC)
     with pytest.raises(AccessDenied, match="cannot be broken down by 'township'"):
-        run_export(full, "case-efficiency", PERIOD, by="township", principal=PUBLIC)
+        results.read(full, "case-efficiency", PERIOD, by="township", principal=PUBLIC)
     with pytest.raises(AccessDenied, match="no township or department filter"):
-        run_export(full, "petitions", Scope(PERIOD.start, PERIOD.end, township=MINE), principal=PUBLIC)
+        results.read(full, "petitions", Scope(PERIOD.start, PERIOD.end, township=MINE), principal=PUBLIC)
     assert issubclass(AccessDenied, LandDeskError)
 
 
@@ -173,7 +174,7 @@ def test_public_exports_are_suppressed_and_hold_no_personal_data(stores):
     suppressed_any = 0
     for name, spec in PUBLIC_EXPORTS.items():
         for by in spec.by:
-            df = run_export(full, name, week, by=by, principal=PUBLIC)
+            df = results.read(full, name, week, by=by, principal=PUBLIC)
             assert "suppressed" in df.columns and df.attrs["min_cell"] == access.MIN_CELL
             assert not [c for c in df.columns if c.endswith(("_key", "_id")) or c in ("summary", "handler")]
             for col in spec.count_cols:
@@ -181,7 +182,7 @@ def test_public_exports_are_suppressed_and_hold_no_personal_data(stores):
                 assert all(v == 0 or v >= access.MIN_CELL for v in values), (name, by, col)
             suppressed_any += df.attrs["suppressed_cells"]
     assert suppressed_any > 0     # a one-week window has small cells to suppress
-    county = run_export(full, "case-efficiency", PERIOD, principal=PUBLIC)
+    county = results.read(full, "case-efficiency", PERIOD, principal=PUBLIC)
     assert county["received"].iloc[0] > 1000 and not county["suppressed"].iloc[0]
 
 

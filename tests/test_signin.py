@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
 from analytics.exports import run_export
+from service import results
 from analytics.scope import Scope
 from landdesk.i18n import t
 from landdesk.fmt import fmt_count, fmt_rate
@@ -218,8 +219,8 @@ def test_public_page_shows_the_suppressed_export_values(store, monkeypatch):
     start, end = (dt.date.fromisoformat(x.strip()) for x in
                   next(c.value for c in at.caption if " – " in c.value and c.value[:4].isdigit()).split(" – "))
     engine = make_engine(store[0])
-    items = run_export(engine, "case-efficiency", Scope(start, end), by="service_item", principal=PUBLIC)
-    topics = run_export(engine, "petitions", Scope(start, end), by="topic", principal=PUBLIC)
+    items = results.read(engine, "case-efficiency", Scope(start, end), by="service_item", principal=PUBLIC)
+    topics = results.read(engine, "petitions", Scope(start, end), by="topic", principal=PUBLIC)
     engine.dispose()
     assert items["suppressed"].any(), "the default month should have small cells to suppress"
     shown = next(df.value for df in at.dataframe if t("col_service_item", "zh") in df.value.columns)

@@ -1,0 +1,77 @@
+"""The one door to results: every caller on a person's behalf (dashboard, command line, briefing, exchange API)
+reads an export here. check the principal → apply the township scope once (a forced one audited) → compute
+through the export registry → enforce the scope on the frame → audit the read."""
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from analytics.exports import run_export
+from analytics.scope import Scope
+from service import access, audit
+from service.auth import Principal
+
+log = logging.getLogger(__name__)
+
+
+def who(principal: Principal | None) -> str:
+    """The audit identity: the account, else (the trusted command line) the operating-system user."""
+    return principal.username if principal is not None else audit.os_user()
+
+
+def read(engine: Engine, name: str, scope: Scope, unit: str = "workdays", by: str | None = None, *,
+         principal: Principal | None = None, client: str | None = None, audited: bool = True,
+         on_audit_error=None) -> pd.DataFrame:
+    """Export `name` for `scope` as `principal` may see it (None: the trusted command line, the whole county).
+
+    A township officer's scope is forced to their township (another one asked for is narrowed and audited as
+    scope_forced); the public may run only the disclosure exports, with small cells suppressed; a refusal is
+    audited as access_denied and raised as AccessDenied. `audited`: write the read to the audit log (action
+    export, with its parameters and row count); the dashboard's on-screen reads pass False — a page view is not
+    an export — while its downloads, and every command-line, briefing and API read, are audited. Auditing is
+    best effort: `on_audit_error(exc)` hears of a row that could not be written (default: logged)."""
+    try:
+        access.check_export(principal, name, by)
+        scope = access.scoped(scope, principal, engine=engine, client=client, what=name)
+    except access.AccessDenied as exc:
+        _audit(engine, "access_denied", principal, client, {"export": name, "by": by, "reason": str(exc)[:300]},
+               on_audit_error)
+        raise
+    df = run_export(engine, name, scope, unit, by)
+    df = access.enforce_frame(principal, name, df, scope)
+    if audited:
+        _audit(engine, "export", principal, client, {
+            "export": name, "from": scope.start, "to": scope.end, "by": by, "unit": unit,
+            "township": scope.township, "case_type": scope.case_type, "department": scope.department,
+            "rows": len(df)}, on_audit_error)
+    return df
+
+
+def _audit(engine: Engine, action: str, principal, client, detail, on_error=None) -> None:
+    """Best effort: a read the store cannot log (a store not yet upgraded to the audit log) is still served."""
+    try:
+        audit.record(engine, action, who(principal), detail, client or ("cli" if principal is None else None))
+    except Exception as exc:  # noqa: BLE001
+        if on_error is not None:
+            on_error(exc)
+        else:
+            log.warning("could not audit %s", action, exc_info=True)
+
+
+def stage_cases(engine: Engine, scope: Scope, unit: str, stage: str, limit: int, *,
+                principal: Principal | None = None, client: str | None = None) -> tuple[pd.DataFrame, int]:
+    """The cases behind one stage of the bottleneck ranking (analytics.bottlenecks.stage_cases), through the same
+    door as every export: drill-down right checked, scope applied once and enforced on the result."""
+    from analytics.bottlenecks import stage_cases as build
+    from analytics.process import scoped_measured
+    from analytics.workcal import load_calendar
+
+    access.require(principal, "drilldown")
+    scope = access.scoped(scope, principal, engine=engine, client=client, what="stage-cases")
+    with engine.connect() as conn:
+        events = scoped_measured(conn, scope, load_calendar(conn), unit)
+    cases_frame = read(engine, "cases", scope, unit, principal=principal, client=client, audited=False)
+    out, total = build(events, cases_frame, stage, limit)
+    return access.enforce_frame(principal, "stage-cases", out, scope), total
