@@ -34,7 +34,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
                         "the sample county's name in each language"),
     "LANDDESK_BRIEFING_DIR": ("the briefing archive folder (`--out` wins)", "data/briefings"),
     "LANDDESK_MAPPINGS_DIR": ("a folder of mapping files offered for uploads on the data page", "none"),
-    "LANDDESK_DOCX_EASTASIA_FONT": ("the East Asian font named in Word briefings", "SimSun"),
+    "LANDDESK_DOCX_EASTASIA_FONT": ("the East Asian font named in Word briefings", "Microsoft YaHei (微软雅黑)"),
     "LANDDESK_REALDATA": ("where mapping files' $LANDDESK_REALDATA points (tests, benchmarks)", "../shared/realdata"),
 }
 
