@@ -572,9 +572,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "brief_s_petitions": ("本周收到信访 {total} 件，最多的问题类别是“{topic}”（{topic_n} 件），最多的乡镇是{town}（{town_n} 件）。",
                           "{total} petitions arrived this week; the most frequent topic was “{topic}” ({topic_n}) and "
                           "the township with the most was {town} ({town_n})."),
-    "brief_s_hotspot": ("信访热点：{town}“{topic}”本周 {n} 件，前{weeks}周平均每周 {mean} 件，需重点关注。",
-                        "Hot spot: {town}, “{topic}”: {n} this week against a weekly mean of {mean} over the "
-                        "previous {weeks} weeks."),
+    "brief_s_hotspot": ("信访热点：{town}“{topic}”本周 {n} 件，超出预测上限 {upper} 件（预期 {expected} 件），需重点关注。",
+                        "Hot spot: {town}, “{topic}”: {n} this week, above the forecast's upper bound of {upper} "
+                        "(expected {expected})."),
     "brief_s_forecast": ("预计下周收件约 {yhat} 件（预测区间 {lower}–{upper} 件）；未来{n}周每周约 {low}–{high} 件。",
                          "About {yhat} cases are expected next week (interval {lower}–{upper}); over the next {n} "
                          "weeks {low}–{high} a week."),
@@ -609,11 +609,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "brief_tbl_petition_topics": ("本周信访按问题类别", "Petitions this week by topic"),
     "brief_tbl_petition_townships": ("本周信访较多的乡镇", "Townships with the most petitions this week"),
     "brief_chart_petitions": ("本周信访按问题类别", "Petitions this week by topic"),
-    "brief_tbl_hotspots": ("信访热点：本周件数明显高于前{n}周周均的乡镇与类别",
-                           "Hot spots: township and topic well above their weekly mean of the previous {n} weeks"),
+    "brief_tbl_hotspots": ("信访热点：本周件数超出预测上限的乡镇与类别",
+                           "Hot spots: township and topic above their forecast's upper bound this week"),
     "brief_col_topic": ("问题类别", "Topic"),
     "brief_col_count": ("件数", "Count"),
-    "brief_col_base_mean": ("前{n}周周均", "Weekly mean, previous {n} weeks"),
+    "brief_col_expected": ("预期件数", "Expected"),
+    "brief_col_upper": ("预测上限（95%）", "Upper bound (95%)"),
     # forecast
     "brief_forecast_short": ("历史数据只有 {n} 周，不足以预测。", "Only {n} weeks of history: too short to forecast."),
     "brief_tbl_forecast": ("每周收件预测", "Forecast of weekly case arrivals"),
@@ -678,8 +679,9 @@ TEXT: dict[str, tuple[str, str]] = {
                              "Stage time = completed − started (else the previous stage's completion or the receipt), in working days. "
                              "Time saved = Σ max(0, stage time − the stage's own 25th percentile): what running every event at its best quartile would save."),
     "brief_term_hotspot": ("信访热点", "Petition hot spot"),
-    "brief_def_hotspot": ("本周某乡镇某问题类别的信访不少于 4 件，且不少于前 8 周周均（至少按 0.5 计）的 2 倍。",
-                          "A township and topic with at least 4 petitions this week and at least twice its weekly mean of the previous 8 weeks (taken as at least 0.5)."),
+    "brief_def_hotspot": ("与信访页面的“信访激增预警”同一定义：本周某乡镇某问题类别的信访不少于 5 件，且高于预测上限——以前 26 周（至少 8 周）的周均为预期，取泊松分布 95% 区间的上端；已判为激增的周按上限计入基线。",
+                          "The petitions page's spike definition: a township and topic with at least 5 petitions this week, above the forecast's upper bound — "
+                          "the upper end of the Poisson 95% interval around the mean of the previous 26 weeks (at least 8), weeks already flagged entering that mean at their bound."),
     "brief_term_forecast": ("收件预测", "Arrivals forecast"),
     "brief_def_forecast": ("对每周收件量（最多三年历史）用 LandDesk 预测引擎：候选模型滚动回测后按误差加权组合，含春节效应；区间为回测校准的 80% 预测区间。",
                            "Weekly arrivals (up to three years of history) through LandDesk's forecasting engine: candidate models scored on a rolling backtest "
