@@ -320,6 +320,9 @@ def test_sample_topics(planted):
     t = planted["topics"]
     assert len(t) == topics.N_TOPICS
     assert "征地补偿" in set(t["main_category"])
+    # topics are named by words, not character n-grams
+    land = t[t["main_category"] == "征地补偿"]["top_terms"].str.split("、")
+    assert any("征地补偿" in terms or {"征地", "补偿"} <= set(terms) for terms in land), list(land)
     assert not t["example"].str.contains(r"1[3-9]\d{9}").any()     # no phone numbers
 
 
