@@ -19,10 +19,9 @@ from sqlalchemy.engine import Connection
 from analytics.process import (END, START, UNKNOWN, closed_case_paths, measure, period_start, scoped_events,
                                scoped_measured)
 from analytics.scope import Scope
+from analytics.stages import SUPPLEMENT_STAGES
 from analytics.workcal import WorkCalendar, durations
 
-#: Stages that mean "returned to the applicant for supplementary material" (补正); configurable.
-SUPPLEMENT_STAGES: tuple[str, ...] = ("补正", "补正材料", "材料补正", "补齐补正")
 #: Event results that mean a return (退回补正).
 RETURN_RESULTS: tuple[str, ...] = ("return",)
 #: Trend: at least this many months with events, and a monthly slope beyond this share of the

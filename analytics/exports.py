@@ -19,7 +19,8 @@ from landdesk.errors import LandDeskError
 
 #: Modules that may declare exports (a module not written yet is simply absent).
 MODULES = ("analytics.kpis", "analytics.efficiency", "analytics.bottlenecks", "analytics.petitions",
-           "analytics.landuse", "analytics.forecast_uses", "analytics.detect")
+           "analytics.landuse", "analytics.projections", "analytics.integrity", "analytics.spikes",
+           "analytics.topics")
 DIMENSIONS = ("case_type", "service_item", "department", "township", "channel", "period")
 
 

@@ -1,6 +1,6 @@
-"""Benchmark the early warnings (analytics.detect) against the sample county's planted facts.
+"""Benchmark the early warnings (analytics.integrity, analytics.spikes, analytics.topics) against the sample county's planted facts.
 
-    python bench/bench_detect.py [--db sqlite:////tmp/fc.db] [--from 2024-01-01 --to 2026-10-31]
+    python bench/bench_integrity.py [--db sqlite:////tmp/fc.db] [--from 2024-01-01 --to 2026-10-31]
 
 Without --db the sample county is built through the real ETL into a temporary SQLite store.
 Prints, with the time of each export's compute (warnings / handler-risk cold — the reference learned
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analytics import detect  # noqa: E402
+from analytics import integrity, spikes as spike_mod, topics as topic_mod  # noqa: E402
 from analytics.scope import Scope  # noqa: E402
 from etl.store import make_engine, upgrade  # noqa: E402
 
@@ -54,32 +54,32 @@ def evaluate(url: str, scope: Scope) -> dict:
     engine = make_engine(url)
     out: dict = {}
     with engine.connect() as conn:
-        detect.clear_assess_cache()          # cold: the reference is learned from the store
+        integrity.clear_assess_cache()          # cold: the reference is learned from the store
         t = time.perf_counter()
-        assessed = detect.assess_cases(conn, scope)
+        assessed = integrity.assess_cases(conn, scope)
         out["t_assess"] = time.perf_counter() - t
         t = time.perf_counter()
-        warn = detect.integrity_warnings(conn, scope, assessed)
+        warn = integrity.integrity_warnings(conn, scope, assessed)
         out["t_warnings"] = time.perf_counter() - t + out["t_assess"]
         t = time.perf_counter()
-        hr = detect.handler_risk(conn, scope, assessed)
+        hr = integrity.handler_risk(conn, scope, assessed)
         out["t_handler"] = time.perf_counter() - t + out["t_assess"]
         # warm: what a second export, a page re-render or another period with the same reference pays
         t = time.perf_counter()
-        warm = detect.integrity_warnings(conn, scope)
+        warm = integrity.integrity_warnings(conn, scope)
         out["t_warnings_warm"] = time.perf_counter() - t
         t = time.perf_counter()
-        detect.handler_risk(conn, scope)
+        integrity.handler_risk(conn, scope)
         out["t_handler_warm"] = time.perf_counter() - t
         out["warm_equal"] = warm.equals(warn)
         t = time.perf_counter()
-        spikes = detect.petition_spikes(conn, scope)
+        spikes = spike_mod.petition_spikes(conn, scope)
         out["t_spikes"] = time.perf_counter() - t
         t = time.perf_counter()
-        topics = detect.petition_topics(conn, scope)
+        topics = topic_mod.petition_topics(conn, scope)
         out["t_topics"] = time.perf_counter() - t
     engine.dispose()
-    in_scope = detect._in_scope(assessed, scope)
+    in_scope = integrity._in_scope(assessed, scope)
     planted = in_scope.index.isin(PLANTED)
     flagged = in_scope["rules"] != ""
     out["planted"] = int(planted.sum())

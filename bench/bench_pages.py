@@ -61,7 +61,7 @@ def apptest_timings(url: str) -> list[tuple[str, float, float, float]]:
     from streamlit.testing.v1 import AppTest
 
     from analytics import memo
-    from analytics.detect import warm_reference
+    from analytics.integrity import warm_reference
     from dashboard.data import wait_for_warm_up
     from etl.store import make_engine
 

@@ -1,11 +1,10 @@
 """Assemble one week's briefing (周报) from the analytics exports.
 
-Every number comes from an analytics export read by name through the service layer (`service.results.read`) — the
-same functions behind `landdesk export` and the dashboard pages — except the petition counts by
-topic and township, which count the `petitions` rows received in the week exactly as the
-`petitions_received` KPI does. Sections whose export is not installed, or whose data the store
-lacks, say so instead of failing. Narrative sentences are filled from templates in
-the translation catalogues (`landdesk.i18n`); each cites only numbers that stand in one of the briefing's tables.
+Every number comes from an analytics export read by name through the service layer (`service.results.read`) —
+the same functions behind `landdesk export` and the dashboard pages; the petition hot spots are the
+`petition-spikes` export's spikes of the week (the petitions page's definition). Sections whose data the store
+lacks say so instead of failing. Narrative sentences are filled from templates in the translation catalogues
+(`landdesk.i18n`); each cites only numbers that stand in one of the briefing's tables.
 """
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ import sys
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from analytics.exports import registry
@@ -38,8 +36,6 @@ MOVERS = 3
 TREND_WEEKS = 12              # weeks in the arrivals/completions chart
 BOTTLENECK_WEEKS = 4          # window of the bottleneck ranking (a single week has too few events)
 BOTTLENECK_ROWS, BOTTLENECK_BARS = 5, 8
-HOTSPOT_BASE_WEEKS = 8        # petition hot spot: this week vs the mean of the 8 weeks before
-HOTSPOT_MIN, HOTSPOT_FACTOR = 4, 2.0
 FORECAST_HORIZON, FORECAST_MIN_WEEKS, FORECAST_HISTORY_WEEKS = 4, 12, 156
 OVERDUE_ROWS = 30
 PETITION_ROWS = 20            # petitions near their legal limit listed (analytics.petitions.near_limit)
@@ -271,47 +267,54 @@ def _bottleneck_section(ctx: _Ctx):
                                  median=vals[2], impact=vals[3]), vals[1:])]
 
 
-def _petition_frame(ctx: _Ctx, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Petitions received in [start, end] with topic and township (the petitions_received KPI's rows)."""
-    from etl.schema import petitions
+def _petitions_in_store(ctx: _Ctx) -> bool:
+    """Whether the store holds any petition (the petition-trend export over the whole data range)."""
+    if ctx.first is None or ctx.last is None or not ctx.has("petition-trend"):
+        return False
+    trend = ctx.read("petition-trend", Scope(ctx.first, ctx.last))
+    return bool(len(trend)) and int(trend["petitions"].sum()) > 0
 
-    scope = Scope(start, end)
-    q = select(petitions.c.received_at, petitions.c.topic, petitions.c.township).where(
-        scope.in_period(petitions.c.received_at))
-    with ctx.engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(q).all(), columns=["received_at", "topic", "township"])
+
+def _week_counts(ctx: _Ctx, scope: Scope, by: str) -> pd.Series:
+    """Petitions received in `scope` per `by` value (topic | township), most first, zeros left out: the
+    petitions export's counts; without the petitions module, the topics from the petition-trend export
+    (the same rows: received in the period) and no townships."""
+    if ctx.has("petitions"):
+        return _export_counts(ctx, scope, by)
+    if by != "topic" or not ctx.has("petition-trend"):
+        return pd.Series(dtype=int)
+    df = ctx.read("petition-trend", scope)
+    if df.empty:
+        return pd.Series(dtype=int)
+    keys = df["topic"].astype(object).where(df["topic"].notna(), ctx.tr("brief_unknown")).astype(str)
+    counts = df["petitions"].astype(int).groupby(keys.to_numpy(), sort=False).sum()
+    counts = counts[counts > 0]
+    return counts.sort_values(ascending=False, kind="stable")
+
+
+def _spikes(ctx: _Ctx) -> pd.DataFrame:
+    """This week's petition spikes (topic × township) from the petition-spikes export — the one spike
+    definition, the petitions page's — most petitions first."""
+    if not ctx.has("petition-spikes"):
+        return pd.DataFrame(columns=["township", "topic", "count", "expected", "upper_95"])
+    sp = ctx.read("petition-spikes", ctx.scope)
     unknown = ctx.tr("brief_unknown")
-    df["topic"] = df["topic"].fillna(unknown).astype(str)
-    df["township"] = df["township"].fillna(unknown).astype(str)
-    df["received_at"] = pd.to_datetime(df["received_at"])
-    return df
+    sp = sp.assign(township=sp["township"].replace("(unknown)", unknown).astype(str),
+                   topic=sp["topic"].replace("(unknown)", unknown).astype(str))
+    return sp.sort_values(["count", "township", "topic"], ascending=[False, True, True], kind="stable")
 
 
 def _petition_section(ctx: _Ctx):
-    from etl.schema import petitions
-
     sec = Section("petitions", ctx.tr("brief_sec_petitions"))
-    with ctx.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(petitions)).scalar_one()
-    if not total:
+    if not _petitions_in_store(ctx):
         sec.intro.append(ctx.tr("brief_no_petition_data"))
         return sec, [Sentence(ctx.tr("brief_no_petition_data"), level="warning")]
-    base_start = ctx.start - dt.timedelta(weeks=HOTSPOT_BASE_WEEKS)
-    df = _petition_frame(ctx, base_start, ctx.end)
-    week = df[df["received_at"] >= pd.Timestamp(ctx.start)]
-    prev = df[(df["received_at"] >= pd.Timestamp(ctx.start - dt.timedelta(days=7)))
-              & (df["received_at"] < pd.Timestamp(ctx.start))]
-    base = df[df["received_at"] < pd.Timestamp(ctx.start)]
-    if week.empty:
+    by_topic = _week_counts(ctx, ctx.scope, "topic")
+    if by_topic.empty:
         sec.intro.append(ctx.tr("brief_no_petitions_week"))
         return sec, [Sentence(ctx.tr("brief_no_petitions_week"))]
     lang = ctx.lang
-    by_topic = week["topic"].value_counts()
-    prev_topic = prev["topic"].value_counts()
-    if ctx.has("petitions"):       # the petitions module's own counts (same rows: received in the week)
-        by_topic = _export_counts(ctx, ctx.scope, "topic")
-        prev_topic = _export_counts(ctx, Scope(ctx.start - dt.timedelta(days=7), ctx.start - dt.timedelta(days=1)),
-                                    "topic")
+    prev_topic = _week_counts(ctx, Scope(ctx.start - dt.timedelta(days=7), ctx.start - dt.timedelta(days=1)), "topic")
     rows = []
     for topic, n in by_topic.items():
         p = int(prev_topic.get(topic, 0))
@@ -324,36 +327,31 @@ def _petition_section(ctx: _Ctx):
     sec.charts.append(Chart("petitions", title, ch.bar_figure(
         list(by_topic.index), [int(x) for x in by_topic.values], title, ctx.tr("brief_col_count"),
         height=max(260, 60 + 36 * len(by_topic)))))
-    by_town = week["township"].value_counts()
-    sec.tables.append(Table("petition_townships", ctx.tr("brief_tbl_petition_townships"),
-                            [ctx.tr("township"), ctx.tr("brief_col_week")],
-                            [[town, fmt_count(n, lang)] for town, n in by_town.head(5).items()],
-                            numeric=[False, True]))
-    # hot spots: township × topic well above its own recent weekly mean
-    now = week.groupby(["township", "topic"]).size()
-    mean = base.groupby(["township", "topic"]).size() / HOTSPOT_BASE_WEEKS
-    hot = []
-    for key, n in now.items():
-        m = float(mean.get(key, 0.0))
-        if n >= HOTSPOT_MIN and n >= HOTSPOT_FACTOR * max(m, 0.5):
-            hot.append((int(n), m, key))
-    hot.sort(key=lambda x: (-x[0], x[2]))
+    by_town = _week_counts(ctx, ctx.scope, "township")
     sentences = []
-    top_topic, top_n = by_topic.index[0], int(by_topic.iloc[0])
-    top_town, town_n = by_town.index[0], int(by_town.iloc[0])
-    vals = [fmt_count(len(week), lang), fmt_count(top_n, lang), fmt_count(town_n, lang)]
-    sentences.append(Sentence(ctx.tr("brief_s_petitions", total=vals[0], topic=top_topic, topic_n=vals[1],
-                                     town=top_town, town_n=vals[2]), vals))
-    if hot:
-        rows = [[town, topic, fmt_count(n, lang), f"{m:.1f}"] for n, m, (town, topic) in hot]
-        sec.tables.append(Table("petition_hotspots", ctx.tr("brief_tbl_hotspots", n=ctx.n(HOTSPOT_BASE_WEEKS)),
+    if len(by_town):
+        sec.tables.append(Table("petition_townships", ctx.tr("brief_tbl_petition_townships"),
+                                [ctx.tr("township"), ctx.tr("brief_col_week")],
+                                [[town, fmt_count(n, lang)] for town, n in by_town.head(5).items()],
+                                numeric=[False, True]))
+        top_topic, top_n = by_topic.index[0], int(by_topic.iloc[0])
+        top_town, town_n = by_town.index[0], int(by_town.iloc[0])
+        vals = [fmt_count(int(by_topic.sum()), lang), fmt_count(top_n, lang), fmt_count(town_n, lang)]
+        sentences.append(Sentence(ctx.tr("brief_s_petitions", total=vals[0], topic=top_topic, topic_n=vals[1],
+                                         town=top_town, town_n=vals[2]), vals))
+    # hot spots: the petition-spikes export's spikes of this week (township × topic above its forecast bound)
+    hot = _spikes(ctx)
+    if len(hot):
+        rows = [[r.township, r.topic, fmt_count(int(r.count), lang), f"{r.expected:.1f}", f"{r.upper_95:.0f}"]
+                for r in hot.itertuples()]
+        sec.tables.append(Table("petition_hotspots", ctx.tr("brief_tbl_hotspots"),
                                 [ctx.tr("township"), ctx.tr("brief_col_topic"), ctx.tr("brief_col_week"),
-                                 ctx.tr("brief_col_base_mean", n=ctx.n(HOTSPOT_BASE_WEEKS))], rows,
-                                numeric=[False, False, True, True]))
-        n, m, (town, topic) = hot[0]
-        vals = [fmt_count(n, lang), f"{m:.1f}"]
-        sentences.append(Sentence(ctx.tr("brief_s_hotspot", town=town, topic=topic, n=vals[0], mean=vals[1],
-                                         weeks=ctx.n(HOTSPOT_BASE_WEEKS)), vals, level="warning"))
+                                 ctx.tr("brief_col_expected"), ctx.tr("brief_col_upper")], rows,
+                                numeric=[False, False, True, True, True]))
+        town, topic, n, expected, upper = rows[0]
+        vals = [n, upper, expected]
+        sentences.append(Sentence(ctx.tr("brief_s_hotspot", town=town, topic=topic, n=n, upper=upper,
+                                         expected=expected), vals, level="warning"))
     if ctx.has("petitions"):
         sentences += _petition_handling(ctx, sec)
     if ctx.has("petition-countdown"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from landdesk.errors import LandDeskError

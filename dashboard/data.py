@@ -63,10 +63,10 @@ def wait_for_warm_up(timeout: float | None = None) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _warm(key: str) -> threading.Thread:
-    """Learn the integrity-risk reference of this store state (analytics.detect) in a background thread, once
+    """Learn the integrity-risk reference of this store state (analytics.integrity) in a background thread, once
     per key and process: 3–4 s at a million events, which the first visitor of the forecasts page would
     otherwise wait for. A page asking while it runs waits for this computation instead of starting another."""
-    from analytics.detect import warm_reference
+    from analytics.integrity import warm_reference
     eng = engine()                           # resolved here, in the script's thread
 
     def run():

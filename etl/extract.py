@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from etl.mapping import Mapping, Source
+from etl.rows import ROW
 from landdesk.errors import LandDeskError
 
-ROW = "_row"
 CHUNK = 1 << 20
 
 

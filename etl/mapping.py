@@ -13,6 +13,9 @@ from etl.schema import DATASETS, NATURAL_KEYS
 from landdesk.errors import LandDeskError
 from landdesk.settings import DEFAULT_TIMEZONE
 
+#: `date_formats` values that are not strftime patterns.
+SPECIAL_FORMATS = ("auto", "iso", "excel")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Where the shared real data lives when LANDDESK_REALDATA is unset.
 DEFAULT_REALDATA = REPO_ROOT.parent / "shared" / "realdata"
@@ -268,7 +271,6 @@ def _date_formats(path: Path, raw: Any, dataset: str, mapped: set[str]) -> dict[
         raw = {"*": raw}
     if not isinstance(raw, dict):
         raise _fail(path, "`date_formats` must map column names (or *) to a strftime format, iso, excel or auto.")
-    from etl.transform import SPECIAL_FORMATS
     out = {}
     for name, fmt in raw.items():
         name, fmt = str(name), str(fmt)

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer
 
-from etl.extract import ROW
 from etl.mapping import Mapping
 from etl.privacy import protect
+from etl.rows import ROW
 from etl.schema import DATASETS
 from landdesk.errors import LandDeskError
 
@@ -32,8 +32,6 @@ _AMPM = re.compile(r"\s*(?:([AaPp])\.?\s?[Mm]\.?|(上午|下午|晚上|中午|�
 _AMPM_LEAD = re.compile(r"^(\S+)\s+(上午|下午|晚上|中午|凌晨)\s*(.+)$")
 _EXCEL_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-#: `date_formats` values that are not strftime patterns.
-SPECIAL_FORMATS = ("auto", "iso", "excel")
 
 
 def _factorized(series: pd.Series) -> tuple[np.ndarray, pd.Series]:

@@ -17,8 +17,8 @@ import pandera.pandas as pa
 from sqlalchemy import Date, DateTime, Float, Integer, String, Text
 
 from etl import schema as S
-from etl.extract import ROW
 from etl.mapping import DERIVED, Mapping
+from etl.rows import ROW
 from etl.transform import BAD, CASE_PREFIX
 
 EARLIEST = pd.Timestamp("1949-01-01")

@@ -49,14 +49,13 @@ def forecasts() -> None:
                                   {"actual": tr("fc_actual"), "forecast": tr("fc_forecast"), "band": tr("fc_band_80")})
             chart(fig, tr("fc_chart_help", model=rep["model"],
                           verdict=tr("fc_better" if better else "fc_worse")), key="fc_chart")
-            backtest = (fc.groupby("unique_id", sort=False)
-                        .agg(model=("model", "first"), mase=("mase", "first"), snaive_mase=("snaive_mase", "first"),
-                             coverage_80=("coverage_80", "first"), coverage_95=("coverage_95", "first"))
-                        .reset_index())
-            backtest["beats_baseline"] = backtest["mase"] < backtest["snaive_mase"]
+            backtest, error = page.try_export("forecast-backtest", by=None if by == "total" else by)
             st.markdown(f"**{tr('fc_backtest')}**")
-            table(backtest, "forecast-backtest", cols("unique_id", "model", "mase", "snaive_mase", "coverage_80",
-                                                      "coverage_95", "beats_baseline"))
+            if error:
+                section_failed(tr("fc_backtest"), error)
+            else:
+                table(backtest, "forecast-backtest", cols("unique_id", "model", "mase", "snaive_mase", "coverage_80",
+                                                          "coverage_95", "beats_baseline"))
             table(ahead.drop(columns=["y", "kind"]), "forecast", auto_cols(ahead))
 
 

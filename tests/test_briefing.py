@@ -187,6 +187,24 @@ def test_narrative_names_the_planted_facts(sample_engine):
     assert hot and "东坪镇" in hot[0] and "征地补偿" in hot[0]
 
 
+@pytest.mark.parametrize("week", ["2025-W37", "2025-W40", WEEK])
+def test_hot_spots_are_the_spike_exports_spikes(sample_engine, week):
+    """One spike definition: the briefing's hot spots are exactly the petition-spikes export's spikes of
+    the week (the petitions page's), with the same counts, expected values and bounds."""
+    start, end = week_bounds(week)
+    spikes = run_export(sample_engine, "petition-spikes", Scope(start, end))
+    b = build_briefing(sample_engine, week, "en", charts=False)
+    sec = next(s for s in b.sections if s.key == "petitions")
+    table = next((tb for tb in sec.tables if tb.key == "petition_hotspots"), None)
+    got = {(r[0], r[1], int(r[2]), r[3], r[4]) for r in table.rows} if table else set()
+    want = {(r.township, r.topic, int(r.count), f"{r.expected:.1f}", f"{r.upper_95:.0f}") for r in spikes.itertuples()}
+    assert got == want
+    if week == "2025-W37":                      # the planted 征地补偿 spike in 东坪镇
+        assert ("东坪镇", "征地补偿") in {(g[0], g[1]) for g in got}
+    hot = [s for s in b.narrative if s.text.startswith("Hot spot")]
+    assert len(hot) == (1 if want else 0)
+
+
 def test_no_untranslated_keys(sample_engine):
     for lang in LANGS:
         html = render_html(build_briefing(sample_engine, WEEK, lang, charts=False), charts=False)

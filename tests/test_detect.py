@@ -1,5 +1,5 @@
-"""analytics.detect: each integrity rule on hand-made cases in a store (SQLite, and PostgreSQL when
-configured), handler risk, the petition-spike scan, topic discovery, and the planted facts of the
+"""Early warnings (analytics.integrity, analytics.spikes, analytics.topics): each integrity rule on hand-made
+cases in a store (SQLite, and PostgreSQL when configured), handler risk, the petition-spike scan, topic discovery, and the planted facts of the
 sample county (recall ≥ 90%, ≤ 2% ordinary cases flagged, QS0417 departs, the 东坪镇 征地补偿 spike)."""
 import datetime as dt
 import sys
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert
 
-from analytics import detect
+from analytics import integrity, reasons, spikes, topics
 from analytics.exports import registry, run_export
 from analytics.scope import Scope
 from etl.schema import case_events, cases, petitions
@@ -77,7 +77,7 @@ def test_exports_are_registered():
 
 def test_each_rule_on_hand_made_cases(rule_store):
     w = run_export(rule_store, "warnings", ALL)
-    assert list(w.columns) == detect.WARNING_COLUMNS
+    assert list(w.columns) == integrity.WARNING_COLUMNS
     rules = dict(zip(w["case_id"], w["rules"].str.split(",")))
     assert "skipped_stage" in rules["SKIP"]
     assert "初审" in w.set_index("case_id").loc["SKIP", "reason_zh"]
@@ -97,13 +97,13 @@ def test_each_rule_on_hand_made_cases(rule_store):
 
 def test_mandatory_set_is_learned_at_95_percent(rule_store):
     with rule_store.connect() as conn:
-        cs, ev = detect.closed_case_events(conn, ALL)
-    mand = detect.mandatory_stages(cs, ev)
+        cs, ev = integrity.closed_case_events(conn, ALL)
+    mand = integrity.mandatory_stages(cs, ev)
     assert mand[TYPE] == frozenset(FLOW)
     # below 95% presence a stage is not mandatory
     drop = ev[~((ev["stage"] == "初审") & ev["case_id"].isin([f"N{i:03d}" for i in range(4)]))]
-    assert "初审" not in detect.mandatory_stages(cs, drop)[TYPE]
-    assert detect.mandatory_stages(cs.head(10), ev, min_cases=20) == {}
+    assert "初审" not in integrity.mandatory_stages(cs, drop)[TYPE]
+    assert integrity.mandatory_stages(cs.head(10), ev, min_cases=20) == {}
 
 
 def test_scope_filters_and_period(rule_store):
@@ -133,7 +133,7 @@ def test_handler_risk_singles_out_a_fast_handler(engine):
         conn.execute(insert(cases), rows)
         conn.execute(insert(case_events), evs)
     hr = run_export(engine, "handler-risk", ALL)
-    assert list(hr.columns) == detect.HANDLER_COLUMNS
+    assert list(hr.columns) == integrity.HANDLER_COLUMNS
     top = hr.iloc[0]
     assert top["handler_key"] == "h_fast" and bool(top["departs"])
     assert top["fast"] >= 8 and top["fast_p"] < 1e-4
@@ -145,12 +145,12 @@ def test_handler_risk_singles_out_a_fast_handler(engine):
 # ---------- the assessed reference is cached per store state and cut-off ----------
 
 def test_assessment_is_cached_per_store_state(rule_store, monkeypatch):
-    detect.clear_assess_cache()
+    integrity.clear_assess_cache()
     calls = []
-    real = detect._assess
-    monkeypatch.setattr(detect, "_assess", lambda conn, end_ts, **kw: calls.append(end_ts) or real(conn, end_ts, **kw))
+    real = integrity._assess
+    monkeypatch.setattr(integrity, "_assess", lambda conn, end_ts, **kw: calls.append(end_ts) or real(conn, end_ts, **kw))
     with rule_store.connect() as conn:
-        uncached = detect.assess_cases(conn, ALL, cache=False)
+        uncached = integrity.assess_cases(conn, ALL, cache=False)
     calls.clear()
     w1 = run_export(rule_store, "warnings", ALL)
     hr = run_export(rule_store, "handler-risk", ALL)
@@ -158,12 +158,12 @@ def test_assessment_is_cached_per_store_state(rule_store, monkeypatch):
     w2 = run_export(rule_store, "warnings", Scope(d(2025, 6, 1), d(2026, 3, 31), township="东坪镇"))
     assert len(calls) == 1
     with rule_store.connect() as conn:
-        cached = detect.assess_cases(conn, ALL)
+        cached = integrity.assess_cases(conn, ALL)
     pd.testing.assert_frame_equal(cached, uncached)
     assert set(w1["case_id"]) == set(w2["case_id"]) and len(hr)
     cached["rules"] = "changed"            # the caller's copy; the cached frame is untouched
     with rule_store.connect() as conn:
-        assert (detect.assess_cases(conn, ALL)["rules"] != "changed").all()
+        assert (integrity.assess_cases(conn, ALL)["rules"] != "changed").all()
     # a period ending before the last closing learns from the cases closed before its end
     run_export(rule_store, "warnings", Scope(d(2025, 1, 1), d(2025, 5, 31)))
     assert len(calls) == 2
@@ -177,9 +177,9 @@ def test_assessment_is_cached_per_store_state(rule_store, monkeypatch):
 
 
 def test_warm_reference_fills_the_cache(rule_store, monkeypatch):
-    detect.clear_assess_cache()
-    detect.warm_reference(rule_store)
-    monkeypatch.setattr(detect, "_assess", lambda *a, **kw: pytest.fail("recomputed"))
+    integrity.clear_assess_cache()
+    integrity.warm_reference(rule_store)
+    monkeypatch.setattr(integrity, "_assess", lambda *a, **kw: pytest.fail("recomputed"))
     assert "SOLO" in set(run_export(rule_store, "warnings", ALL)["case_id"])
     assert len(run_export(rule_store, "handler-risk", ALL))
 
@@ -187,10 +187,10 @@ def test_warm_reference_fills_the_cache(rule_store, monkeypatch):
 def test_assessment_cache_is_shared_across_threads(rule_store, monkeypatch):
     import threading
 
-    detect.clear_assess_cache()
+    integrity.clear_assess_cache()
     calls = []
-    real = detect._assess
-    monkeypatch.setattr(detect, "_assess", lambda conn, end_ts, **kw: calls.append(end_ts) or real(conn, end_ts, **kw))
+    real = integrity._assess
+    monkeypatch.setattr(integrity, "_assess", lambda conn, end_ts, **kw: calls.append(end_ts) or real(conn, end_ts, **kw))
     out, errors = [], []
 
     def work():
@@ -215,17 +215,17 @@ def test_spike_scan_on_synthetic_counts():
     rng = np.random.default_rng(0)
     counts = rng.poisson(0.5, size=(120, 40))
     counts[80:84, 7] = [9, 12, 8, 10]
-    res = detect.spike_scan(counts)
+    res = spikes.spike_scan(counts)
     found = {(int(t), int(k)) for t, k in np.argwhere(res["spike"])}
     assert {(80, 7), (81, 7), (82, 7), (83, 7)} <= found
     assert len(found - {(80, 7), (81, 7), (82, 7), (83, 7)}) <= 4      # of 4,480 noise weeks at λ = 0.5
     # the spike does not raise its own baseline: the later weeks are judged against the capped history
     assert res["expected"][84, 7] < 1.5
-    assert np.isnan(res["expected"][:detect.SPIKE_MIN_HISTORY]).all()
+    assert np.isnan(res["expected"][:spikes.SPIKE_MIN_HISTORY]).all()
     # below the minimum count nothing is a spike, however unlikely
     counts2 = np.zeros((40, 2), dtype=int)
-    counts2[30, 0] = detect.SPIKE_MIN_COUNT - 1
-    assert not detect.spike_scan(counts2)["spike"].any()
+    counts2[30, 0] = spikes.SPIKE_MIN_COUNT - 1
+    assert not spikes.spike_scan(counts2)["spike"].any()
 
 
 def test_petition_spike_export(engine):
@@ -243,11 +243,11 @@ def test_petition_spike_export(engine):
     with engine.begin() as conn:
         conn.execute(insert(petitions), rows)
     sp = run_export(engine, "petition-spikes", Scope(d(2025, 1, 1), d(2025, 12, 31)))
-    assert list(sp.columns) == detect.SPIKE_COLUMNS
+    assert list(sp.columns) == spikes.SPIKE_COLUMNS
     assert len(sp) >= 2
     assert (sp["township"] == "东坪镇").all() and (sp["topic"] == "征地补偿").all()
     assert all(d(2025, 8, 25) <= w <= d(2025, 9, 28) for w in sp["week"])
-    assert (sp["count"] > sp["upper_95"]).all() and (sp["count"] >= detect.SPIKE_MIN_COUNT).all()
+    assert (sp["count"] > sp["upper_95"]).all() and (sp["count"] >= spikes.SPIKE_MIN_COUNT).all()
     assert sp["reason_zh"].str.contains("东坪镇").all() and sp["reason_en"].str.contains("petitions").all()
 
 
@@ -266,20 +266,20 @@ def test_topic_discovery_separates_templates():
         cat = rng.choice(list(templates))
         texts.append(templates[cat].format(v=rng.choice(villages), n=rng.integers(5, 90)))
         labels.append(cat)
-    table, assign = detect.discover_topics(pd.Series(texts), pd.Series(labels), n_topics=3)
-    assert list(table.columns) == detect.TOPIC_COLUMNS
+    table, assign = topics.discover_topics(pd.Series(texts), pd.Series(labels), n_topics=3)
+    assert list(table.columns) == topics.TOPIC_COLUMNS
     assert len(table) == 3 and table["size"].sum() == 150
     assert table["share"].sum() == pytest.approx(1.0)
     assert set(table["main_category"]) == set(templates)
     assert (table["main_category_share"] > 0.95).all()
     assert all(len(t) >= 2 for terms in table["top_terms"] for t in terms.split("、"))
     assert set(assign) == {0, 1, 2}
-    empty, a = detect.discover_topics(pd.Series(["", None]), None)
+    empty, a = topics.discover_topics(pd.Series(["", None]), None)
     assert empty.empty and (a == -1).all()
 
 
 def test_reasons_have_both_languages():
-    for code, text in detect.REASONS.items():
+    for code, text in reasons.REASONS.items():
         assert set(text) == {"zh", "en"}, code
 
 
@@ -318,8 +318,11 @@ def test_planted_petition_spike_found(planted):
 
 def test_sample_topics(planted):
     t = planted["topics"]
-    assert len(t) == detect.N_TOPICS
+    assert len(t) == topics.N_TOPICS
     assert "征地补偿" in set(t["main_category"])
+    # topics are named by words, not character n-grams
+    land = t[t["main_category"] == "征地补偿"]["top_terms"].str.split("、")
+    assert any("征地补偿" in terms or {"征地", "补偿"} <= set(terms) for terms in land), list(land)
     assert not t["example"].str.contains(r"1[3-9]\d{9}").any()     # no phone numbers
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert
 
-from analytics import detect, memo, process
+from analytics import integrity, memo, process
 from analytics.exports import run_export
 from analytics.scope import Scope
 from analytics.workcal import load_calendar
@@ -101,7 +101,7 @@ def test_dashboard_learns_the_reference_in_the_background(sample_store_url, monk
 
     url = _copy_of(sample_store_url, tmp_path)         # its key is new to this process whatever ran before
     monkeypatch.setenv("LANDDESK_DATABASE_URL", url)
-    detect.clear_assess_cache()
+    integrity.clear_assess_cache()
     st.cache_resource.clear()
     at = AppTest.from_file(str(__import__("pathlib").Path(__file__).resolve().parent.parent / "dashboard" / "app.py"),
                            default_timeout=60)
@@ -109,7 +109,7 @@ def test_dashboard_learns_the_reference_in_the_background(sample_store_url, monk
     assert not at.exception
     from dashboard.data import wait_for_warm_up
     wait_for_warm_up(60)
-    monkeypatch.setattr(detect, "_assess", lambda *a, **kw: pytest.fail("the reference was not learnt"))
+    monkeypatch.setattr(integrity, "_assess", lambda *a, **kw: pytest.fail("the reference was not learnt"))
     engine = make_engine(url)
     warnings = run_export(engine, "warnings", YEAR)
     assert len(warnings) > 0

@@ -1,4 +1,5 @@
-"""analytics.forecast_uses: the forecast export's shape on the sample county, complete weeks, the backlog
+"""analytics.projections: the forecast export's shape on the sample county, its backtest export (one row
+per series), complete weeks, the backlog
 projection's rising flag on a synthetic store, the land trajectory's crossing year on a declining
 township (SQLite, and PostgreSQL when configured)."""
 import datetime as dt
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert
 
-from analytics import forecast_uses as fu
+from analytics import projections as fu
 from analytics.exports import registry, run_export
 from analytics.scope import Scope
 from analytics.workcal import WorkCalendar
@@ -30,9 +31,10 @@ def sample_forecast(sample_store_url):
 
 def test_exports_are_registered():
     names = registry()
-    for name in ("forecast", "backlog-projection", "land-trajectory"):
+    for name in ("forecast", "forecast-backtest", "backlog-projection", "land-trajectory"):
         assert name in names
     assert set(names["forecast"].by) == {"total", "case_type", "topic"}
+    assert names["forecast-backtest"].by == names["forecast"].by
 
 
 def test_forecast_export_shape(sample_forecast):
@@ -56,6 +58,24 @@ def test_forecast_export_shape(sample_forecast):
         assert (b >= 0).all()
         assert g["mase"].notna().all() and g["snaive_mase"].notna().all()
         assert g["model"].nunique() == 1 and g["model"].iloc[0] != "none"
+
+
+def test_forecast_backtest_export_one_row_per_series(sample_store_url, sample_forecast):
+    engine = make_engine(sample_store_url)
+    try:
+        bt = run_export(engine, "forecast-backtest", SAMPLE_SCOPE, by="case_type")
+    finally:
+        engine.dispose()
+    assert list(bt.columns) == fu.BACKTEST_COLUMNS
+    fc = sample_forecast["case_type"]
+    # one row per series of the forecast export, in its order, with the values its rows carry
+    assert list(bt["unique_id"]) == list(dict.fromkeys(fc["unique_id"]))
+    assert bt["unique_id"].is_unique
+    first = fc.drop_duplicates("unique_id").set_index("unique_id")
+    for col in ("model", "mase", "snaive_mase", "coverage_80", "coverage_95"):
+        pd.testing.assert_series_equal(bt.set_index("unique_id")[col], first[col], check_names=False)
+    assert (bt["beats_baseline"] == (bt["mase"] < bt["snaive_mase"])).all()
+    assert fu.backtest_frame(fc.iloc[0:0]).empty
 
 
 def test_forecast_by_case_type_and_topic(sample_forecast):

@@ -1,5 +1,5 @@
-"""Early warnings (预警): integrity-risk flags for cases (廉政风险), handlers who depart from their
-peers, petition spikes by topic × township, and topic discovery in petition summaries.
+"""Integrity-risk early warnings (廉政风险预警): flags for cases closed in the period, and handlers
+who depart from their peers. (Petition spikes: `analytics.spikes`; petition topics: `analytics.topics`.)
 
 Integrity risk (`warnings`, `handler-risk`). What is normal is learned per case type from the
 cases completed normally (status ``closed``) up to the period's end — all townships, since the
@@ -38,23 +38,11 @@ The case's ``handler_key`` is the pseudonymised key of the handler who completed
 (ties: the later one). No personal data leaves this module: handler keys are keyed hashes and
 petition summaries are PII-scrubbed by the ETL.
 
-Petition spikes (`petition-spikes`): weekly petitions per topic × township; each week is compared
-with a one-step forecast made from the weeks before it only — the mean of the previous
-SPIKE_BASE_WEEKS weeks (at least SPIKE_MIN_HISTORY), with weeks already flagged entering the
-baseline capped at their upper bound, so a sustained spike does not raise its own baseline — and
-its Poisson 95% interval. A week above the upper bound with at least SPIKE_MIN_COUNT petitions is a
-spike.
-
-Topics (`petition-topics`): TF-IDF on character n-grams (1–3, ``char_wb``: no Chinese tokenizer
-needed) of the summaries received in the period, NMF with N_TOPICS components; each petition goes
-to its heaviest component.
-
-Reasons are plain sentences in Chinese and English from ``REASONS`` (keyed by rule code).
+Reasons are plain sentences in Chinese and English from ``analytics.reasons.REASONS`` (keyed by rule code).
 """
 from __future__ import annotations
 
 import math
-import re
 from operator import itemgetter
 
 import numpy as np
@@ -63,10 +51,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from analytics.memo import StoreMemo, store_state
+from analytics.reasons import reason
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
+from analytics.stages import SUPPLEMENT_STAGES
 from analytics.workcal import WorkCalendar
-from etl.schema import case_events, cases, petitions
+from etl.schema import case_events, cases
 
 # ---------- parameters ----------
 
@@ -80,84 +70,18 @@ SINGLE_HANDLER_MIN_STAGES = 3
 #: Stage-name fragments that mark a review stage (审查环节) and an approval stage (审批/决定环节).
 REVIEW_KEYWORDS = ("审核", "初审", "复审", "审查", "勘查", "勘察", "核查", "核实")
 APPROVAL_KEYWORDS = ("审批", "批准", "核准", "决定", "登簿", "发证")
-SUPPLEMENT_STAGES = ("补正", "补正材料", "材料补正", "补齐补正")
 #: Handler risk: a handler departs from peers when the one-sided binomial p-value of their flagged
 #: (or too-fast) count against the peers' rate is below HANDLER_ALPHA / handlers (Bonferroni) and
 #: the count is at least HANDLER_MIN_FLAGS.
 HANDLER_ALPHA = 0.01
 HANDLER_MIN_FLAGS = 3
-#: Petition spikes.
-SPIKE_BASE_WEEKS = 26
-SPIKE_MIN_HISTORY = 8
-SPIKE_MIN_COUNT = 5
-SPIKE_LEVEL = 95
-#: Topics.
-N_TOPICS = 8
-TOP_TERMS = 8
-
-#: Plain reasons per rule code, Chinese and English; `{…}` fields are filled per case / handler.
-#: (To move to the dashboard's translation table.)
-REASONS: dict[str, dict[str, str]] = {
-    "skipped_stage": {
-        "zh": "缺少该类事项的必经环节：{stages}",
-        "en": "Skipped mandatory stage(s) of this case type: {stages}",
-    },
-    "out_of_order": {
-        "zh": "审批环节“{approval}”早于审查环节“{review}”完成",
-        "en": "Approval stage '{approval}' completed before review stage '{review}'",
-    },
-    "too_fast": {
-        "zh": "办理用时 {hours} 小时，远快于同类事项（中位数 {median} 小时）",
-        "en": "Handled in {hours} h, abnormally fast for its type (median {median} h)",
-    },
-    "too_slow": {
-        "zh": "办理用时 {hours} 小时，远慢于同类事项（中位数 {median} 小时）",
-        "en": "Took {hours} h, abnormally slow for its type (median {median} h)",
-    },
-    "single_handler": {
-        "zh": "全部 {n} 个环节由同一经办人办理，未做到岗位分离",
-        "en": "All {n} stages handled by one person (no separation of duties)",
-    },
-    "isolation": {
-        "zh": "办理特征组合异常（孤立森林异常分 {score}）：{features}",
-        "en": "Unusual combination of case features (isolation-forest score {score}): {features}",
-    },
-    # the features an isolation flag names (its two most deviating ones)
-    "feature_log_hours_z": {"zh": "办理用时偏离同类 {v:+.1f} 个标准差", "en": "throughput {v:+.1f} SD from its type"},
-    "feature_stages_rel": {"zh": "环节数较同类中位数 {v:+.0f} 个", "en": "{v:+.0f} stages vs the type's median"},
-    "feature_handlers": {"zh": "经办人 {v:.0f} 人", "en": "{v:.0f} handlers"},
-    "feature_rework": {"zh": "返工或补正 {v:.0f} 次", "en": "{v:.0f} rework or supplement steps"},
-    "feature_max_handler_share": {"zh": "单人办理环节占比 {v:.0%}", "en": "one handler did {v:.0%} of the stages"},
-    "feature_missing": {"zh": "缺少必经环节 {v:.0f} 个", "en": "{v:.0f} mandatory stage(s) missing"},
-    "feature_out_of_order": {"zh": "审批早于审查 {v:.0f} 处", "en": "{v:.0f} approval(s) before review"},
-    "handler_flagged": {
-        "zh": "该经办人的预警办件占比 {rate}（{k}/{n} 件），同行为 {peer}",
-        "en": "Flagged cases {rate} of this handler's cases ({k} of {n}) vs {peer} for peers",
-    },
-    "handler_fast": {
-        "zh": "该经办人的异常快速办结占比 {rate}（{k}/{n} 件），同行为 {peer}",
-        "en": "Abnormally fast cases {rate} of this handler's cases ({k} of {n}) vs {peer} for peers",
-    },
-    "petition_spike": {
-        "zh": "{township}“{topic}”类信访本周 {count} 件，超出预测上限 {upper}（预期 {expected}）",
-        "en": "{count} '{topic}' petitions in {township} this week, above the forecast upper bound {upper} "
-              "(expected {expected})",
-    },
-}
 
 RULE_ORDER = ("skipped_stage", "out_of_order", "too_fast", "too_slow", "single_handler", "isolation")
 WARNING_COLUMNS = ["case_id", "case_type", "township", "received_at", "closed_at", "hours", "handler_key", "rules",
                    "score", "reason_zh", "reason_en"]
 HANDLER_COLUMNS = ["handler_key", "cases", "flagged", "flagged_rate", "peer_flagged_rate", "flagged_p",
                    "fast", "fast_rate", "peer_fast_rate", "fast_p", "robust_z", "departs", "reason_zh", "reason_en"]
-SPIKE_COLUMNS = ["week", "topic", "township", "count", "expected", "upper_95", "p_value", "reason_zh", "reason_en"]
-TOPIC_COLUMNS = ["topic_id", "top_terms", "size", "share", "main_category", "main_category_share", "example"]
 FEATURES = ["log_hours_z", "stages_rel", "handlers", "rework", "max_handler_share", "missing", "out_of_order"]
-
-
-def reason(code: str, lang: str, **fields) -> str:
-    """The plain reason of a rule in `lang` (zh | en) with its fields filled in."""
-    return REASONS[code][lang].format(**fields)
 
 
 def _fmt_h(x: float) -> str:
@@ -639,180 +563,6 @@ def handler_risk(conn: Connection, scope: Scope, assessed: pd.DataFrame | None =
     return g[HANDLER_COLUMNS].reset_index(drop=True)
 
 
-# ---------- petition spikes ----------
-
-def weekly_petitions(conn: Connection, scope: Scope, history_weeks: int = SPIKE_BASE_WEEKS) -> pd.DataFrame:
-    """Petitions per week (Monday) × topic × township from `history_weeks` weeks before the period to its
-    end, zero-filled. Grain: one row per week × topic × township."""
-    start = pd.Timestamp(scope.start) - pd.Timedelta(weeks=history_weeks)
-    start = start - pd.Timedelta(days=start.weekday())
-    p = petitions.c
-    where = [p.received_at >= start.to_pydatetime(), p.received_at < scope.end_ts]
-    if scope.township:
-        where.append(p.township == scope.township)
-    if scope.department:
-        where.append(p.department == scope.department)
-    df = pd.DataFrame(conn.execute(select(p.received_at, p.topic, p.township).where(*where)).all(),
-                      columns=["t", "topic", "township"])
-    weeks = pd.date_range(start, pd.Timestamp(scope.end), freq="7D")
-    if df.empty:
-        return pd.DataFrame(columns=["week", "topic", "township", "count"])
-    t = pd.to_datetime(df["t"]).dt.normalize()
-    df["week"] = t - pd.to_timedelta(t.dt.day_of_week, unit="D")
-    df["topic"] = df["topic"].fillna("(unknown)")
-    df["township"] = df["township"].fillna("(unknown)")
-    counts = df.groupby(["week", "topic", "township"]).size()
-    pairs = counts.reset_index()[["topic", "township"]].drop_duplicates().sort_values(["topic", "township"])
-    full = pd.MultiIndex.from_tuples([(w, a, b) for w in weeks for a, b in pairs.itertuples(index=False)],
-                                     names=["week", "topic", "township"])
-    return counts.reindex(full, fill_value=0).rename("count").reset_index()
-
-
-def spike_scan(counts: np.ndarray, base_weeks: int = SPIKE_BASE_WEEKS, min_history: int = SPIKE_MIN_HISTORY,
-               level: float = SPIKE_LEVEL, min_count: int = SPIKE_MIN_COUNT) -> dict[str, np.ndarray]:
-    """One-step-ahead scan of a weeks × series count matrix.
-
-    For week t: expected = mean of the previous `base_weeks` weeks (at least `min_history`) of the
-    cleaned counts, where a flagged week enters capped at its upper bound; upper = the Poisson
-    quantile (1 + level/100)/2 of expected (the upper end of the central `level`% interval);
-    spike = count > upper and count ≥ min_count. Returns expected, upper, p (P[X ≥ count]) and spike,
-    each weeks × series (NaN / False before enough history)."""
-    from scipy.stats import poisson
-
-    T, S = counts.shape
-    clean = counts.astype(float).copy()
-    exp = np.full((T, S), np.nan)
-    up = np.full((T, S), np.nan)
-    spike = np.zeros((T, S), dtype=bool)
-    q = (1 + level / 100.0) / 2
-    for t in range(min_history, T):
-        lam = clean[max(0, t - base_weeks):t].mean(axis=0)
-        u = poisson.ppf(q, np.maximum(lam, 1e-9))
-        exp[t], up[t] = lam, u
-        hit = (counts[t] > u) & (counts[t] >= min_count)
-        spike[t] = hit
-        clean[t] = np.where(hit, np.minimum(counts[t], u), counts[t])
-    with np.errstate(all="ignore"):
-        p = poisson.sf(counts - 1, np.maximum(np.nan_to_num(exp, nan=1e-9), 1e-9))
-    p[np.isnan(exp)] = np.nan
-    return {"expected": exp, "upper": up, "p": p, "spike": spike}
-
-
-def petition_spikes(conn: Connection, scope: Scope, all_weeks: bool = False) -> pd.DataFrame:
-    """信访激增预警. Grain: one row per spike week × topic × township in the period (all_weeks: every
-    week × topic × township of the period with its expected count and bound, spike or not)."""
-    wk = weekly_petitions(conn, scope)
-    if wk.empty:
-        return pd.DataFrame(columns=SPIKE_COLUMNS + (["spike"] if all_weeks else []))
-    mat = wk.pivot_table(index="week", columns=["topic", "township"], values="count", aggfunc="sum",
-                         fill_value=0).sort_index()
-    res = spike_scan(mat.to_numpy())
-    long = pd.DataFrame({
-        "week": np.repeat(mat.index.to_numpy(), mat.shape[1]),
-        "topic": np.tile(mat.columns.get_level_values(0).to_numpy(), mat.shape[0]),
-        "township": np.tile(mat.columns.get_level_values(1).to_numpy(), mat.shape[0]),
-        "count": mat.to_numpy().reshape(-1),
-        "expected": res["expected"].reshape(-1),
-        "upper_95": res["upper"].reshape(-1),
-        "p_value": res["p"].reshape(-1),
-        "spike": res["spike"].reshape(-1),
-    })
-    first = pd.Timestamp(scope.start) - pd.Timedelta(days=scope.start.weekday())
-    long = long[long["week"] >= first]
-    if not all_weeks:
-        long = long[long["spike"]]
-    zh, en = [], []
-    for r in long.itertuples():
-        fields = dict(township=r.township, topic=r.topic, count=int(r.count), upper=f"{r.upper_95:.0f}",
-                      expected=f"{r.expected:.1f}")
-        zh.append(reason("petition_spike", "zh", **fields) if r.spike else "")
-        en.append(reason("petition_spike", "en", **fields) if r.spike else "")
-    long = long.assign(reason_zh=zh, reason_en=en, week=pd.to_datetime(long["week"]).dt.date)
-    cols = SPIKE_COLUMNS + (["spike"] if all_weeks else [])
-    return long.sort_values(["week", "topic", "township"])[cols].reset_index(drop=True)
-
-
-# ---------- petition topics ----------
-
-_BREAKS = re.compile(r"[\s\d０-９.,;:!?()\[\]{}<>\"'，。、；：！？（）【】《》“”‘’…—\-/]+")
-
-
-def _clauses(text: str) -> str:
-    """Punctuation, digits and the ETL's [电话]/[身份证号] tokens become spaces, so that char_wb n-grams
-    stay inside a clause."""
-    return _BREAKS.sub(" ", str(text).replace("[电话]", " ").replace("[身份证号]", " ")).strip()
-
-
-def _clean_terms(names: np.ndarray, weights: np.ndarray, k: int) -> list[str]:
-    """Top-k n-grams by weight, skipping single characters, blanks and terms inside a better one."""
-    out: list[str] = []
-    for i in np.argsort(weights)[::-1]:
-        term = names[i].strip()
-        if len(term) < 2 or weights[i] <= 0:
-            continue
-        if any(term in t or t in term for t in out):
-            continue
-        out.append(term)
-        if len(out) == k:
-            break
-    return out
-
-
-def discover_topics(texts: pd.Series, labels: pd.Series | None = None, n_topics: int = N_TOPICS,
-                    random_state: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
-    """TF-IDF (character 1–3-grams, char_wb, sublinear tf, min_df 3, max_df 0.5) + NMF. Returns the
-    topic table (TOPIC_COLUMNS) and each text's topic id (−1 for empty texts)."""
-    from sklearn.decomposition import NMF
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    texts = texts.fillna("").astype(str).reset_index(drop=True)
-    ok = texts.str.strip() != ""
-    assign = np.full(len(texts), -1)
-    if ok.sum() < max(n_topics, 5):
-        return pd.DataFrame(columns=TOPIC_COLUMNS), assign
-    docs = texts[ok]
-    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=3, max_df=0.5, sublinear_tf=True,
-                          max_features=20000, preprocessor=_clauses)
-    X = vec.fit_transform(docs)
-    k = int(min(n_topics, X.shape[0] - 1, X.shape[1]))
-    nmf = NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=400)
-    W = nmf.fit_transform(X)
-    names = vec.get_feature_names_out()
-    a = W.argmax(axis=1)
-    a[W.max(axis=1) <= 0] = -1
-    assign[ok.to_numpy()] = a
-    lab = labels.reset_index(drop=True)[ok] if labels is not None else None
-    rows = []
-    for j in range(k):
-        members = np.nonzero(a == j)[0]
-        if len(members) == 0:
-            continue
-        best = members[np.argmax(W[members, j])]
-        main, main_share = None, math.nan
-        if lab is not None:
-            vc = lab.iloc[members].fillna("(unknown)").value_counts()
-            main, main_share = vc.index[0], float(vc.iloc[0] / len(members))
-        rows.append(dict(topic_id=j, top_terms="、".join(_clean_terms(names, nmf.components_[j], TOP_TERMS)),
-                         size=int(len(members)), share=len(members) / len(docs), main_category=main,
-                         main_category_share=main_share, example=docs.iloc[best]))
-    out = pd.DataFrame(rows, columns=TOPIC_COLUMNS).sort_values(["size", "topic_id"], ascending=[False, True])
-    ids = {old: new for new, old in enumerate(out["topic_id"])}
-    out["topic_id"] = out["topic_id"].map(ids)
-    assign = np.array([ids.get(x, -1) for x in assign])
-    return out.reset_index(drop=True), assign
-
-
-def petition_topics(conn: Connection, scope: Scope, n_topics: int = N_TOPICS) -> pd.DataFrame:
-    """信访主题发现. Grain: one row per discovered topic, largest first: topic_id, top_terms (character
-    n-grams), size (petitions whose heaviest NMF component it is), share, main_category (the most common
-    recorded 问题类别 among them) and its share, example (the most typical summary, PII-scrubbed)."""
-    q = select(petitions.c.summary, petitions.c.topic).where(scope.in_period(petitions.c.received_at),
-                                                           *scope.filters(petitions))
-    df = pd.DataFrame(conn.execute(q).all(), columns=["summary", "topic"])
-    table, _ = discover_topics(df["summary"], df["topic"], n_topics)
-    return table
-
-
 def _exports():
     from analytics.exports import Export
 
@@ -828,12 +578,6 @@ def _exports():
                "outliers, with bilingual reasons; one row per flagged case", warn),
         Export("handler-risk", "handlers (pseudonymised) whose share of flagged or abnormally fast cases departs "
                "from their peers (binomial test); one row per handler", handlers),
-        Export("petition-spikes", "weeks whose petitions per topic × township exceed the one-step forecast's "
-               "95% upper bound (at least 5 petitions); one row per spike",
-               lambda conn, scope, cal, unit, by: petition_spikes(conn, scope)),
-        Export("petition-topics", "topics discovered in petition summaries (TF-IDF character n-grams + NMF) "
-               "with top terms, size, share and an example; one row per topic",
-               lambda conn, scope, cal, unit, by: petition_topics(conn, scope)),
     ]
 
 

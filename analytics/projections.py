@@ -1,5 +1,5 @@
-"""The product's own forecasts (预测): weekly case arrivals and petitions, the backlog projection and
-land-use trajectories against targets — built on the engine in `analytics.forecast`.
+"""Projections (预测): the product's forecasts of weekly case arrivals and petitions, their backtest, the
+backlog projection and land-use trajectories against targets — built on the engine in `analytics.forecast`.
 
 Series come from the store as timestamps only (SQL filters; pandas buckets them into weeks
 starting Monday, `W-MON`, or months, `MS`, zero-filled). Only complete periods count: a week
@@ -14,6 +14,9 @@ Exports (`landdesk export NAME`):
   Horizon: ``HORIZON_WEEKS`` (8). Grain: one row per series × week, history rows (``y``) then
   forecast rows (``yhat`` with 80/95% bounds); every row carries the series' model, backtest
   ``mase`` and the seasonal naive's ``snaive_mase`` on the same windows.
+- ``forecast-backtest`` — the same series' rolling-origin backtest (same ``--by``): the model chosen,
+  its ``mase``, the seasonal naive's ``snaive_mase`` on the same windows, the 80/95% intervals'
+  measured coverage and ``beats_baseline`` (mase < snaive_mase). Grain: one row per series.
 - ``backlog-projection`` — forecast arrivals against the recent completion capacity, projecting
   the backlog (在办件) and the cases at risk of running past their promised limit week by week.
 - ``land-trajectory`` — cultivated land (01) and construction land per township by surveyed year,
@@ -197,6 +200,32 @@ def forecast_series(conn: Connection, scope: Scope, by: str | None = None, horiz
     if by in (None, TOTAL, "topic"):
         parts.append(petition_counts(conn, hs, "topic" if by == "topic" else None, "W", cal))
     return forecast_frames(pd.concat(parts, ignore_index=True), horizon, "W")
+
+
+BACKTEST_COLUMNS = ["unique_id", "measure", "group", "model", "mase", "snaive_mase", "coverage_80", "coverage_95",
+                    "beats_baseline"]
+
+
+def backtest_frame(fc: pd.DataFrame) -> pd.DataFrame:
+    """The backtest of a `forecast` frame (forecast_frames): one row per series, in the frame's order —
+    model, mase, snaive_mase, coverage_80 / _95 (every row of a series carries the same values) and
+    beats_baseline = mase < snaive_mase (False when either is missing: a series with no forecast)."""
+    if fc.empty:
+        return pd.DataFrame(columns=BACKTEST_COLUMNS)
+    out = (fc.groupby("unique_id", sort=False)
+           .agg(measure=("measure", "first"), group=("group", "first"), model=("model", "first"),
+                mase=("mase", "first"), snaive_mase=("snaive_mase", "first"),
+                coverage_80=("coverage_80", "first"), coverage_95=("coverage_95", "first"))
+           .reset_index())
+    out["beats_baseline"] = (out["mase"] < out["snaive_mase"]).fillna(False).astype(bool)
+    return out[BACKTEST_COLUMNS]
+
+
+def forecast_backtest(conn: Connection, scope: Scope, by: str | None = None, horizon: int = HORIZON_WEEKS,
+                      cal: WorkCalendar | None = None) -> pd.DataFrame:
+    """The `forecast-backtest` export: the backtest of the `forecast` export's series (same scope and `by`).
+    Grain: one row per series."""
+    return backtest_frame(forecast_series(conn, scope, by, horizon, cal))
 
 
 # ---------- backlog projection ----------
@@ -464,6 +493,10 @@ def _exports():
                "(the period, at least 2 years) and an 8-week forecast with 80/95% bounds, the model, its backtest "
                "MASE and the seasonal naive's; one row per series × week",
                lambda conn, scope, cal, unit, by: forecast_series(conn, scope, by, cal=cal), by=FORECAST_BY),
+        Export("forecast-backtest", "the forecast's rolling-origin backtest per series (same --by): the model, "
+               "its MASE, the seasonal naive's MASE on the same windows, the 80/95% intervals' coverage and "
+               "whether it beats the baseline; one row per series",
+               lambda conn, scope, cal, unit, by: forecast_backtest(conn, scope, by, cal=cal), by=FORECAST_BY),
         Export("backlog-projection", "backlog and overdue-at-risk projected 8 weeks ahead from forecast arrivals "
                "against the recent completion capacity, with a rising flag; one row per (case type ×) week",
                lambda conn, scope, cal, unit, by: backlog_projection(conn, scope, cal, by), by=("case_type",)),
