@@ -18,24 +18,13 @@ from sqlalchemy.engine import Connection
 from analytics import kpis
 from analytics.efficiency import month_scopes
 from analytics.scope import Scope
+from landdesk.i18n import t
 from etl.schema import land_supply, land_use, targets
 
-#: GB/T 21010-2017 《土地利用现状分类》 first-level classes: code → (中文, English).
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "00": ("湿地", "Wetland"),
-    "01": ("耕地", "Cultivated land"),
-    "02": ("园地", "Garden land"),
-    "03": ("林地", "Forest land"),
-    "04": ("草地", "Grassland"),
-    "05": ("商服用地", "Commercial"),
-    "06": ("工矿仓储用地", "Industrial & storage"),
-    "07": ("住宅用地", "Residential"),
-    "08": ("公共管理与公共服务用地", "Public administration & services"),
-    "09": ("特殊用地", "Special use"),
-    "10": ("交通运输用地", "Transport"),
-    "11": ("水域及水利设施用地", "Water & water facilities"),
-    "12": ("其他土地", "Other land"),
-}
+#: GB/T 21010-2017 《土地利用现状分类》 first-level classes: code → (中文, English), their names from the
+#: translation catalogues (`gbt21010_<code>`).
+CATEGORY_CODES = tuple(f"{i:02d}" for i in range(13))
+CATEGORIES: dict[str, tuple[str, str]] = {c: (t(f"gbt21010_{c}", "zh"), t(f"gbt21010_{c}", "en")) for c in CATEGORY_CODES}
 CULTIVATED = kpis.CULTIVATED            # "01"
 CULTIVATED_INDICATOR = "cultivated_land_ha"
 TREND_YEARS = 5
@@ -44,16 +33,13 @@ PROJECTION_HORIZON = 30
 LAND_BY = ("township",)
 SUPPLY_BY = ("purpose", "method", "township", "period")
 TRANSFER_COLUMNS = ["from_code", "from_zh", "from_en", "to_code", "to_zh", "to_en", "area_ha", "parcels"]
-NO_PARCELS_NOTE = ("No parcel-level land-use data in the store (only region × category totals), so no transfer "
-                   "matrix can be computed. 库中无图斑级土地利用数据，无法计算土地利用转移矩阵。")
+NO_PARCELS_NOTE = f"{t('no_parcels_note', 'en')} {t('no_parcels_note', 'zh')}"
 
 
 def category_name(code: str, lang: str = "zh") -> str:
     """The first-level class name of a GB/T 21010 code (first or second level); the code when unknown."""
-    names = CATEGORIES.get(str(code)[:2])
-    if names is None:
-        return str(code)
-    return names[0] if lang == "zh" else names[1]
+    first = str(code)[:2]
+    return t(f"gbt21010_{first}", lang) if first in CATEGORIES else str(code)
 
 
 def _named(df: pd.DataFrame, code_col: str = "category_code", prefix: str = "category") -> pd.DataFrame:

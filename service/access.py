@@ -22,13 +22,19 @@ import pandas as pd
 from analytics.scope import Scope
 from service.auth import Principal
 from landdesk.errors import LandDeskError
+from landdesk.i18n import t
 
 #: The minimum cell size of the disclosure view: published counts below it are suppressed.
 MIN_CELL = 10
 
 
 class AccessDenied(LandDeskError):
-    """The principal may not see this (a clear sentence says what and why)."""
+    """The principal may not see this (a clear sentence says what and why, in English and in Chinese: the
+    command line, the API and a page all show it as it is)."""
+
+    @classmethod
+    def say(cls, key: str, **fields) -> "AccessDenied":
+        return cls(f"{t(key, 'en', **fields)} {t(key, 'zh', **fields)}")
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,7 @@ def require(principal: Principal | None, capability: str) -> None:
     """Raise AccessDenied unless `principal` (None: the trusted command line) has `capability` or
     page (see service.auth.ROLE_PAGES / ROLE_CAPABILITIES), e.g. require(p, "upload")."""
     if principal is not None and not principal.can(capability):
-        raise AccessDenied(f"The {principal.role} role may not use {capability!r}. "
-                           f"当前角色无权使用该功能。")
+        raise AccessDenied.say("access_capability", role=principal.role, capability=capability)
 
 
 def scoped(scope: Scope, principal: Principal | None, *, engine=None, client: str | None = None,
@@ -87,8 +92,7 @@ def scoped(scope: Scope, principal: Principal | None, *, engine=None, client: st
                          {"asked": scope.township, "forced": principal.township, "export": what}, client)
         return replace(scope, township=principal.township)
     if principal.is_public and (scope.township is not None or scope.department is not None):
-        raise AccessDenied("The public disclosure view has no township or department filter. "
-                           "政务公开视图不提供乡镇或科室筛选。")
+        raise AccessDenied.say("access_public_filter")
     return scope
 
 
@@ -99,12 +103,10 @@ def check_export(principal: Principal | None, name: str, by: str | None) -> None
     spec = PUBLIC_EXPORTS.get(name)
     if spec is None:
         allowed = ", ".join(PUBLIC_EXPORTS)
-        raise AccessDenied(f"The export {name!r} is not part of the public disclosure view (public exports: "
-                           f"{allowed}). 该数据不在政务公开范围内。")
+        raise AccessDenied.say("access_not_public", name=name, allowed=allowed)
     if by not in spec.by:
         allowed = ", ".join(b for b in spec.by if b) or "none"
-        raise AccessDenied(f"The public export {name!r} cannot be broken down by {by!r} (allowed: {allowed}). "
-                           f"政务公开视图不提供该维度。")
+        raise AccessDenied.say("access_public_by", name=name, by=by, allowed=allowed)
 
 
 def suppress_small_cells(df: pd.DataFrame, count_cols, min_cell: int = MIN_CELL, derived_cols=(),
