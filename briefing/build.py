@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from analytics.exports import registry
 from analytics.petitions import near_limit
 from analytics.scope import Scope
 from briefing import charts as ch
@@ -80,9 +79,6 @@ class _Ctx:
     def covered(self, start: dt.date, end: dt.date) -> bool:
         """Whether the data reach into [start, end] at all."""
         return self.first is not None and self.last is not None and start <= self.last and end >= self.first
-
-    def has(self, export: str) -> bool:
-        return export in registry()
 
 
 def _safe(ctx: _Ctx, key: str, build):
@@ -205,8 +201,7 @@ def _flow_section(ctx: _Ctx):
     """Arrivals and completions per week: the cockpit's trend chart and the last four weeks as a table."""
     sec = Section("flow", ctx.tr("brief_sec_flow"))
     start = ctx.start - dt.timedelta(weeks=TREND_WEEKS - 1)
-    name = "flow" if ctx.has("flow") else "weekly-flow"
-    flow = ctx.read(name, Scope(start, ctx.end))
+    flow = ctx.read("weekly-flow", Scope(start, ctx.end))
     if not ctx.covered(start, ctx.end):
         sec.intro.append(ctx.tr("brief_no_cases"))
         return sec, []
@@ -235,9 +230,6 @@ def _flow_section(ctx: _Ctx):
 
 def _bottleneck_section(ctx: _Ctx):
     sec = Section("bottlenecks", ctx.tr("brief_sec_bottlenecks"))
-    if not ctx.has("bottlenecks"):
-        sec.intro.append(ctx.tr("brief_not_available", what=ctx.tr("brief_sec_bottlenecks")))
-        return sec, []
     start = ctx.end - dt.timedelta(weeks=BOTTLENECK_WEEKS) + dt.timedelta(days=1)
     bn = ctx.read("bottlenecks", Scope(start, ctx.end))
     sec.intro.append(ctx.tr("brief_bottleneck_scope", n=ctx.n(BOTTLENECK_WEEKS), start=start, end=ctx.end))
@@ -269,7 +261,7 @@ def _bottleneck_section(ctx: _Ctx):
 
 def _petitions_in_store(ctx: _Ctx) -> bool:
     """Whether the store holds any petition (the petition-trend export over the whole data range)."""
-    if ctx.first is None or ctx.last is None or not ctx.has("petition-trend"):
+    if ctx.first is None or ctx.last is None:
         return False
     trend = ctx.read("petition-trend", Scope(ctx.first, ctx.last))
     return bool(len(trend)) and int(trend["petitions"].sum()) > 0
@@ -277,26 +269,13 @@ def _petitions_in_store(ctx: _Ctx) -> bool:
 
 def _week_counts(ctx: _Ctx, scope: Scope, by: str) -> pd.Series:
     """Petitions received in `scope` per `by` value (topic | township), most first, zeros left out: the
-    petitions export's counts; without the petitions module, the topics from the petition-trend export
-    (the same rows: received in the period) and no townships."""
-    if ctx.has("petitions"):
-        return _export_counts(ctx, scope, by)
-    if by != "topic" or not ctx.has("petition-trend"):
-        return pd.Series(dtype=int)
-    df = ctx.read("petition-trend", scope)
-    if df.empty:
-        return pd.Series(dtype=int)
-    keys = df["topic"].astype(object).where(df["topic"].notna(), ctx.tr("brief_unknown")).astype(str)
-    counts = df["petitions"].astype(int).groupby(keys.to_numpy(), sort=False).sum()
-    counts = counts[counts > 0]
-    return counts.sort_values(ascending=False, kind="stable")
+    petitions export's counts."""
+    return _export_counts(ctx, scope, by)
 
 
 def _spikes(ctx: _Ctx) -> pd.DataFrame:
     """This week's petition spikes (topic × township) from the petition-spikes export — the one spike
     definition, the petitions page's — most petitions first."""
-    if not ctx.has("petition-spikes"):
-        return pd.DataFrame(columns=["township", "topic", "count", "expected", "upper_95"])
     sp = ctx.read("petition-spikes", ctx.scope)
     unknown = ctx.tr("brief_unknown")
     sp = sp.assign(township=sp["township"].replace("(unknown)", unknown).astype(str),
@@ -352,10 +331,8 @@ def _petition_section(ctx: _Ctx):
         vals = [n, upper, expected]
         sentences.append(Sentence(ctx.tr("brief_s_hotspot", town=town, topic=topic, n=n, upper=upper,
                                          expected=expected), vals, level="warning"))
-    if ctx.has("petitions"):
-        sentences += _petition_handling(ctx, sec)
-    if ctx.has("petition-countdown"):
-        sentences += _petition_countdown(ctx, sec)
+    sentences += _petition_handling(ctx, sec)
+    sentences += _petition_countdown(ctx, sec)
     return sec, sentences
 
 
@@ -428,9 +405,6 @@ def _petition_countdown(ctx: _Ctx, sec: Section) -> list[Sentence]:
 def _land_section(ctx: _Ctx):
     """耕地保护: regions below their cultivated-land target or projected to cross it soon."""
     sec = Section("land", ctx.tr("brief_sec_land"))
-    if not ctx.has("cultivated-target"):
-        sec.intro.append(ctx.tr("brief_not_available", what=ctx.tr("brief_sec_land")))
-        return sec, []
     df = ctx.read("cultivated-target", ctx.scope)
     if df.empty:
         sec.intro.append(ctx.tr("brief_no_land_data"))
@@ -469,13 +443,8 @@ def _land_section(ctx: _Ctx):
 
 def _forecast_section(ctx: _Ctx):
     sec = Section("forecast", ctx.tr("brief_sec_forecast"))
-    try:
-        from analytics.forecast import forecast
-    except ModuleNotFoundError as exc:
-        if exc.name != "analytics.forecast":
-            raise
-        sec.intro.append(ctx.tr("brief_not_available", what=ctx.tr("brief_sec_forecast")))
-        return sec, []
+    from analytics.forecast import forecast
+
     if ctx.first is None or ctx.first > ctx.end:
         sec.intro.append(ctx.tr("brief_forecast_short", n=0))
         return sec, []
@@ -524,9 +493,6 @@ def _forecast_section(ctx: _Ctx):
 
 def _overdue_section(ctx: _Ctx):
     sec = Section("overdue", ctx.tr("brief_sec_overdue"))
-    if not ctx.has("overdue-cases"):
-        sec.intro.append(ctx.tr("brief_not_available", what=ctx.tr("brief_sec_overdue")))
-        return sec, []
     df = ctx.read("overdue-cases", ctx.scope)
     lang = ctx.lang
     late = int(df["overdue"].sum()) if len(df) else 0
