@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import zipfile
 import zlib
 from pathlib import Path
@@ -490,13 +491,41 @@ def read_sql(src: Source, chunksize: int = 50_000) -> pd.DataFrame:
     return frame
 
 
+def check_source_file(path: Path, mapping_name: str) -> None:
+    """One sentence for a source that is not a readable regular file: missing, a directory, a FIFO or
+    other special file (never opened, so a pipe cannot hang the load), or unreadable (permission)."""
+    import stat
+
+    where = f"Source {path} (from mapping {mapping_name})"
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise LandDeskError(f"Source file {path} (from mapping {mapping_name}) does not exist.") from None
+    except PermissionError:
+        raise LandDeskError(f"{where} cannot be read: permission denied on its folder.") from None
+    except OSError as exc:
+        raise LandDeskError(f"{where} cannot be read ({exc.strerror or type(exc).__name__}).") from None
+    if stat.S_ISDIR(mode):
+        raise LandDeskError(f"{where} is a directory, not a file; point `source.path` at a file in it.")
+    if stat.S_ISFIFO(mode):
+        raise LandDeskError(f"{where} is a named pipe (FIFO), not a regular file; save the export to a file first.")
+    if not stat.S_ISREG(mode):
+        raise LandDeskError(f"{where} is a device or socket, not a regular file.")
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise LandDeskError(f"{where} cannot be read: permission denied.") from None
+    except OSError as exc:
+        raise LandDeskError(f"{where} cannot be read ({exc.strerror or type(exc).__name__}).") from None
+
+
 def extract(mapping: Mapping, progress: bool = False) -> pd.DataFrame:
     """Read the mapping's source into a frame of strings plus `_row`."""
     src = mapping.source
     if src.format == "sql":
         return read_sql(src)
-    if not src.path.is_file():
-        raise LandDeskError(f"Source file {src.path} (from mapping {mapping.path.name}) does not exist.")
+    check_source_file(src.path, mapping.path.name)
     want = set(mapping.columns.values()) | set(mapping.case_columns.values())
     if mapping.unpivot:
         want |= set(mapping.unpivot["columns"])

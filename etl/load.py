@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from etl import schema as S
-from etl.extract import ROW, extract, source_sha256
+from etl.extract import ROW, check_source_file, extract, source_sha256
 from etl.mapping import Mapping, read_mapping
 from etl.store import ensure_ready
 from etl.transform import CASE_PREFIX, assign_seq, derive_cases, to_canonical
@@ -416,6 +416,34 @@ def _already_loaded(engine: Engine, mapping: Mapping, sha: str | None) -> int | 
         ).scalar()
 
 
+def _reason_kind(reason: str) -> str:
+    """A reject reason without the values it quotes ('x' → '…'), so reasons of many rows group together
+    and no source value reaches a batch message."""
+    import re
+    return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "…", reason.split("; ")[0])
+
+
+def nothing_kept(mapping: Mapping, source: str, prep: Prepared) -> str:
+    """The one sentence for a load that read records but kept none, naming the likely cause."""
+    head = f"{Path(source).name} (mapping {mapping.name}): {prep.rows_read} rows read, none kept, so nothing was loaded"
+    if len(prep.rejects):
+        kinds = prep.rejects["reason"].map(_reason_kind).value_counts()
+        top, n = kinds.index[0], int(kinds.iloc[0])
+        if "lifecycle" in top or "is not one of" in top:
+            hint = "check the mapping's `values:`"
+        elif "date" in top or "future" in top or "before" in top:
+            hint = "check the mapping's `date_formats:`, `dayfirst:` and `timezone:`"
+        elif "missing" in top:
+            hint = "check the mapping's `columns:` (is the right source column mapped?)"
+        else:
+            hint = "see `landdesk etl rejects` for this batch"
+        return (f"{head}: every row was rejected — most often ({n} of {len(prep.rejects)}) for '{top}'; {hint}.")
+    if mapping.dataset == "case_events" and "lifecycle" in mapping.columns:
+        return (f"{head}: no event has the lifecycle transition start or complete; map the log's transitions "
+                "under `values: lifecycle:`.")
+    return f"{head}: every row was dropped."
+
+
 def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress: bool = False) -> BatchResult:
     """Load one mapping's source into the store; skip when this exact file was already loaded (unless force)."""
     t0 = time.perf_counter()
@@ -439,8 +467,7 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
     sha = None
     try:
         if mapping.source.path is not None:
-            if not mapping.source.path.is_file():
-                raise LandDeskError(f"Source file {mapping.source.path} (from mapping {mapping.name}) does not exist.")
+            check_source_file(mapping.source.path, mapping.name)
             sha = source_sha256(mapping)
             if not force:
                 previous = _already_loaded(engine, mapping, sha)
@@ -464,9 +491,14 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
         raise
     except LandDeskError as exc:
         raise fail(str(exc), sha) from None
+    except OSError as exc:      # the file went away or failed while being read
+        raise fail(f"Source {source} (from mapping {mapping.name}) cannot be read "
+                   f"({exc.strerror or type(exc).__name__}).", sha) from None
     if prep.rows_read == 0:
         raise fail(f"Source {source} of mapping {mapping.name} has no records.", sha)
     nrej = len(prep.rejects)
+    if prep.rows.empty:
+        raise fail(nothing_kept(mapping, source, prep), sha, prep.rows_read, prep.rejects)
     if nrej / prep.rows_read > mapping.reject_threshold:
         first = prep.rejects.iloc[0]
         msg = (f"Mapping {mapping.name} rejected {nrej} of {prep.rows_read} records of {Path(source).name} "
