@@ -358,9 +358,16 @@ def prepare(engine: Engine, mapping: Mapping, raw: pd.DataFrame) -> Prepared:
     return Prepared(good, cases, rejects, len(frame) if mapping.unpivot else len(raw))
 
 
-def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, progress: bool) -> int:
-    """Write a prepared batch inside the caller's transaction; returns data rows written."""
+def _count(conn: Connection, table) -> int:
+    return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, progress: bool) -> tuple[int, int]:
+    """Write a prepared batch inside the caller's transaction; returns (data rows written, records that
+    existed before: updated cases of an event log, updated rows otherwise — what `etl undo` cannot restore)."""
     table = S.DATASETS[mapping.dataset]
+    counted = S.cases if mapping.dataset == "case_events" else table
+    before = _count(conn, counted)
     keys = S.NATURAL_KEYS[mapping.dataset]
     cols = [c for c in prep.rows.columns if c in table.c and c != "batch_id"]
     rows = prep.rows[cols].copy()
@@ -380,10 +387,18 @@ def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, pro
             written = upsert(conn, table, rows, keys, bar=bar)
         if len(prep.rejects):
             _write_rejects(conn, batch_id, prep.rejects)
+        if mapping.supplement_stages:
+            conn.execute(_insert_fn(conn)(S.stage_roles).on_conflict_do_nothing(index_elements=["stage", "role"]),
+                         [{"stage": st, "role": "supplement", "batch_id": batch_id} for st in mapping.supplement_stages])
     finally:
         if bar is not None:
             bar.close()
-    return written
+    if mapping.dataset == "case_events":
+        touched = len(prep.cases) if prep.cases is not None else 0
+    else:
+        touched = written
+    updated = max(0, touched - (_count(conn, counted) - before))
+    return written, updated
 
 
 def _write_rejects(conn: Connection, batch_id: int, rejects: pd.DataFrame) -> None:
@@ -510,10 +525,10 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
             batch_id = conn.execute(insert(S.etl_batches).values(
                 **base, source_sha256=sha, started_at=started, rows_read=prep.rows_read, status="running",
             ).returning(S.etl_batches.c.batch_id)).scalar_one()
-            loaded = write(conn, mapping, prep, batch_id, progress)
+            loaded, updated = write(conn, mapping, prep, batch_id, progress)
             ncases = len(prep.cases) if prep.cases is not None else 0
             conn.execute(update(S.etl_batches).where(S.etl_batches.c.batch_id == batch_id).values(
-                finished_at=_now(), rows_loaded=loaded, rows_rejected=nrej, status="loaded",
+                finished_at=_now(), rows_loaded=loaded, rows_rejected=nrej, status="loaded", rows_updated=updated,
                 message=f"{ncases} cases derived" if ncases else None))
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
@@ -554,7 +569,7 @@ def list_batches(engine: Engine, limit: int = 50) -> pd.DataFrame:
     ensure_ready(engine)
     b = S.etl_batches
     q = select(b.c.batch_id, b.c.status, b.c.dataset, b.c.mapping, b.c.source, b.c.started_at, b.c.finished_at,
-               b.c.rows_read, b.c.rows_loaded, b.c.rows_rejected, b.c.source_sha256, b.c.message
+               b.c.rows_read, b.c.rows_loaded, b.c.rows_rejected, b.c.rows_updated, b.c.source_sha256, b.c.message
                ).order_by(b.c.batch_id.desc()).limit(limit)
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])

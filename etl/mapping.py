@@ -24,7 +24,7 @@ EXTRA_COLUMNS = {"case_events": ("lifecycle",)}
 DERIVED = {"case_events": ("seq",), "cases": ("status",), "petitions": ("status",)}
 _TOP_KEYS = {"dataset", "source", "columns", "case_columns", "values", "defaults", "timezone",
              "end_stages", "reject_threshold", "derive_cases", "description", "date_formats", "dayfirst",
-             "category_codes", "unpivot", "multiply", "earliest_year"}
+             "category_codes", "unpivot", "multiply", "earliest_year", "supplement_stages"}
 #: Dates and years before this are rejected unless a mapping sets `earliest_year` (PRC records start in 1949).
 DEFAULT_EARLIEST_YEAR = 1949
 #: How land_use.category_code is checked: GB/T 21010 codes (default) or any code (`free`).
@@ -76,6 +76,7 @@ class Mapping:
     unpivot: dict[str, Any] | None = None
     multiply: dict[str, float] = field(default_factory=dict)
     earliest_year: int = DEFAULT_EARLIEST_YEAR
+    supplement_stages: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -233,7 +234,14 @@ def read_mapping(mapping_path: str | os.PathLike) -> Mapping:
     earliest = doc.get("earliest_year", DEFAULT_EARLIEST_YEAR)
     if not isinstance(earliest, int) or isinstance(earliest, bool) or not 1800 <= earliest <= 2100:
         raise _fail(path, "`earliest_year` must be a year such as 1949.")
-    return Mapping(path=path, dataset=dataset, source=source, columns=columns, case_columns=case_columns,
+    supplement = doc.get("supplement_stages") or []
+    if isinstance(supplement, str):
+        supplement = [supplement]
+    if dataset != "case_events" and supplement:
+        raise _fail(path, "`supplement_stages` is only allowed for dataset case_events.")
+    if not isinstance(supplement, list) or not all(isinstance(x, (str, int)) and str(x).strip() for x in supplement):
+        raise _fail(path, "`supplement_stages` must be a list of stage names (after `values:` and the stage joiner).")
+    return Mapping(supplement_stages=[str(x).strip() for x in supplement], path=path, dataset=dataset, source=source, columns=columns, case_columns=case_columns,
                    values={k: dict(v) for k, v in values.items()}, defaults=dict(defaults), timezone=timezone,
                    end_stages=[str(s) for s in end_stages], reject_threshold=float(threshold),
                    derive_cases=bool(doc.get("derive_cases", True)), date_formats=date_formats, dayfirst=dayfirst,
