@@ -395,11 +395,35 @@ def unpivot(raw: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     return long
 
 
+def join_columns(raw: pd.DataFrame, mapping: Mapping, where: str) -> pd.DataFrame:
+    """Add each joined column (`stage: [a, b]`) to the raw frame: the parts' non-empty values, stripped,
+    joined with JOINER ('Review' + 'complete' → 'Review+complete'; 'Decide' + '' → 'Decide')."""
+    from etl.mapping import JOINER
+    raw = raw.copy(deep=False)
+    for name, parts in mapping.joined.items():
+        missing = [p for p in parts if p not in raw.columns]
+        if missing:
+            raise missing_columns(raw, where, mapping, missing, mapping.source_columns())
+        out = None
+        for part in parts:
+            text = raw[part].astype("string").str.strip()
+            text = text.mask(text.eq(""))
+            if out is None:
+                out = text
+                continue
+            both = out.notna() & text.notna()
+            out = out.where(text.isna(), text).where(~both, out + JOINER + text)
+        raw[mapping.columns[name]] = out.astype(object).where(out.notna(), None)
+    return raw
+
+
 def to_canonical(raw: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     """Rename, code-map, default, pseudonymise and type-convert a raw frame for the mapping's dataset."""
     where = mapping.source.describe()
     if mapping.unpivot:
         raw = unpivot(raw, mapping)
+    if mapping.joined:
+        raw = join_columns(raw, mapping, where)
     wanted = {**mapping.columns, **{CASE_PREFIX + k: v for k, v in mapping.case_columns.items()}}
     if mapping.unpivot:
         wanted.update({mapping.unpivot["into"]: UNPIVOT_KEY, mapping.unpivot["value"]: UNPIVOT_VALUE})

@@ -242,3 +242,49 @@ def test_an_open_case_in_a_cases_export_loses_its_closed_at(sqlite_engine, tmp_p
     assert load_mapping(sqlite_engine, write_mapping(tmp_path, "c.yaml", doc)).rows_loaded == 2
     cases = table(sqlite_engine, "cases", "case_id").set_index("case_id")
     assert pd.isna(cases.closed_at["A"]) and cases.closed_at["B"] == pd.Timestamp("2024-03-05")
+
+
+# ---------- readers ----------
+
+def test_an_xls_workbook_is_read_like_xlsx(sqlite_engine, tmp_path):
+    """tests/fixtures/land_use.xls (BIFF, made with xlwt): a merged title row above the header, numbers
+    as numbers (code 1 padded to 01); the header is found by the mapped names."""
+    from etl_helpers import FIXTURES
+    doc = {"dataset": "land_use", "source": {"path": str(FIXTURES / "land_use.xls")},
+           "columns": {"region_code": "行政区代码", "region_name": "行政区名称", "year": "年度",
+                       "category_code": "地类编码", "area_ha": "面积（公顷）"}}
+    r = load_mapping(sqlite_engine, write_mapping(tmp_path, "xls.yaml", doc))
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 3, 0)
+    lu = table(sqlite_engine, "land_use", "region_code")
+    assert list(lu.region_code) == ["360101", "360102", "360103"] and list(lu.category_code) == ["0101", "0103", "01"]
+    assert list(lu.area_ha) == [1234.5, 987.25, 2200.0] and set(lu.year) == {2023}
+    from etl.load import list_rejects as _lr
+    assert _lr(sqlite_engine, r.batch_id).empty
+
+
+def test_an_xls_that_is_not_one(sqlite_engine, tmp_path):
+    fake = _csv(tmp_path, "fake.xls", "a,b\n1,2\n")
+    doc = {"dataset": "land_use", "source": {"path": str(fake)},
+           "columns": {"region_code": "a", "year": "b", "category_code": "a", "area_ha": "b"}}
+    with pytest.raises(LandDeskError, match="is not an .xls workbook"):
+        load_mapping(sqlite_engine, write_mapping(tmp_path, "x.yaml", doc))
+
+
+def test_a_stage_from_two_columns(sqlite_engine, tmp_path):
+    """`stage: [concept:name, lifecycle:transition]`: the classifier joins them with '+'."""
+    src = _csv(tmp_path, "ev.csv", "case,name,life,time\nC1,Review,start,2024-03-01 09:00\n"
+                                   "C1,Review,complete,2024-03-01 10:00\nC1,Decide,,2024-03-02 10:00\n")
+    doc = {**EVENTS, "source": {"path": str(src)},
+           "columns": {"case_id": "case", "stage": ["name", "life"], "completed_at": "time"}}
+    r = load_mapping(sqlite_engine, write_mapping(tmp_path, "ev.yaml", doc))
+    assert r.rows_loaded == 3
+    ev = table(sqlite_engine, "case_events", "case_id,seq")
+    assert list(ev.stage) == ["Review+start", "Review+complete", "Decide"]
+
+
+def test_supplement_stages_are_stored_for_the_analytics(sqlite_engine, tmp_path):
+    mapping = _events_mapping(tmp_path, "case,activity,time\nC1,Receive,2024-03-01\nC1,Ask for more,2024-03-02\n",
+                              supplement_stages=["Ask for more"])
+    r = load_mapping(sqlite_engine, mapping)
+    roles = table(sqlite_engine, "stage_roles")
+    assert list(zip(roles.stage, roles.role, roles.batch_id)) == [("Ask for more", "supplement", r.batch_id)]
