@@ -507,7 +507,9 @@ def pair_lifecycle(frame: pd.DataFrame) -> pd.DataFrame:
         life[codes < 0] = "complete"
     is_start = life == "start"
     is_complete = life == "complete"
-    unknown = np.flatnonzero(~np.isin(life, XES_TRANSITIONS))
+    unknown_u = ~np.isin(life_u, XES_TRANSITIONS)          # once per distinct value, not per event
+    unknown = np.flatnonzero(unknown_u.take(np.where(codes < 0, 0, codes)) & (codes >= 0)) if unknown_u.any() \
+        else np.array([], dtype=np.int64)
     keep = np.flatnonzero(is_start | is_complete)
     part = frame.iloc[keep]
     case_code = pd.factorize(part["case_id"])[0]
