@@ -66,16 +66,46 @@ def _audit_etl(engine, results) -> None:
         {"batch": getattr(r, "batch_id", None), "status": r.status, "summary": r.summary()} for r in results]})
 
 
+def is_demo_store(engine, url: str) -> bool:
+    """The demo store: the default SQLite file (data/landdesk.db), or a store whose every batch loaded a
+    sample-county mapping (sample_data/). An empty store elsewhere is not one: it may be production."""
+    from sqlalchemy import select
+    from etl.schema import etl_batches
+    from landdesk.settings import DEFAULT_DB_PATH
+    if url == f"sqlite:///{DEFAULT_DB_PATH.as_posix()}":
+        return True
+    with engine.connect() as conn:
+        mappings = set(conn.execute(select(etl_batches.c.mapping).distinct()).scalars())
+    sample = str(SAMPLE_DIR.resolve())
+    return bool(mappings) and all(str(m).startswith(sample + os.sep) for m in mappings)
+
+
 def cmd_etl_run(args) -> int:
     from etl.load import run_sources
     from etl.store import ensure_ready
     engine = _engine(args)
     ensure_ready(engine)
+    if args.sources is None:
+        if not is_demo_store(engine, database_url(args.db)):
+            raise LandDeskError("`landdesk etl run` without a sources file loads the fictional sample county, "
+                                "and this store is not the demo store; name your sources file "
+                                "(landdesk etl run SOURCES.yaml).")
+        args.sources = str(SAMPLE_DIR / "sources.yaml")
     results = run_sources(engine, args.sources, force=args.force, progress=not args.quiet)
     for r in results:
         print(r.summary())
     _audit_etl(engine, results)
     return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def cmd_etl_undo(args) -> int:
+    from etl.undo import undo_batch
+    engine = _engine(args)
+    result = undo_batch(engine, args.batch, force=args.force)
+    _audit(engine, "etl_undo", {"batch": result.batch_id, "dataset": result.dataset, "removed": result.removed,
+                                "kept_cases": result.kept_cases, "force": args.force})
+    print(result.summary())
+    return 0
 
 
 def cmd_etl_batches(args) -> int:
@@ -299,10 +329,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_etl_load)
     sp = etl.add_parser("run", parents=[common], help="load every source listed in a sources file")
-    sp.add_argument("sources", nargs="?", default=str(SAMPLE_DIR / "sources.yaml"))
+    sp.add_argument("sources", nargs="?", default=None,
+                    help="sources file (default: the sample county's, only into the demo store)")
     sp.add_argument("--force", action="store_true")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_etl_run)
+    sp = etl.add_parser("undo", parents=[common], help="take one loaded batch back out of the store (audited)")
+    sp.add_argument("batch", type=int)
+    sp.add_argument("--force", action="store_true",
+                    help="also remove records the batch updated that existed before it (their old values are lost)")
+    sp.set_defaults(func=cmd_etl_undo)
     sp = etl.add_parser("batches", parents=[common], help="show the load history")
     sp.add_argument("--limit", type=int, default=50)
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")

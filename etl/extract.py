@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import zipfile
 import zlib
 from pathlib import Path
@@ -261,6 +262,48 @@ def read_xlsx(src: Source, want: set[str] | None = None) -> pd.DataFrame:
         merged = [(r.min_row - 1, r.max_row - 1, r.min_col - 1, r.max_col - 1) for r in ws.merged_cells.ranges]
     finally:
         wb.close()
+    return _sheet_frame(path, src, rows, merged, ws.title, want)
+
+
+def read_xls(src: Source, want: set[str] | None = None) -> pd.DataFrame:
+    """One sheet of an old binary Excel workbook (.xls, BIFF) as strings, read by python-calamine;
+    header detection, merged cells and `_row` exactly as for xlsx (see read_xlsx)."""
+    from python_calamine import CalamineWorkbook
+
+    path = src.path
+    head = _head(path)
+    if not head.startswith(b"\xd0\xcf\x11\xe0") and not head.startswith(b"PK\x03\x04"):
+        err = _wrong(path, "xls", head)
+        raise err or LandDeskError(f"Source {path} is not an .xls workbook; fix `source.format` or the path.")
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for corrupt workbooks
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LandDeskError(f"Source {path} is not a readable .xls workbook ({msg[:120]}).") from None
+    names = wb.sheet_names
+    sheet = src.sheet
+    if isinstance(sheet, int) and not isinstance(sheet, bool):
+        if not 0 <= sheet < len(names):
+            raise LandDeskError(f"Source {path} has no sheet {sheet} (it has {len(names)}: {', '.join(names)}).")
+        title = names[sheet]
+    elif str(sheet) in names:
+        title = str(sheet)
+    else:
+        raise LandDeskError(f"Source {path} has no sheet {sheet!r} (sheets: {', '.join(names)}).")
+    try:
+        ws = wb.get_sheet_by_name(title)
+        rows = [[None if v == "" else _cell_text(float(v) if type(v) is int else v) for v in row]
+                for row in ws.to_python(skip_empty_area=False)]
+        merged = [(r0, r1, c0, c1) for (r0, c0), (r1, c1) in (getattr(ws, "merged_cell_ranges", None) or [])]
+    except Exception as exc:  # noqa: BLE001
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LandDeskError(f"Source {path}: sheet {title!r} cannot be read ({msg[:120]}).") from None
+    return _sheet_frame(path, src, rows, merged, title, want)
+
+
+def _sheet_frame(path: Path, src: Source, rows: list[list], merged: list[tuple], title: str,
+                 want: set[str] | None) -> pd.DataFrame:
+    """A sheet's cell texts (and merged ranges, 0-based) as a frame: find the header, fill merges."""
     width = max((len(r) for r in rows), default=0)
     rows = [r + [None] * (width - len(r)) for r in rows]
     for r0, r1, c0, c1 in merged:
@@ -273,7 +316,7 @@ def read_xlsx(src: Source, want: set[str] | None = None) -> pd.DataFrame:
     while rows and all(v is None or not str(v).strip() for v in rows[-1]):
         rows.pop()
     if not rows:
-        raise LandDeskError(f"Source {path}: sheet {ws.title!r} is empty.")
+        raise LandDeskError(f"Source {path}: sheet {title!r} is empty.")
     header_row = src.header_row
     if header_row is None:
         header_row = 0
@@ -284,7 +327,7 @@ def read_xlsx(src: Source, want: set[str] | None = None) -> pd.DataFrame:
                     header_row = i
                     break
     if header_row >= len(rows):
-        raise LandDeskError(f"Source {path}: sheet {ws.title!r} has no row {header_row} for the header.")
+        raise LandDeskError(f"Source {path}: sheet {title!r} has no row {header_row} for the header.")
     header = [str(v).strip() if v is not None else "" for v in rows[header_row]]
     body_start = header_row + 1
     if want and not want <= set(header):
@@ -490,20 +533,50 @@ def read_sql(src: Source, chunksize: int = 50_000) -> pd.DataFrame:
     return frame
 
 
+def check_source_file(path: Path, mapping_name: str) -> None:
+    """One sentence for a source that is not a readable regular file: missing, a directory, a FIFO or
+    other special file (never opened, so a pipe cannot hang the load), or unreadable (permission)."""
+    import stat
+
+    where = f"Source {path} (from mapping {mapping_name})"
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise LandDeskError(f"Source file {path} (from mapping {mapping_name}) does not exist.") from None
+    except PermissionError:
+        raise LandDeskError(f"{where} cannot be read: permission denied on its folder.") from None
+    except OSError as exc:
+        raise LandDeskError(f"{where} cannot be read ({exc.strerror or type(exc).__name__}).") from None
+    if stat.S_ISDIR(mode):
+        raise LandDeskError(f"{where} is a directory, not a file; point `source.path` at a file in it.")
+    if stat.S_ISFIFO(mode):
+        raise LandDeskError(f"{where} is a named pipe (FIFO), not a regular file; save the export to a file first.")
+    if not stat.S_ISREG(mode):
+        raise LandDeskError(f"{where} is a device or socket, not a regular file.")
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise LandDeskError(f"{where} cannot be read: permission denied.") from None
+    except OSError as exc:
+        raise LandDeskError(f"{where} cannot be read ({exc.strerror or type(exc).__name__}).") from None
+
+
 def extract(mapping: Mapping, progress: bool = False) -> pd.DataFrame:
     """Read the mapping's source into a frame of strings plus `_row`."""
     src = mapping.source
     if src.format == "sql":
         return read_sql(src)
-    if not src.path.is_file():
-        raise LandDeskError(f"Source file {src.path} (from mapping {mapping.path.name}) does not exist.")
-    want = set(mapping.columns.values()) | set(mapping.case_columns.values())
+    check_source_file(src.path, mapping.path.name)
+    want = mapping.source_columns()
     if mapping.unpivot:
         want |= set(mapping.unpivot["columns"])
     if src.format == "csv":
         return read_csv(src, want)
     if src.format == "xlsx":
         return read_xlsx(src, want)
+    if src.format == "xls":
+        return read_xls(src, want)
     keep = want
     return read_xes(src, progress=progress, keep=keep)
 

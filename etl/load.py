@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from etl import schema as S
-from etl.extract import ROW, extract, source_sha256
+from etl.extract import ROW, check_source_file, extract, source_sha256
 from etl.mapping import Mapping, read_mapping
 from etl.store import ensure_ready
 from etl.transform import CASE_PREFIX, assign_seq, derive_cases, to_canonical
@@ -358,9 +358,16 @@ def prepare(engine: Engine, mapping: Mapping, raw: pd.DataFrame) -> Prepared:
     return Prepared(good, cases, rejects, len(frame) if mapping.unpivot else len(raw))
 
 
-def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, progress: bool) -> int:
-    """Write a prepared batch inside the caller's transaction; returns data rows written."""
+def _count(conn: Connection, table) -> int:
+    return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, progress: bool) -> tuple[int, int]:
+    """Write a prepared batch inside the caller's transaction; returns (data rows written, records that
+    existed before: updated cases of an event log, updated rows otherwise — what `etl undo` cannot restore)."""
     table = S.DATASETS[mapping.dataset]
+    counted = S.cases if mapping.dataset == "case_events" else table
+    before = _count(conn, counted)
     keys = S.NATURAL_KEYS[mapping.dataset]
     cols = [c for c in prep.rows.columns if c in table.c and c != "batch_id"]
     rows = prep.rows[cols].copy()
@@ -380,10 +387,18 @@ def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, pro
             written = upsert(conn, table, rows, keys, bar=bar)
         if len(prep.rejects):
             _write_rejects(conn, batch_id, prep.rejects)
+        if mapping.supplement_stages:
+            conn.execute(_insert_fn(conn)(S.stage_roles).on_conflict_do_nothing(index_elements=["stage", "role"]),
+                         [{"stage": st, "role": "supplement", "batch_id": batch_id} for st in mapping.supplement_stages])
     finally:
         if bar is not None:
             bar.close()
-    return written
+    if mapping.dataset == "case_events":
+        touched = len(prep.cases) if prep.cases is not None else 0
+    else:
+        touched = written
+    updated = max(0, touched - (_count(conn, counted) - before))
+    return written, updated
 
 
 def _write_rejects(conn: Connection, batch_id: int, rejects: pd.DataFrame) -> None:
@@ -416,6 +431,34 @@ def _already_loaded(engine: Engine, mapping: Mapping, sha: str | None) -> int | 
         ).scalar()
 
 
+def _reason_kind(reason: str) -> str:
+    """A reject reason without the values it quotes ('x' → '…'), so reasons of many rows group together
+    and no source value reaches a batch message."""
+    import re
+    return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "…", reason.split("; ")[0])
+
+
+def nothing_kept(mapping: Mapping, source: str, prep: Prepared) -> str:
+    """The one sentence for a load that read records but kept none, naming the likely cause."""
+    head = f"{Path(source).name} (mapping {mapping.name}): {prep.rows_read} rows read, none kept, so nothing was loaded"
+    if len(prep.rejects):
+        kinds = prep.rejects["reason"].map(_reason_kind).value_counts()
+        top, n = kinds.index[0], int(kinds.iloc[0])
+        if "lifecycle" in top or "is not one of" in top:
+            hint = "check the mapping's `values:`"
+        elif "date" in top or "future" in top or "before" in top:
+            hint = "check the mapping's `date_formats:`, `dayfirst:` and `timezone:`"
+        elif "missing" in top:
+            hint = "check the mapping's `columns:` (is the right source column mapped?)"
+        else:
+            hint = "see `landdesk etl rejects` for this batch"
+        return (f"{head}: every row was rejected — most often ({n} of {len(prep.rejects)}) for '{top}'; {hint}.")
+    if mapping.dataset == "case_events" and "lifecycle" in mapping.columns:
+        return (f"{head}: no event has the lifecycle transition start or complete; map the log's transitions "
+                "under `values: lifecycle:`.")
+    return f"{head}: every row was dropped."
+
+
 def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress: bool = False) -> BatchResult:
     """Load one mapping's source into the store; skip when this exact file was already loaded (unless force)."""
     t0 = time.perf_counter()
@@ -439,8 +482,7 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
     sha = None
     try:
         if mapping.source.path is not None:
-            if not mapping.source.path.is_file():
-                raise LandDeskError(f"Source file {mapping.source.path} (from mapping {mapping.name}) does not exist.")
+            check_source_file(mapping.source.path, mapping.name)
             sha = source_sha256(mapping)
             if not force:
                 previous = _already_loaded(engine, mapping, sha)
@@ -464,9 +506,14 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
         raise
     except LandDeskError as exc:
         raise fail(str(exc), sha) from None
+    except OSError as exc:      # the file went away or failed while being read
+        raise fail(f"Source {source} (from mapping {mapping.name}) cannot be read "
+                   f"({exc.strerror or type(exc).__name__}).", sha) from None
     if prep.rows_read == 0:
         raise fail(f"Source {source} of mapping {mapping.name} has no records.", sha)
     nrej = len(prep.rejects)
+    if prep.rows.empty:
+        raise fail(nothing_kept(mapping, source, prep), sha, prep.rows_read, prep.rejects)
     if nrej / prep.rows_read > mapping.reject_threshold:
         first = prep.rejects.iloc[0]
         msg = (f"Mapping {mapping.name} rejected {nrej} of {prep.rows_read} records of {Path(source).name} "
@@ -478,10 +525,10 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
             batch_id = conn.execute(insert(S.etl_batches).values(
                 **base, source_sha256=sha, started_at=started, rows_read=prep.rows_read, status="running",
             ).returning(S.etl_batches.c.batch_id)).scalar_one()
-            loaded = write(conn, mapping, prep, batch_id, progress)
+            loaded, updated = write(conn, mapping, prep, batch_id, progress)
             ncases = len(prep.cases) if prep.cases is not None else 0
             conn.execute(update(S.etl_batches).where(S.etl_batches.c.batch_id == batch_id).values(
-                finished_at=_now(), rows_loaded=loaded, rows_rejected=nrej, status="loaded",
+                finished_at=_now(), rows_loaded=loaded, rows_rejected=nrej, status="loaded", rows_updated=updated,
                 message=f"{ncases} cases derived" if ncases else None))
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
@@ -522,7 +569,7 @@ def list_batches(engine: Engine, limit: int = 50) -> pd.DataFrame:
     ensure_ready(engine)
     b = S.etl_batches
     q = select(b.c.batch_id, b.c.status, b.c.dataset, b.c.mapping, b.c.source, b.c.started_at, b.c.finished_at,
-               b.c.rows_read, b.c.rows_loaded, b.c.rows_rejected, b.c.source_sha256, b.c.message
+               b.c.rows_read, b.c.rows_loaded, b.c.rows_rejected, b.c.rows_updated, b.c.source_sha256, b.c.message
                ).order_by(b.c.batch_id.desc()).limit(limit)
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])

@@ -19,7 +19,7 @@ SPECIAL_FORMATS = ("auto", "iso", "excel")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Where the shared real data lives when LANDDESK_REALDATA is unset.
 DEFAULT_REALDATA = REPO_ROOT.parent / "shared" / "realdata"
-FORMATS = ("csv", "xlsx", "xes", "sql")
+FORMATS = ("csv", "xlsx", "xls", "xes", "sql")
 DEFAULT_REJECT_THRESHOLD = 0.05
 #: Extra canonical names a mapping may use beside the table's columns, per dataset.
 EXTRA_COLUMNS = {"case_events": ("lifecycle",)}
@@ -27,11 +27,13 @@ EXTRA_COLUMNS = {"case_events": ("lifecycle",)}
 DERIVED = {"case_events": ("seq",), "cases": ("status",), "petitions": ("status",)}
 _TOP_KEYS = {"dataset", "source", "columns", "case_columns", "values", "defaults", "timezone",
              "end_stages", "reject_threshold", "derive_cases", "description", "date_formats", "dayfirst",
-             "category_codes", "unpivot", "multiply", "earliest_year"}
+             "category_codes", "unpivot", "multiply", "earliest_year", "supplement_stages"}
 #: Dates and years before this are rejected unless a mapping sets `earliest_year` (PRC records start in 1949).
 DEFAULT_EARLIEST_YEAR = 1949
 #: How land_use.category_code is checked: GB/T 21010 codes (default) or any code (`free`).
 CATEGORY_CODE_RULES = ("gbt21010", "free")
+#: How the values of several source columns mapped to one canonical column are joined ("Review+complete").
+JOINER = "+"
 _SOURCE_KEYS = {"path", "url", "query", "format", "encoding", "sheet", "header_row", "delimiter"}
 _UNSET_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
@@ -79,6 +81,16 @@ class Mapping:
     unpivot: dict[str, Any] | None = None
     multiply: dict[str, float] = field(default_factory=dict)
     earliest_year: int = DEFAULT_EARLIEST_YEAR
+    supplement_stages: list[str] = field(default_factory=list)
+    joined: dict[str, list[str]] = field(default_factory=dict)
+
+    def source_columns(self) -> set[str]:
+        """Every source column the mapping reads (the parts of joined columns, not their synthetic names)."""
+        cols = set(self.columns.values()) | set(self.case_columns.values())
+        for name, parts in self.joined.items():
+            cols.discard(self.columns[name])
+            cols |= set(parts)
+        return cols
 
     @property
     def name(self) -> str:
@@ -108,10 +120,26 @@ def _str_map(path: Path, obj: Any, what: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in obj.items()}
 
 
+def _joined_columns(path: Path, raw: Any) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """`columns`, where a canonical column may name a list of source columns (an event log's classifier,
+    `stage: ["concept:name", "lifecycle:transition"]`): their non-empty values are joined with JOINER.
+    Such a column is mapped to the synthetic name 'a+b'; `joined` keeps its parts."""
+    joined: dict[str, list[str]] = {}
+    if isinstance(raw, dict):
+        raw = dict(raw)
+        for name, value in raw.items():
+            if isinstance(value, list):
+                if len(value) < 2 or not all(isinstance(v, (str, int)) and str(v) for v in value):
+                    raise _fail(path, f"`columns.{name}` lists source columns to join: give two or more names.")
+                joined[str(name)] = [str(v) for v in value]
+                raw[name] = JOINER.join(str(v) for v in value)
+    return _str_map(path, raw, "columns"), joined
+
+
 def _format_for(path: Path) -> str | None:
     name = path.name.lower()
     for suffix, fmt in ((".xes.gz", "xes"), (".xes", "xes"), (".csv", "csv"), (".txt", "csv"),
-                        (".tsv", "csv"), (".csv.gz", "csv"), (".xlsx", "xlsx"), (".xlsm", "xlsx")):
+                        (".tsv", "csv"), (".csv.gz", "csv"), (".xlsx", "xlsx"), (".xlsm", "xlsx"), (".xls", "xls")):
         if name.endswith(suffix):
             return fmt
     return None
@@ -180,7 +208,7 @@ def read_mapping(mapping_path: str | os.PathLike) -> Mapping:
     if "source" not in doc:
         raise _fail(path, "`source` is missing.")
     source = _source(path, doc["source"])
-    columns = _str_map(path, doc.get("columns"), "columns")
+    columns, joined = _joined_columns(path, doc.get("columns"))
     case_columns = _str_map(path, doc.get("case_columns"), "case_columns")
     defaults = doc.get("defaults") or {}
     values = doc.get("values") or {}
@@ -236,7 +264,14 @@ def read_mapping(mapping_path: str | os.PathLike) -> Mapping:
     earliest = doc.get("earliest_year", DEFAULT_EARLIEST_YEAR)
     if not isinstance(earliest, int) or isinstance(earliest, bool) or not 1800 <= earliest <= 2100:
         raise _fail(path, "`earliest_year` must be a year such as 1949.")
-    return Mapping(path=path, dataset=dataset, source=source, columns=columns, case_columns=case_columns,
+    supplement = doc.get("supplement_stages") or []
+    if isinstance(supplement, str):
+        supplement = [supplement]
+    if dataset != "case_events" and supplement:
+        raise _fail(path, "`supplement_stages` is only allowed for dataset case_events.")
+    if not isinstance(supplement, list) or not all(isinstance(x, (str, int)) and str(x).strip() for x in supplement):
+        raise _fail(path, "`supplement_stages` must be a list of stage names (after `values:` and the stage joiner).")
+    return Mapping(supplement_stages=[str(x).strip() for x in supplement], joined=joined, path=path, dataset=dataset, source=source, columns=columns, case_columns=case_columns,
                    values={k: dict(v) for k, v in values.items()}, defaults=dict(defaults), timezone=timezone,
                    end_stages=[str(s) for s in end_stages], reject_threshold=float(threshold),
                    derive_cases=bool(doc.get("derive_cases", True)), date_formats=date_formats, dayfirst=dayfirst,

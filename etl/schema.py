@@ -27,7 +27,7 @@ EVENT_RESULTS = ("pass", "return", "reject", "other")
 PETITION_CHANNELS = ("letter", "visit", "online", "hotline", "other")
 SATISFACTION = ("satisfied", "basic", "unsatisfied")
 PETITION_STATUSES = ("open", "accepted", "replied", "closed", "rejected")
-BATCH_STATUSES = ("running", "loaded", "skipped", "failed")
+BATCH_STATUSES = ("running", "loaded", "skipped", "failed", "undone")
 
 
 def _batch_fk() -> Column:
@@ -48,6 +48,7 @@ etl_batches = Table(
     Column("rows_rejected", Integer, nullable=False, default=0),
     Column("status", String(20), nullable=False),
     Column("message", Text, nullable=True),
+    Column("rows_updated", Integer, nullable=True),   # records that existed before the batch (null: not counted)
     comment="Grain: one row per load of one mapping (a batch).",
 )
 Index("ix_etl_batches_mapping_sha", etl_batches.c.mapping, etl_batches.c.source_sha256)
@@ -172,6 +173,17 @@ calendar = Table(
     Column("is_workday", Boolean, nullable=False),
     Column("note", String(100), nullable=True),
     comment="Grain: one row per date whose working-day status overrides the official calendar library.",
+)
+
+STAGE_ROLES = ("supplement",)
+
+stage_roles = Table(
+    "stage_roles", metadata,
+    Column("stage", String(200), primary_key=True),
+    Column("role", String(20), primary_key=True),
+    _batch_fk(),
+    comment="Grain: one row per stage name × role ('supplement': a return to the applicant for supplementary "
+            "material, 补正), declared by a mapping's supplement_stages.",
 )
 
 #: Natural key of every dataset a mapping can load; upserts conflict on these columns.

@@ -82,7 +82,8 @@ CORPUS = {
     "missing sheet": (m(LAND, "one_sheet.xlsx", source={"sheet": "不存在"}), ("error", r"has no sheet '不存在' \(sheets: Sheet1\)")),
     "sheet index out of range": (m(LAND, "one_sheet.xlsx", source={"sheet": 3}), ("error", "has no sheet 3")),
     "too many rejects": (m({**CASES, "reject_threshold": 0.05}, "all_bad.csv"),
-                         ("error", r"rejected 10 of 10 records .* nothing was loaded; first: row 2: received_at 'not-a-date'")),
+                         ("error", r"10 rows read, none kept, so nothing was loaded: every row was rejected — most often "
+                                   r"\(10 of 10\) for 'received_at … is not a date/time'; check the mapping's `date_formats:`")),
     "unknown code": (m(CASES, "unknown_code.csv"), ("partial", 2, {4: "channel is not one of window/online"})),
     "date in the future": (m(CASES, "future_date.csv"), ("partial", 2, {4: "received_at is in the future"})),
     "date before 1949": (m(CASES, "before_1949.csv"), ("partial", 2, {4: "received_at is before 1949"})),

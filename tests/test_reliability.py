@@ -185,7 +185,8 @@ def test_readers_keep_working_and_see_whole_batches_while_etl_runs(engine):
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
-    etl = subprocess.run([sys.executable, "-m", "cli.main", "etl", "run", "--quiet", "--db", url_of(engine)],
+    etl = subprocess.run([sys.executable, "-m", "cli.main", "etl", "run", "sample_data/sources.yaml", "--quiet",
+                          "--db", url_of(engine)],
                          capture_output=True, text=True, cwd=ROOT, timeout=600)
     time.sleep(0.5)
     done.set()
