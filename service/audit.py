@@ -32,6 +32,7 @@ ACTIONS = (
     "download",          # a CSV/Excel/briefing file downloaded from the dashboard
     "upload",            # a file uploaded through the data page
     "etl_run",           # `landdesk etl load` / `etl run` finished (batches and statuses in detail)
+    "etl_undo",          # `landdesk etl undo BATCH` removed one batch's rows
     "briefing",          # a weekly briefing written or downloaded
     "scope_forced",      # a township officer's request for another township was narrowed to their own
     "access_denied",     # a request refused (e.g. a non-disclosure export in public mode)
