@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from analytics.process import (END, START, UNKNOWN, closed_case_paths, measure, period_start, scoped_events,
                                scoped_measured)
 from analytics.scope import Scope
-from analytics.stages import SUPPLEMENT_STAGES
+from analytics.stages import SUPPLEMENT_STAGES, supplement_stages
 from analytics.workcal import WorkCalendar, durations
 
 #: Event results that mean a return (退回补正).
@@ -280,7 +280,8 @@ def _exports():
                "one row per variant",
                lambda conn, scope, cal, unit, by: variants(closed_case_paths(conn, scope), cal, unit)),
         Export("rework", "repeated stages (rework loops) and returns for supplement (补正); one row per stage",
-               _on_events(lambda ev, cal, unit, scope, by: rework(ev))),
+               lambda conn, scope, cal, unit, by: rework(scoped_measured(conn, scope, cal, unit),
+                                                          supplement_stages(conn))),
         Export("workload", "events completed and median sojourn per department/handler per week (month for "
                "periods over 26 weeks); one row per key × period",
                _on_events(lambda ev, cal, unit, scope, by: workload(ev, by, workload_freq(scope))),

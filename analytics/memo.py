@@ -15,20 +15,21 @@ from typing import Callable, Hashable, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from etl.schema import case_events, cases, etl_batches
+from etl.schema import case_events, cases
+from etl.store import data_version
 
 T = TypeVar("T")
 _ALL: list["StoreMemo"] = []
 
 
 def store_state(conn: Connection) -> tuple:
-    """(store, last loaded batch, case rows, event rows): what a cached result of this store depends on."""
+    """(store, data version, case rows, event rows): what a cached result of this store depends on (the data
+    version names the newest loaded batch and the undone ones, etl.store.data_version)."""
     url = conn.engine.url
     store = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         store = (store, id(conn.engine))          # every in-memory store is a different store
-    batch = conn.execute(select(func.coalesce(func.max(etl_batches.c.batch_id), 0))
-                         .where(etl_batches.c.status == "loaded")).scalar_one()
+    batch = data_version(conn)
     n_cases = conn.execute(select(func.count()).select_from(cases)).scalar_one()
     n_events = conn.execute(select(func.count()).select_from(case_events)).scalar_one()
     return store, batch, n_cases, n_events

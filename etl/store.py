@@ -95,11 +95,18 @@ def ensure_ready(engine: Engine) -> None:
         )
 
 
-def last_batch_id(engine: Engine) -> int:
-    """The id of the newest loaded batch (0 when none): the cache key of everything derived."""
+def data_version(conn) -> str:
+    """What everything derived from the store depends on: the newest loaded batch and how many batches were
+    undone ("12.0"). A load or an undo changes it, so caches keyed on it refresh."""
     from etl.schema import etl_batches
 
+    newest, undone = conn.execute(select(
+        func.coalesce(func.max(etl_batches.c.batch_id).filter(etl_batches.c.status == "loaded"), 0),
+        func.count().filter(etl_batches.c.status == "undone"))).one()
+    return f"{newest}.{undone}"
+
+
+def last_batch_id(engine: Engine) -> str:
+    """The store's data version (`data_version`): the cache key of everything derived."""
     with engine.connect() as conn:
-        return conn.execute(
-            select(func.coalesce(func.max(etl_batches.c.batch_id), 0)).where(etl_batches.c.status == "loaded")
-        ).scalar_one()
+        return data_version(conn)

@@ -288,3 +288,20 @@ def test_supplement_stages_are_stored_for_the_analytics(sqlite_engine, tmp_path)
     r = load_mapping(sqlite_engine, mapping)
     roles = table(sqlite_engine, "stage_roles")
     assert list(zip(roles.stage, roles.role, roles.batch_id)) == [("Ask for more", "supplement", r.batch_id)]
+
+
+def test_declared_supplement_stages_count_as_returns_in_the_rework_export(sqlite_engine, tmp_path):
+    """A foreign log's own name for 补正 (declared with supplement_stages:) is a return in the rework export."""
+    import datetime as dt
+
+    from analytics.exports import run_export
+    from analytics.scope import Scope
+    log = ("case,activity,time\nC1,Receive,2024-03-01\nC1,Ask for more,2024-03-04\nC1,Review,2024-03-05\n"
+           "C2,Receive,2024-03-01\nC2,Review,2024-03-02\n")
+    scope = Scope(dt.date(2024, 3, 1), dt.date(2024, 3, 31))
+    load_mapping(sqlite_engine, _events_mapping(tmp_path, log))
+    before = run_export(sqlite_engine, "rework", scope).set_index("stage")
+    assert before.loc["Ask for more", "return_events"] == 0
+    load_mapping(sqlite_engine, _events_mapping(tmp_path, log, supplement_stages=["Ask for more"]), force=True)
+    after = run_export(sqlite_engine, "rework", scope).set_index("stage")
+    assert after.loc["Ask for more", "return_events"] == 1
