@@ -87,3 +87,19 @@ def default_week(engine: Engine, today: dt.date | None = None) -> str:
         today = today or dt.date.today()
         return week_of(today - dt.timedelta(days=today.weekday() + 1))
     return last_complete_week(last, load_calendar(engine))
+
+
+def choosable_weeks(engine: Engine, first: dt.date | None, last: dt.date | None) -> tuple[list[str], str | None]:
+    """The ISO weeks from `first` to `last`, newest first, with the default week (the last complete one of the
+    data) among them; ([], None) for a store without data."""
+    if first is None or last is None:
+        return [], None
+    weeks, day = [], last
+    while day >= first - dt.timedelta(days=6):
+        weeks.append(week_of(day))
+        day -= dt.timedelta(days=7)
+    weeks = list(dict.fromkeys(weeks))
+    default = default_week(engine)
+    if default not in weeks:
+        weeks.insert(0, default)
+    return weeks, default

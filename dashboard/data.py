@@ -226,20 +226,9 @@ def briefing_weeks(key: str) -> tuple[list[str], str | None]:
 @st.cache_data(show_spinner=False)
 def _briefing_weeks(key: str) -> tuple[list[str], str | None]:
     """ISO weeks with data, newest first, and the default week (the last complete one)."""
-    from briefing import default_week
-    from briefing.weeks import week_of
+    from briefing.weeks import choosable_weeks
     status = data_status(key)
-    if status["first"] is None:
-        return [], None
-    weeks, day = [], status["last"]
-    while day >= status["first"] - dt.timedelta(days=6):
-        weeks.append(week_of(day))
-        day -= dt.timedelta(days=7)
-    weeks = list(dict.fromkeys(weeks))
-    default = default_week(engine())
-    if default not in weeks:
-        weeks.insert(0, default)
-    return weeks, default
+    return choosable_weeks(engine(), status["first"], status["last"])
 
 
 def briefing_html(key: str, week: str, lang: str, charts: bool = True) -> str:
