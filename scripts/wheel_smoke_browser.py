@@ -16,7 +16,7 @@ from devtools import CHROMIUM, CHROMIUM_ARGS, ScriptRuns  # noqa: E402
 from service.auth import DEVELOPER, PUBLIC  # noqa: E402
 
 
-def check(browser, url: str, key: str) -> str | None:
+def check(browser, url: str, key: str, default: bool = False) -> str | None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     runs = ScriptRuns(page)
     errors: list[str] = []
@@ -29,7 +29,8 @@ def check(browser, url: str, key: str) -> str | None:
         errors += [f"exception: {found.nth(i).inner_text()[:300]}" for i in range(found.count())]
         boxes = page.locator('[data-testid="stAlertContentError"]')
         errors += [f"error box: {boxes.nth(i).inner_text()[:300]}" for i in range(boxes.count())]
-        if "/" + key not in page.url:
+        from urllib.parse import urlsplit
+        if urlsplit(page.url).path.rstrip("/") not in (f"/{key}",) + (("",) if default else ()):
             errors.append(f"redirected to {page.url}")
     except Exception as exc:  # noqa: BLE001 - a timeout is a failure with its message
         errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
@@ -47,9 +48,9 @@ def main(no_auth_url: str, public_url: str) -> int:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
         for url, principal in ((no_auth_url, DEVELOPER), (public_url, PUBLIC)):
-            for key in principal.pages:
+            for i, key in enumerate(principal.pages):
                 started = time.perf_counter()
-                problem = check(browser, url, key)
+                problem = check(browser, url, key, default=i == 0)
                 took = time.perf_counter() - started
                 print(f"  browser {key:12} {'FAILED' if problem else 'ok'} in {took:4.1f} s", flush=True)
                 if problem:
