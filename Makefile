@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup system-deps demo serve test bench clean
+.PHONY: setup system-deps demo serve test wheel-smoke bench clean
 
 setup: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ serve: setup
 
 test: setup system-deps
 	$(BIN)/pytest -q
+
+# Build the wheel, install it in a fresh venv and smoke-test it from /tmp (CI runs it after `make test`).
+wheel-smoke: setup
+	bash scripts/wheel-smoke.sh
 
 bench: setup
 	$(BIN)/python bench/run_all.py

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 from landdesk.errors import LandDeskError
-from landdesk.settings import SAMPLE_DIR, database_url
-
-APP_PATH = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+from landdesk.resources import APP_PATH, SAMPLE_DIR
+from landdesk.settings import database_url
 
 
 def _engine(args):
@@ -293,8 +292,19 @@ def cmd_demo(args) -> int:
     return _serve(args.db, args.host, args.port, args.headless, "none")   # the demo: sample data, no sign-in
 
 
+def _version() -> str:
+    """The installed distribution's version (the wheel's metadata), else the package's own."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("landdesk")
+    except PackageNotFoundError:
+        from landdesk import __version__
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="landdesk", description="LandDesk: analytics for land-and-resources bureaus.")
+    p.add_argument("--version", action="version", version=f"landdesk {_version()}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="store URL (default: $LANDDESK_DATABASE_URL or sqlite:///data/landdesk.db)")
     sub = p.add_subparsers(dest="command", required=True)

@@ -4,21 +4,15 @@ Only the pages the principal's role may see exist in the navigation, so a URL na
 Streamlit's page-not-found redirect, never the page (service.auth.ROLE_PAGES)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from dashboard import session
+from dashboard.ui import lang, language_switch, remember_opening_url
+from landdesk.i18n import t
+from landdesk.pages import PAGES
+from landdesk.resources import pages_dir
 
-import streamlit as st  # noqa: E402
-
-from dashboard import session  # noqa: E402
-from landdesk.i18n import t  # noqa: E402
-from landdesk.pages import PAGES  # noqa: E402
-from dashboard.ui import lang, language_switch, remember_opening_url  # noqa: E402
-
-PAGES_DIR = ROOT / "pages"
+PAGES_DIR = pages_dir()
 
 
 

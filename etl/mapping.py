@@ -10,15 +10,15 @@ from typing import Any
 import yaml
 
 from etl.schema import DATASETS, NATURAL_KEYS
+from landdesk import resources
 from landdesk.errors import LandDeskError
 from landdesk.settings import DEFAULT_TIMEZONE
 
 #: `date_formats` values that are not strftime patterns.
 SPECIAL_FORMATS = ("auto", "iso", "excel")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-#: Where the shared real data lives when LANDDESK_REALDATA is unset.
-DEFAULT_REALDATA = REPO_ROOT.parent / "shared" / "realdata"
+#: Where the shared real data lives when LANDDESK_REALDATA is unset (a source checkout only; None in a wheel).
+DEFAULT_REALDATA = resources.default_realdata()
 FORMATS = ("csv", "xlsx", "xls", "xes", "sql")
 DEFAULT_REJECT_THRESHOLD = 0.05
 #: Extra canonical names a mapping may use beside the table's columns, per dataset.
@@ -100,7 +100,8 @@ class Mapping:
 def expand(text: str, where: Path) -> str:
     """Expand $VARS (LANDDESK_REALDATA defaults to <repo>/../shared/realdata); unset ones are an error."""
     env = dict(os.environ)
-    env.setdefault("LANDDESK_REALDATA", str(DEFAULT_REALDATA))
+    if DEFAULT_REALDATA is not None:
+        env.setdefault("LANDDESK_REALDATA", str(DEFAULT_REALDATA))
     out = _UNSET_VAR.sub(lambda m: env.get(m.group(1), m.group(0)), text)
     missing = _UNSET_VAR.search(out)
     if missing:

@@ -7,10 +7,11 @@ from sqlalchemy import create_engine, event, inspect, select, func
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
+from landdesk import resources
 from landdesk.errors import LandDeskError
 from landdesk.settings import database_url
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = resources.migrations_dir()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

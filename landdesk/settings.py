@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from landdesk import resources
 from landdesk.errors import LandDeskError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DIR = REPO_ROOT / "sample_data"
+#: The source checkout's root, None in an installed wheel (landdesk.resources resolves every packaged path).
+REPO_ROOT = resources.checkout_root()
+SAMPLE_DIR = resources.SAMPLE_DIR
 DEFAULT_DB_PATH = Path("data") / "landdesk.db"
 #: Documented demo secret; a real bureau sets LANDDESK_SECRET (see docs/operations.md).
 DEMO_SECRET = "landdesk-demo-secret-change-me"
@@ -64,7 +66,7 @@ def secrets_toml(path: Path | None = None) -> dict:
     import tomllib
 
     candidates = [path] if path else [Path(p) for p in [_env("LANDDESK_SECRETS_FILE")] if p] + [
-        Path.cwd() / ".streamlit" / "secrets.toml", REPO_ROOT / ".streamlit" / "secrets.toml"]
+        Path.cwd() / ".streamlit" / "secrets.toml"] + ([REPO_ROOT / ".streamlit" / "secrets.toml"] if REPO_ROOT else [])
     for candidate in candidates:
         if candidate.is_file():
             try:

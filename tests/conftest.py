@@ -1,10 +1,12 @@
 """Shared fixtures: fresh, migrated analytics stores on SQLite and (when configured) PostgreSQL.
 
 - `sqlite_engine`: a temp-file SQLite store, upgraded to the newest migration.
-- `pg_engine`: a PostgreSQL store at $LANDDESK_TEST_PG_URL in a fresh schema of its own
-  (search_path is part of the engine URL, so `engine.url` can be handed to a subprocess or
-  LANDDESK_DATABASE_URL); dropped afterwards. Skipped when the variable is unset, but a
-  FAILURE when CI=true, so CI cannot silently lose its PostgreSQL coverage.
+- `pg_engine`: a PostgreSQL store in a fresh schema of its own (search_path is part of the engine URL,
+  so `engine.url` can be handed to a subprocess or LANDDESK_DATABASE_URL); dropped afterwards. The server
+  is $LANDDESK_TEST_PG_URL, else a throw-away cluster started for the session from the installed
+  PostgreSQL binaries (devtools.pgcluster: initdb + pg_ctl in a temp dir on a free loopback port, as the
+  postgres OS user when run as root). Skipped only when neither exists, and then a FAILURE when CI=true,
+  so CI cannot silently lose its PostgreSQL coverage.
 - `engine`: parametrised over both.
 """
 from __future__ import annotations
@@ -27,21 +29,38 @@ def sqlite_engine(tmp_path):
     engine.dispose()
 
 
-def _pg_url() -> str:
+@pytest.fixture(scope="session")
+def pg_server_url():
+    """The PostgreSQL server of the session: $LANDDESK_TEST_PG_URL, else a throw-away cluster."""
     url = os.environ.get(PG_ENV)
-    if not url:
+    if url:
+        yield normalise_url(url)
+        return
+    from devtools.pgcluster import ClusterError, ThrowAwayCluster, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{PG_ENV} is not set but CI=true: the PostgreSQL tests must run in CI.")
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://landdesk:landdesk@localhost/landdesk_test).")
-    return normalise_url(url)
+            pytest.fail(f"{PG_ENV} is not set and no PostgreSQL binaries were found, but CI=true: "
+                        "the PostgreSQL tests must run in CI.")
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://landdesk:landdesk@localhost/landdesk_test) "
+                    "or PostgreSQL's initdb and pg_ctl installed (apt-get install postgresql) for a throw-away cluster.")
+    try:
+        cluster = ThrowAwayCluster(bindir).start()
+    except ClusterError as exc:
+        pytest.fail(f"{PG_ENV} is not set and the throw-away PostgreSQL cluster from {bindir} did not start: {exc}")
+    try:
+        yield normalise_url(cluster.url)
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture
-def pg_engine():
+def pg_engine(pg_server_url):
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    base = make_url(_pg_url())
+    base = make_url(pg_server_url)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(base.render_as_string(hide_password=False))
     with admin.begin() as conn:
@@ -68,7 +87,7 @@ def engine(request):
 def sample_store_url(tmp_path_factory) -> str:
     """A SQLite store holding the sample county, built through the real ETL and mappings (no shortcut)."""
     from etl.load import run_sources
-    from landdesk.settings import SAMPLE_DIR
+    from landdesk.resources import SAMPLE_DIR
 
     url = f"sqlite:///{(tmp_path_factory.mktemp('sample') / 'sample.db').as_posix()}"
     engine = make_engine(url)

@@ -60,12 +60,29 @@ def test_intervals_ordered_and_widening(seasonal_result):
 
 
 def test_forecaster_fit_predict_matches_function():
+    """The class is the function's engine behind a fit/predict interface: the same frames (also with predict's
+    own horizon and after a refit), and both forecast what is known about the series independently of the
+    engine: the six months after the last observation, close to the noise-free continuation, inside the band."""
     df = monthly(seed=3)
     model = Forecaster("MS", 6).fit(df)
     fc = model.predict()
     fc2, rep2 = forecast(df, "MS", 6)
     pd.testing.assert_frame_equal(fc, fc2)
     pd.testing.assert_frame_equal(model.report_, rep2)
+
+    assert list(fc.columns) == FC_COLS and (fc["unique_id"] == "s").all()
+    assert list(fc["ds"]) == list(pd.date_range("2025-01-01", "2025-06-01", freq="MS"))   # 96 months from 2017-01
+    t = np.arange(96, 102)
+    truth = 100 + 0.5 * t + 15 * np.sin(2 * np.pi * t / 12)      # monthly()'s formula without the noise (sd 3)
+    assert np.abs(fc["yhat"].to_numpy() - truth).max() < 2 * 3.0
+    assert ((fc["yhat_lower_95"] <= truth) & (truth <= fc["yhat_upper_95"])).all()
+    assert model.report_["n_obs"].tolist() == [96] and model.report_["model"].tolist() == fc["model"].unique().tolist()
+
+    pd.testing.assert_frame_equal(model.predict(3), forecast(df, "MS", 3)[0])          # predict(h) overrides
+    other = monthly(seed=5, level=500.0)
+    refit = model.fit(other).predict()
+    pd.testing.assert_frame_equal(refit, forecast(other, "MS", 6)[0])                   # fit() replaces the data
+    assert np.abs(refit["yhat"].to_numpy() - (truth + 400)).max() < 2 * 3.0
 
 
 # ---- each model path --------------------------------------------------------------------------
