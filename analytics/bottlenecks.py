@@ -20,7 +20,7 @@ from analytics.process import (END, START, UNKNOWN, closed_case_paths, measure, 
                                scoped_measured)
 from analytics.scope import Scope
 from analytics.stages import SUPPLEMENT_STAGES, supplement_stages
-from analytics.workcal import WorkCalendar, durations
+from analytics.workcal import WorkCalendar, durations, local_times
 
 #: Event results that mean a return (退回补正).
 RETURN_RESULTS: tuple[str, ...] = ("return",)
@@ -109,8 +109,8 @@ def bottlenecks(ev: pd.DataFrame, unit: str = "workdays") -> pd.DataFrame:
 
 def _monthly_slope(ev: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Per stage: OLS slope of median sojourn per month against the month number, and the month count."""
-    t = ev["completed_at"]
-    m = (ev.assign(x=t.dt.year * 12 + t.dt.month - 1)
+    t = local_times(ev["completed_at"])           # the bureau's months
+    m = (ev.assign(x=(t.dt.year * 12 + t.dt.month - 1).to_numpy())
          .groupby(["stage", "x"], sort=True)["sojourn"].median().rename("y").reset_index())
     by = m.groupby("stage")
     dx = m["x"] - by["x"].transform("mean")

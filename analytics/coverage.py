@@ -1,8 +1,10 @@
-"""What the store covers: the days with data, the latest load, and the values of the filter dimensions.
+"""What the store covers: the days with data, the data end, the latest load, and the filter dimensions' values.
 
-Pages, the briefing and the command line ask here instead of running their own SQL. Two ends are kept apart on
-purpose: the last day anything was *received* (the dashboard's default period ends there) and the last day with
-any activity at all (received, closed or a stage event; the briefing's default week is the last one it completes).
+Pages, the briefing and the command line ask here instead of running their own SQL. This is the one home of
+"data end": the store's last event (a case received or closed, a stage event, a petition received, accepted,
+replied or closed). Every default period ends on its day (`data_end`, a day in the bureau's zone); "数据截至 /
+Data as of" shows its time (`last_event`) with the last load's beside it (`data_as_of`). Stored times are
+instants (naive UTC); days are the bureau's (analytics.workcal.local_days).
 """
 from __future__ import annotations
 
@@ -14,26 +16,56 @@ from sqlalchemy.engine import Connection
 from etl.schema import case_events, cases, etl_batches, petitions
 
 
-def _as_date(value) -> dt.date | None:
+def _instant(value) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value.date() if isinstance(value, dt.datetime) else value
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.combine(value, dt.time.min)
+
+
+def _as_date(value) -> dt.date | None:
+    """The bureau-local day a stored instant falls on."""
+    from landdesk.settings import to_local
+    value = _instant(value)
+    return None if value is None else to_local(value).date()
+
+
+#: The columns whose latest value is an event of the data (the data end).
+def _event_columns():
+    return (cases.c.received_at, cases.c.closed_at, case_events.c.completed_at, petitions.c.received_at,
+            petitions.c.accepted_at, petitions.c.replied_at, petitions.c.closed_at)
+
+
+def last_event(conn: Connection) -> dt.datetime | None:
+    """The instant (naive UTC) of the store's last event: a case received or closed, a stage event, or a petition
+    received, accepted, replied or closed. None in an empty store."""
+    lasts = [_instant(conn.execute(select(func.max(col))).scalar_one()) for col in _event_columns()]
+    lasts = [v for v in lasts if v is not None]
+    return max(lasts) if lasts else None
+
+
+def data_end(conn: Connection) -> dt.date | None:
+    """The store's last event day in the bureau's zone: where every default period ends."""
+    return _as_date(last_event(conn))
 
 
 def activity_range(conn: Connection) -> tuple[dt.date | None, dt.date | None]:
-    """First and last day with any case or petition activity (received, closed, events) in the store."""
-    firsts, lasts = [], []
+    """First day with any case or petition activity and the data end (`data_end`), as bureau-local days."""
+    firsts = []
     for col in (cases.c.received_at, petitions.c.received_at):
-        lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
-        firsts.append(lo)
-        lasts.append(hi)
-    for col in (cases.c.closed_at, case_events.c.completed_at):
-        lasts.append(conn.execute(select(func.max(col))).scalar_one())
+        firsts.append(conn.execute(select(func.min(col))).scalar_one())
     firsts = [_as_date(v) for v in firsts if v is not None]
-    lasts = [_as_date(v) for v in lasts if v is not None]
-    return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
+    return (min(firsts) if firsts else None), data_end(conn)
+
+
+def default_period(conn: Connection, days: int = 30, end: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The default period: `days` days ending at `end`, else at the data end (today in an empty store)."""
+    from landdesk.settings import local_now
+    last = end or data_end(conn) or local_now().date()
+    return last - dt.timedelta(days=days - 1), last
 
 
 def received_range(conn: Connection) -> tuple[dt.date | None, dt.date | None]:
@@ -45,7 +77,7 @@ def received_range(conn: Connection) -> tuple[dt.date | None, dt.date | None]:
 
 
 def data_as_of(conn: Connection) -> dt.datetime | None:
-    """When the last successful load finished."""
+    """When the last successful load finished (an instant, naive UTC)."""
     return conn.execute(select(func.max(etl_batches.c.finished_at)).where(etl_batches.c.status == "loaded")).scalar_one()
 
 
@@ -58,9 +90,13 @@ def dimension_values(conn: Connection) -> dict[str, list[str]]:
 
 
 def status(conn: Connection) -> dict:
-    """Data range and freshness for a page head: first/last received day, the dimension values, the last load."""
-    first, last = received_range(conn)
-    return {"first": first, "last": last, **dimension_values(conn), "as_of": data_as_of(conn)}
+    """Data range and freshness for a page head: the first day with data and the data end (`first`, `last`:
+    bureau-local days), the last event and the last load (`last_event`, `as_of`: instants), the dimension
+    values, and the years the business calendar does not know (`uncovered_years`)."""
+    from analytics.workcal import load_calendar
+    first, last = activity_range(conn)
+    return {"first": first, "last": last, **dimension_values(conn), "last_event": last_event(conn),
+            "as_of": data_as_of(conn), "uncovered_years": load_calendar(conn).uncovered_years(first, last)}
 
 
 def dataset_rows(conn: Connection) -> dict[str, int]:

@@ -24,7 +24,7 @@ from analytics import kpis
 from analytics.kpis import DONE_STATUSES, ONLINE_CHANNELS
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
-from analytics.workcal import WorkCalendar
+from analytics.workcal import WorkCalendar, local_days, utc_instants
 from etl.schema import cases
 
 #: Case attributes a result can be grouped by; `period` (calendar month) is handled separately.
@@ -122,7 +122,7 @@ def completed_metrics(done: pd.DataFrame, cal: WorkCalendar, unit: str = "workda
     worked = kpis.throughput(done, cal, "workdays")   # limits are in working days whatever the unit
     visits = pd.to_numeric(done["visits"], errors="coerce").dropna()
     ratings = pd.to_numeric(done["rating"], errors="coerce")
-    same_day = pd.to_datetime(done["received_at"]).dt.normalize() == pd.to_datetime(done["closed_at"]).dt.normalize()
+    same_day = (local_days(done["received_at"], cal.tz) == local_days(done["closed_at"], cal.tz)).to_numpy()
     return dict(
         completed=n,
         throughput_median=kpis.median_throughput(done, cal, unit),
@@ -324,7 +324,7 @@ def weekly_flow_backlog(conn: Connection, scope: Scope, cal: WorkCalendar) -> pd
     flow = kpis.weekly_flow(conn, scope)
     if flow.empty:
         return flow.assign(backlog=pd.Series(dtype=int), week_end=pd.Series(dtype="datetime64[ns]"))
-    first = flow["week"].min().to_pydatetime()
+    first = utc_instants([flow["week"].min()], scope.tz).iloc[0].to_pydatetime()   # weeks are local Mondays
     q = (select(cases.c.received_at, cases.c.closed_at)
          .where(cases.c.received_at < scope.end_ts,
                 or_(cases.c.closed_at.is_(None), cases.c.closed_at >= first), *scope.filters(cases)))
@@ -332,8 +332,9 @@ def weekly_flow_backlog(conn: Connection, scope: Scope, cal: WorkCalendar) -> pd
     rec = pd.to_datetime(df["received_at"]).to_numpy(dtype="datetime64[us]")
     clo = pd.to_datetime(df["closed_at"]).to_numpy(dtype="datetime64[us]")
     ends = np.minimum((flow["week"] + pd.Timedelta(days=7)).to_numpy(dtype="datetime64[us]"),
-                      np.datetime64(scope.end_ts, "us"))
-    backlog = [int(((rec < t) & (np.isnat(clo) | (clo >= t))).sum()) for t in ends]
+                      np.datetime64(dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time.min), "us"))
+    at = utc_instants(ends, scope.tz).to_numpy(dtype="datetime64[us]")     # local week ends as instants
+    backlog = [int(((rec < t) & (np.isnat(clo) | (clo >= t))).sum()) for t in at]
     flow = flow.assign(week_end=pd.to_datetime(ends), backlog=backlog)
     flow["net"] = flow["received"] - flow["closed"]
     return flow

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
-from analytics.workcal import WorkCalendar, durations
+from analytics.workcal import WorkCalendar, durations, local_days
 from landdesk.kpispec import KPI_SPEC
 from etl.schema import cases, land_use, petitions, targets
 
@@ -129,7 +129,7 @@ def replied_on_time(df: pd.DataFrame) -> np.ndarray:
     """Per replied petition (received_at, replied_at, extended): replied within 60 calendar days (90 when extended)."""
     limit = np.where(df["extended"].astype(object).fillna(False).astype(bool), REPLY_DAYS + REPLY_EXTENSION_DAYS,
                      REPLY_DAYS)
-    days = (pd.to_datetime(df["replied_at"]).dt.normalize() - pd.to_datetime(df["received_at"]).dt.normalize()).dt.days
+    days = (local_days(df["replied_at"]) - local_days(df["received_at"])).dt.days     # by the bureau's dates
     return days.to_numpy() <= limit
 
 
@@ -235,8 +235,8 @@ def weekly_flow(conn: Connection, scope: Scope) -> pd.DataFrame:
         scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases)), ["t"])
 
     def per_week(df: pd.DataFrame) -> pd.Series:
-        t = pd.to_datetime(df["t"])
-        return (t.dt.normalize() - pd.to_timedelta(t.dt.day_of_week, unit="D")).value_counts()
+        t = local_days(df["t"], scope.tz)
+        return (t - pd.to_timedelta(t.dt.day_of_week, unit="D")).value_counts()
 
     # Weeks from the first Monday in the period, so a period starting mid-week has no stub week.
     first = pd.Timestamp(scope.start) + pd.Timedelta(days=(7 - scope.start.weekday()) % 7)

@@ -23,7 +23,7 @@ from analytics.efficiency import month_scopes
 from analytics.kpis import ACCEPT_DAYS, REPLY_DAYS, REPLY_EXTENSION_DAYS
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
-from analytics.workcal import WorkCalendar
+from analytics.workcal import WorkCalendar, local_days
 from etl.schema import petitions
 
 GROUP_DIMS = ("topic", "channel", "township", "department")
@@ -46,7 +46,8 @@ def _check_by(by, allowed=BY):
 
 
 def _day(values) -> pd.Series:
-    return pd.to_datetime(pd.Series(values).reset_index(drop=True)).dt.normalize()
+    """The bureau-local day of each stored instant (limits are counted in the bureau's dates)."""
+    return local_days(pd.Series(values).reset_index(drop=True))
 
 
 def _in(ts: pd.Series, scope: Scope) -> np.ndarray:

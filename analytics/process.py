@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from analytics.memo import StoreMemo, store_state
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
-from analytics.workcal import WorkCalendar, durations
+from analytics.workcal import WorkCalendar, durations, local_times
 from etl.schema import case_events, cases
 
 START, END = "▶", "■"
@@ -127,8 +127,12 @@ def clear_measured_cache() -> None:
 
 
 def period_start(times: pd.Series, freq: str) -> pd.Series:
-    """The Monday (freq 'week') or first day (freq 'month') of each timestamp's week or month."""
-    t = pd.to_datetime(times)
+    """The local Monday (freq 'week') or first day (freq 'month') of each stored instant's week or month in the
+    bureau's zone (naive local midnights; the index of `times` is kept)."""
+    index = times.index if isinstance(times, pd.Series) else None
+    t = local_times(times)
+    if index is not None:
+        t.index = index
     if freq == "week":
         return t.dt.normalize() - pd.to_timedelta(t.dt.day_of_week, unit="D")
     if freq == "month":

@@ -38,7 +38,7 @@ from analytics import efficiency, kpis, landuse
 from analytics.forecast import forecast
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
-from analytics.workcal import WorkCalendar
+from analytics.workcal import WorkCalendar, local_days, utc_instants
 from etl.schema import cases, petitions
 
 HORIZON_WEEKS = 8
@@ -72,7 +72,10 @@ FORECAST_COLUMNS = ["unique_id", "measure", "group", "kind", "ds", "y", "yhat", 
 # ---------- series from the store ----------
 
 def _period_starts(times: pd.Series, freq: str) -> pd.Series:
-    t = pd.to_datetime(times).dt.normalize()
+    """The bureau-local Monday or first of the month of each stored instant (index kept)."""
+    t = local_days(times)
+    if isinstance(times, pd.Series):
+        t.index = times.index
     if freq == "W":
         return t - pd.to_timedelta(t.dt.day_of_week, unit="D")
     if freq == "MS":
@@ -272,10 +275,14 @@ def project_backlog(open_cases: pd.DataFrame, arrivals: np.ndarray, week_starts:
     first. Overdue at risk = cases still open at the week's end past their promised limit
     (working days after receipt > promised, kpis.overdue's test)."""
     cohorts = [[1.0, pd.Timestamp(r), p] for r, p in zip(open_cases["received_at"], open_cases["promised_days"])]
+    # week starts are local Mondays; received and week-end times are instants (naive UTC), as in the store
+    week_at = utc_instants(pd.DatetimeIndex(week_starts), cal.tz) if len(week_starts) else pd.Series([], dtype="datetime64[ns]")
+    week_end_at = utc_instants(pd.DatetimeIndex(week_starts) + pd.Timedelta(days=7), cal.tz) \
+        if len(week_starts) else week_at
     cohorts.sort(key=lambda c: c[1])
     backlog_out, overdue_out = [], []
     caps = np.broadcast_to(np.asarray(capacity, float), (len(arrivals),))
-    for a, w, capacity in zip(arrivals, week_starts, caps):
+    for a, w, w_end, capacity in zip(arrivals, week_at, week_end_at, caps):
         a = max(float(a), 0.0)
         cohorts.append([a, w + pd.Timedelta(days=2, hours=12), promised_new])
         total = sum(c[0] for c in cohorts)
@@ -286,7 +293,7 @@ def project_backlog(open_cases: pd.DataFrame, arrivals: np.ndarray, week_starts:
             serve -= take
             if cohorts[0][0] <= 1e-12:
                 cohorts.pop(0)
-        end = w + pd.Timedelta(days=7) - pd.Timedelta(seconds=1)
+        end = w_end - pd.Timedelta(seconds=1)
         backlog_out.append(sum(c[0] for c in cohorts))
         if cohorts:
             rec = [c[1] for c in cohorts]
@@ -345,7 +352,7 @@ def backlog_projection(conn: Connection, scope: Scope, cal: WorkCalendar, by: st
         if len(full) < 3:
             full = per_week.tail(CAPACITY_WEEKS)
         capacity_week = float(np.median(full.to_numpy())) if len(full) else 0.0
-        d = d[d["closed_at"] >= pd.Timestamp(full.index.min())] if len(full) else d
+        d = d[d["closed_at"] >= utc_instants([full.index.min()], cal.tz).iloc[0]] if len(full) else d
         tp_weeks = kpis.throughput(d, cal, "days") / 7.0 if len(d) else np.array([])
         floor_per_arrival = float(np.mean(tp_weeks)) if len(tp_weeks) else 0.0
         r = sel(rec)["promised_days"].dropna()

@@ -1,4 +1,7 @@
-"""The slice of data a question is about: a date period plus optional township/case-type/department."""
+"""The slice of data a question is about: a date period plus optional township/case-type/department.
+
+The period's days are the bureau's local days (zone `tz`, default LANDDESK_TIMEZONE); `start_ts` / `end_ts`
+are the instants (naive UTC, as the store keeps them) of the local midnights that bound it."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,17 +13,21 @@ from sqlalchemy.sql.elements import ColumnElement
 
 @dataclass(frozen=True)
 class Scope:
-    """Dates are inclusive; `end` covers the whole day."""
+    """Dates are inclusive local days; `end` covers the whole day."""
 
     start: dt.date
     end: dt.date
     township: str | None = None
     case_type: str | None = None
     department: str | None = None
+    tz: str = ""          # the zone whose days these are; "" = the bureau's (LANDDESK_TIMEZONE), filled in
 
     def __post_init__(self):
         if self.end < self.start:
             raise ValueError(f"the period ends ({self.end}) before it starts ({self.start})")
+        if not self.tz:
+            from landdesk.settings import bureau_timezone
+            object.__setattr__(self, "tz", bureau_timezone())
 
     @property
     def days(self) -> int:
@@ -28,12 +35,15 @@ class Scope:
 
     @property
     def start_ts(self) -> dt.datetime:
-        return dt.datetime.combine(self.start, dt.time.min)
+        """The instant (naive UTC) of the local midnight the period starts at."""
+        from analytics.workcal import local_instant
+        return local_instant(self.start, self.tz)
 
     @property
     def end_ts(self) -> dt.datetime:
-        """The first instant after the period (exclusive upper bound)."""
-        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min)
+        """The first instant after the period (exclusive upper bound): the local midnight after `end`, in UTC."""
+        from analytics.workcal import local_instant
+        return local_instant(self.end + dt.timedelta(days=1), self.tz)
 
     def previous(self) -> "Scope":
         """The period of the same length immediately before this one, same filters."""

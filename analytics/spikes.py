@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from analytics.workcal import local_days, local_instant
 from analytics.reasons import reason
 from analytics.scope import Scope
 from etl.schema import petitions
@@ -36,7 +37,7 @@ def weekly_petitions(conn: Connection, scope: Scope, history_weeks: int = SPIKE_
     start = pd.Timestamp(scope.start) - pd.Timedelta(weeks=history_weeks)
     start = start - pd.Timedelta(days=start.weekday())
     p = petitions.c
-    where = [p.received_at >= start.to_pydatetime(), p.received_at < scope.end_ts]
+    where = [p.received_at >= local_instant(start.date(), scope.tz), p.received_at < scope.end_ts]
     if scope.township:
         where.append(p.township == scope.township)
     if scope.department:
@@ -46,8 +47,8 @@ def weekly_petitions(conn: Connection, scope: Scope, history_weeks: int = SPIKE_
     weeks = pd.date_range(start, pd.Timestamp(scope.end), freq="7D")
     if df.empty:
         return pd.DataFrame(columns=["week", "topic", "township", "count"])
-    t = pd.to_datetime(df["t"]).dt.normalize()
-    df["week"] = t - pd.to_timedelta(t.dt.day_of_week, unit="D")
+    t = local_days(df["t"], scope.tz)            # the bureau's days and weeks
+    df["week"] = (t - pd.to_timedelta(t.dt.day_of_week, unit="D")).to_numpy()
     df["topic"] = df["topic"].fillna("(unknown)")
     df["township"] = df["township"].fillna("(unknown)")
     counts = df.groupby(["week", "topic", "township"]).size()

@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from etl.schema import DATASETS, etl_batches
-from landdesk.settings import local_now
+from landdesk.settings import utc_now
 
 
 def catalogue(engine: Engine, today: dt.datetime | None = None) -> pd.DataFrame:
     """One row per dataset: grain, fields, rows, last loaded batch, its mapping and source, age in days."""
-    today = today or local_now()
+    today = today or utc_now()       # an instant, like finished_at
     rows = []
     with engine.connect() as conn:
         for name, table in DATASETS.items():

@@ -25,7 +25,7 @@ from etl.store import ensure_ready
 from etl.transform import CASE_PREFIX, assign_seq, derive_cases, to_canonical
 from etl.validate import validate
 from landdesk.errors import LandDeskError
-from landdesk.settings import local_now
+from landdesk.settings import utc_now
 
 CHUNK_ROWS = 5000
 BULK_ROWS = 50_000
@@ -69,7 +69,7 @@ class LoadError(LandDeskError):
 
 
 def _now() -> datetime:
-    return local_now()
+    return utc_now()
 
 
 def _insert_fn(conn: Connection):

@@ -12,7 +12,7 @@ import yaml
 from etl.schema import DATASETS, NATURAL_KEYS
 from landdesk import resources
 from landdesk.errors import LandDeskError
-from landdesk.settings import DEFAULT_TIMEZONE
+from landdesk.settings import DEFAULT_TIMEZONE, bureau_timezone
 
 #: `date_formats` values that are not strftime patterns.
 SPECIAL_FORMATS = ("auto", "iso", "excel")
@@ -242,7 +242,7 @@ def read_mapping(mapping_path: str | os.PathLike) -> Mapping:
     missing = [c for c in required if c not in columns and c not in defaults and c not in unpivoted]
     if missing:
         raise _fail(path, f"required column(s) {', '.join(missing)} of dataset {dataset} are not mapped.")
-    timezone = str(doc.get("timezone") or DEFAULT_TIMEZONE)
+    timezone = str(doc.get("timezone") or bureau_timezone())
     try:
         from zoneinfo import ZoneInfo
         ZoneInfo(timezone)

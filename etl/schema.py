@@ -1,8 +1,9 @@
 """The analytics store's schema: every canonical table of DESIGN.md, defined once.
 
-Timestamps are stored as naive wall-clock times in the bureau's timezone (the mapping's
-`timezone`, Asia/Shanghai by default): working-day arithmetic needs local dates, and SQLite
-and PostgreSQL then agree on every value.
+Timestamps (DateTime columns) are absolute instants stored as naive UTC on every dialect
+(`timestamp without time zone` on PostgreSQL), so SQLite and PostgreSQL agree on every value and
+durations are exact across daylight saving; the bureau's zone (LANDDESK_TIMEZONE) is applied only
+to calendar questions (analytics.workcal.local_days) and display. Date columns are local calendar days.
 """
 from __future__ import annotations
 

@@ -88,7 +88,26 @@ def _excel_serial(num: pd.Series) -> pd.Series:
 
 
 def _localise(val: pd.Series, tz: str) -> pd.Series:
-    return val.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
+    """Aware values (UTC after `utc=True`) as naive UTC instants, the store's form."""
+    return val.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+
+
+def _wall(val: pd.Series, tz: str) -> pd.Series:
+    """Naive wall-clock times in `tz` as naive UTC instants. In a zone with daylight saving a time in the
+    repeated autumn hour is taken as its first (summer-time) occurrence, and a time in the skipped spring
+    hour moves forward to the first valid instant."""
+    val = pd.Series(val).astype("datetime64[us]")
+    if tz.upper() == "UTC" or val.empty:
+        return val
+    aware = val.dt.tz_localize(tz, ambiguous=np.ones(len(val), dtype=bool), nonexistent="shift_forward")
+    return aware.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+
+
+def _local_wall(val: pd.Series, tz: str) -> pd.Series:
+    """Naive UTC instants as naive wall-clock times in `tz` (the inverse of `_wall`)."""
+    if tz.upper() == "UTC" or val.empty:
+        return val
+    return val.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
 
 
 def _ampm(text: pd.Series) -> pd.Series:
@@ -120,7 +139,8 @@ def _ampm(text: pd.Series) -> pd.Series:
 
 
 def _parse_text(text: pd.Series, tz: str, fmt: str | None, dayfirst: bool | None) -> pd.Series:
-    """Parse stripped, non-null date strings (one per distinct value) to naive `tz` wall-clock times."""
+    """Parse stripped, non-null date strings (one per distinct value) to naive UTC instants: naive values are
+    `tz` wall-clock times, aware ones are converted."""
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     if text.empty:
         return out
@@ -129,17 +149,17 @@ def _parse_text(text: pd.Series, tz: str, fmt: str | None, dayfirst: bool | None
     if fmt and fmt != "auto":
         if fmt == "excel":
             num = pd.to_numeric(text, errors="coerce")
-            return _excel_serial(num).astype("datetime64[us]")
+            return _wall(_excel_serial(num), tz)
         if fmt == "iso":
             aware = text.str.contains(_OFFSET, na=False)
             if aware.any():
                 out[aware] = _localise(pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce"), tz)
             if (~aware).any():
-                out[~aware] = pd.to_datetime(text[~aware], format="ISO8601", errors="coerce").astype("datetime64[us]")
+                out[~aware] = _wall(pd.to_datetime(text[~aware], format="ISO8601", errors="coerce"), tz).to_numpy()
             return out
         if "%z" in fmt or "%Z" in fmt:
             return _localise(pd.to_datetime(text, format=fmt, utc=True, errors="coerce"), tz)
-        return pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[us]")
+        return _wall(pd.to_datetime(text, format=fmt, errors="coerce"), tz)
 
     # 0. fast path: ISO 8601 (with or without an offset), parsed in C; only the rest goes on
     aware = text.str.contains(_OFFSET.pattern, case=False, regex=True, na=False)
@@ -149,7 +169,7 @@ def _parse_text(text: pd.Series, tz: str, fmt: str | None, dayfirst: bool | None
     if (~aware).any():
         plain = ~aware & text.str.match(r"^\d{4}-\d{2}-\d{2}", na=False)
         if plain.any():
-            iso[plain] = pd.to_datetime(text[plain], format="ISO8601", errors="coerce").astype("datetime64[us]")
+            iso[plain] = _wall(pd.to_datetime(text[plain], format="ISO8601", errors="coerce"), tz).to_numpy()
     done = iso.notna()
     if done.all():
         return iso
@@ -162,8 +182,18 @@ def _parse_text(text: pd.Series, tz: str, fmt: str | None, dayfirst: bool | None
 
 
 def _parse_slow(text: pd.Series, tz: str, dayfirst: bool | None) -> pd.Series:
-    """Formats other than ISO 8601: each value normalised by pattern, then parsed."""
+    """Formats other than ISO 8601: each value normalised by pattern, then parsed (naive UTC instants)."""
+    out, aware = _parse_slow_wall(text, dayfirst)
+    naive = ~aware & out.notna()
+    if naive.any():
+        out[naive] = _wall(out[naive], tz).to_numpy()
+    return out
+
+
+def _parse_slow_wall(text: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, pd.Series]:
+    """`_parse_slow` before naive values are placed in their zone: (values, which were aware and are UTC)."""
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    was_aware = pd.Series(False, index=text.index)
     # 1. Excel serial day numbers (a number of five digits, optionally with a day fraction)
     serial = text.str.fullmatch(_EXCEL_SERIAL.pattern)
     if serial.any():
@@ -177,7 +207,7 @@ def _parse_slow(text: pd.Series, tz: str, dayfirst: bool | None) -> pd.Series:
         out[compact14] = pd.to_datetime(text[compact14], format="%Y%m%d%H%M%S", errors="coerce")
     rest = ~(serial | compact8 | compact14)
     if not rest.any():
-        return out
+        return out, was_aware
     t = text[rest]
     # 3. Chinese 2024年3月5日 14时02分; 上午/下午; AM/PM
     cn = t.str.contains("年", regex=False)
@@ -218,7 +248,8 @@ def _parse_slow(text: pd.Series, tz: str, dayfirst: bool | None) -> pd.Series:
         if retry.any():
             val[retry] = pd.to_datetime(part[retry], format="mixed", utc=True, errors="coerce",
                                         dayfirst=bool(dayfirst))
-        out.loc[part.index] = _localise(val, tz)
+        out.loc[part.index] = _localise(val, "UTC")
+        was_aware.loc[part.index] = True
     naive = ~aware
     datelike = t.str.contains(r"\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}\b", regex=True, na=False)
     naive &= datelike          # a bare time ("12:00 AM") is not a date: pandas would give it today's date
@@ -229,7 +260,7 @@ def _parse_slow(text: pd.Series, tz: str, dayfirst: bool | None) -> pd.Series:
         if retry.any():
             val[retry] = pd.to_datetime(part[retry], format="mixed", errors="coerce", dayfirst=bool(dayfirst))
         out.loc[part.index] = val.astype("datetime64[us]")
-    return out
+    return out, was_aware
 
 
 def _parse_guarded(text: pd.Series, tz: str, fmt: str | None, dayfirst: bool | None) -> pd.Series:
@@ -250,14 +281,15 @@ def _parse_guarded(text: pd.Series, tz: str, fmt: str | None, dayfirst: bool | N
 
 def parse_datetime(series: pd.Series, tz: str, fmt: str | None = None,
                    dayfirst: bool | None = None) -> tuple[pd.Series, pd.Series]:
-    """Parse mixed date/time strings to naive wall-clock time in `tz`; also return a failure mask.
+    """Parse mixed date/time strings to absolute instants (naive UTC, the store's form); also return a failure mask.
 
     With `fmt` (a strftime pattern such as "%m/%d/%Y %I:%M:%S %p", or "iso" / "excel") every value
     must match it. Otherwise the format is detected per value: ISO 8601 with or without offset,
     `2024/3/5 14:02`, `2024.3.5`, `2024年3月5日 14时02分`, `3/5/2024 2:02:00 PM` (month first unless
     `dayfirst` or a day > 12 in the column says otherwise), `05.03.2024` (day first), Excel serial
     day numbers (`45356`, `45356.5`), `20240305`, and day-only dates. Naive values are taken as `tz`
-    wall-clock time, aware ones are converted to `tz`. Each distinct string is parsed once.
+    wall-clock time (see `_wall` for the hours daylight saving repeats or skips), aware ones are converted.
+    Each distinct string is parsed once.
     """
     codes, uniques = _factorized(series)
     text = _clean(uniques)
@@ -316,8 +348,8 @@ def convert(frame: pd.DataFrame, table_name: str, tz: str, prefix: str = "",
         kind = col.type
         if isinstance(kind, (DateTime, Date)):
             value, failed = parse_datetime(frame[name], tz, _format_for(date_formats, name), dayfirst)
-            if isinstance(kind, Date):
-                value = value.dt.normalize()
+            if isinstance(kind, Date):      # a date is a local calendar day, not an instant
+                value = _local_wall(value, tz).dt.normalize()
             fmt = _format_for(date_formats, name)
             what = ("a date" if isinstance(kind, Date) else "a date/time") + (f" in format {fmt}" if fmt else "")
         elif isinstance(kind, (Integer, Float)):

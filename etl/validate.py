@@ -9,8 +9,7 @@ line of an export is the newer state) and the earlier ones are rejected.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pandas as pd
 import pandera.pandas as pa
@@ -20,6 +19,7 @@ from etl import schema as S
 from etl.mapping import DERIVED, Mapping
 from etl.rows import ROW
 from etl.transform import BAD, CASE_PREFIX
+from landdesk.settings import utc_now
 
 EARLIEST = pd.Timestamp("1949-01-01")
 #: Longest free text kept (a summary); longer values are rejected, and every value in a reject's raw record is cut to RAW_CHARS.
@@ -80,7 +80,7 @@ def build_schema(mapping: Mapping, columns: list[str], known_cases: set[str] | N
     """The pandera schema for one mapping's canonical frame (only the columns it has)."""
     dataset = mapping.dataset
     table = S.DATASETS[dataset]
-    now = pd.Timestamp(datetime.now(ZoneInfo(mapping.timezone)).replace(tzinfo=None) + timedelta(days=1))
+    now = pd.Timestamp(utc_now() + timedelta(days=1))     # instants are naive UTC
     cols: dict[str, pa.Column] = {
         BAD: pa.Column(None, nullable=True, checks=pa.Check(lambda s: s.isna(), error="unconvertible value")),
     }

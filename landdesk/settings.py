@@ -23,6 +23,8 @@ DEFAULT_DB_PATH = Path("data") / "landdesk.db"
 DEMO_SECRET = "landdesk-demo-secret-change-me"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 AUTH_MODES = ("signin", "none", "public")
+#: The business calendars a store can count working days on (LANDDESK_CALENDAR).
+CALENDARS = ("cn", "weekdays")
 
 #: Every environment variable LandDesk reads: name -> (what it sets, default). docs/operations.md lists them.
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -38,6 +40,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "LANDDESK_MAPPINGS_DIR": ("a folder of mapping files offered for uploads on the data page", "none"),
     "LANDDESK_DOCX_EASTASIA_FONT": ("the East Asian font named in Word briefings", "Microsoft YaHei (微软雅黑)"),
     "LANDDESK_REALDATA": ("where mapping files' $LANDDESK_REALDATA points (tests, benchmarks)", "../shared/realdata"),
+    "LANDDESK_TIMEZONE": ("the bureau's IANA time zone: which day, week and working day an instant falls on, and "
+                          "how stored (UTC) times are shown", DEFAULT_TIMEZONE),
+    "LANDDESK_CALENDAR": ("the business calendar of working days: cn (the official Chinese calendar of the "
+                          "chinese-calendar package plus the store's calendar table) or weekdays (Monday to Friday, "
+                          "the calendar table's rows as holidays and extra workdays)", "cn"),
 }
 
 
@@ -53,6 +60,8 @@ class Settings:
     mappings_dir: Path | None
     docx_eastasia_font: str | None
     realdata: Path | None
+    timezone: str = DEFAULT_TIMEZONE
+    calendar: str = "cn"
 
 
 def _env(name: str) -> str | None:
@@ -97,7 +106,23 @@ def settings() -> Settings:
         mappings_dir=path("LANDDESK_MAPPINGS_DIR"),
         docx_eastasia_font=_env("LANDDESK_DOCX_EASTASIA_FONT"),
         realdata=path("LANDDESK_REALDATA"),
+        timezone=_timezone(_env("LANDDESK_TIMEZONE") or DEFAULT_TIMEZONE),
+        calendar=_calendar(_env("LANDDESK_CALENDAR") or "cn"),
     )
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise LandDeskError(f"LANDDESK_TIMEZONE {name!r} is not an IANA time zone like Asia/Shanghai.") from None
+    return name
+
+
+def _calendar(name: str) -> str:
+    if name.lower() not in CALENDARS:
+        raise LandDeskError(f"LANDDESK_CALENDAR {name!r} is not one of {', '.join(CALENDARS)}.")
+    return name.lower()
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -112,6 +137,27 @@ def secret() -> bytes:
     return settings().secret
 
 
+def bureau_timezone() -> str:
+    """The bureau's time zone (LANDDESK_TIMEZONE, else Asia/Shanghai): the zone of every calendar question."""
+    return settings().timezone
+
+
+def utc_now() -> datetime.datetime:
+    """Now as a naive UTC instant: how the store stamps every time (batches, audit rows, accounts)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
 def local_now() -> datetime.datetime:
-    """Now as naive wall-clock time in the bureau's timezone: how the store stamps every time."""
-    return datetime.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).replace(tzinfo=None)
+    """Now as naive wall-clock time in the bureau's zone: for what a person reads (a briefing's date, a note)."""
+    return datetime.datetime.now(ZoneInfo(bureau_timezone())).replace(tzinfo=None)
+
+
+def to_local(instant: datetime.datetime | None, tz: str | None = None) -> datetime.datetime | None:
+    """A stored (naive UTC) instant as naive wall-clock time in `tz` (default: the bureau's zone), to show it."""
+    if instant is None:
+        return None
+    if isinstance(instant, str):
+        instant = datetime.datetime.fromisoformat(instant)
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=datetime.timezone.utc)
+    return instant.astimezone(ZoneInfo(tz or bureau_timezone())).replace(tzinfo=None)

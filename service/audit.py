@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from etl.schema import audit_log
 from landdesk.errors import LandDeskError
-from landdesk.settings import local_now
+from landdesk.settings import utc_now
 
 #: The actions LandDesk records (detail says more). Others are accepted but these are the vocabulary.
 ACTIONS = (
@@ -42,8 +42,8 @@ MAX_DETAIL_CHARS = 4000
 
 
 def now() -> dt.datetime:
-    """The current wall-clock time in the bureau's timezone, naive (the store's convention)."""
-    return local_now().replace(microsecond=0)
+    """Now as a naive UTC instant, to the second (the store's convention)."""
+    return utc_now().replace(microsecond=0)
 
 
 def os_user() -> str:
