@@ -45,3 +45,12 @@ def all_text(engine) -> str:
     for name in S.metadata.tables:
         parts.append(table(engine, name).to_csv(index=False))
     return "\n".join(parts)
+
+
+def shanghai(*args) -> "dt.datetime":
+    """The instant (naive UTC, as the store keeps it) of a wall-clock time in Asia/Shanghai, the sample bureau's
+    zone: hand-made rows written straight into a store say when things happened in the bureau's day."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    local = dt.datetime(*args).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)

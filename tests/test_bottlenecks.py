@@ -33,7 +33,7 @@ from analytics.workcal import WorkCalendar
 from etl.schema import case_events, cases
 from landdesk.errors import LandDeskError
 
-D = dt.datetime
+from etl_helpers import shanghai as D  # noqa: E402  (bureau wall-clock times as stored instants)
 FEB = Scope(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
 CAL = WorkCalendar()
 

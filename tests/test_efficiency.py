@@ -13,7 +13,7 @@ from analytics.scope import Scope
 from analytics.workcal import WorkCalendar
 from etl.schema import cases
 
-D = dt.datetime
+from etl_helpers import shanghai as D  # noqa: E402  (bureau wall-clock times as stored instants)
 FEB = Scope(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
 CAL = WorkCalendar()
 
@@ -170,7 +170,7 @@ def test_flow_backlog_at_week_ends_and_littles_law(county):
     assert list(df["received"]) == [1, 3, 1, 2]          # A | C I B | E | G H  (received in period)
     assert list(df["closed"]) == [2, 1, 0, 2]            # A D | C | – | B H
     assert list(df["backlog"]) == [2, 4, 5, 4]           # F J | F J I B | + E | F J I E
-    assert df["week_end"].iloc[-1] == D(2026, 3, 1)
+    assert df["week_end"].iloc[-1] == dt.datetime(2026, 3, 1)      # a local midnight (a label, not an instant)
     row = df.iloc[0]
     assert row["littles_arrival_rate_per_day"] == pytest.approx(7 / 28)
     # calendar days A 2.2917 B 11.0417 C 0.25 D 16 H 1.0417 → mean 6.125

@@ -12,7 +12,7 @@ from analytics.scope import Scope
 from analytics.workcal import WorkCalendar, durations, load_calendar
 from etl.schema import calendar, cases, land_use, petitions, targets
 
-D = dt.datetime
+from etl_helpers import shanghai as D  # noqa: E402  (bureau wall-clock times as stored instants)
 FEB = Scope(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
 
 

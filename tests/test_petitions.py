@@ -13,7 +13,7 @@ from analytics.exports import registry, run_export
 from analytics.scope import Scope
 from etl.schema import petitions
 
-D = dt.datetime
+from etl_helpers import shanghai as D  # noqa: E402  (bureau wall-clock times as stored instants)
 FEB = Scope(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
 LONG = "村民反映征地补偿款未按协议足额发放，要求镇政府说明补偿标准并公开分配方案，另有多户联名。"
 
