@@ -534,11 +534,15 @@ def _definitions(ctx: _Ctx) -> list[tuple[str, str]]:
     return out
 
 
-def _data_as_of(engine: Engine):
-    from analytics.coverage import data_as_of
+def _data_as_of(engine: Engine) -> tuple:
+    """(last event, last load, years the business calendar does not know) — times in the bureau's zone."""
+    from analytics.coverage import activity_range, data_as_of, last_event
+    from analytics.workcal import load_calendar
+    from landdesk.settings import to_local
 
     with engine.connect() as conn:
-        return data_as_of(conn)
+        return (to_local(last_event(conn)), to_local(data_as_of(conn)),
+                load_calendar(conn).uncovered_years(*activity_range(conn)))
 
 
 def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *, bureau: str | None = None,
@@ -567,6 +571,10 @@ def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *,
         notices.append(ctx.tr("brief_notice_partial", last=last))
     if first is not None and start <= first <= end:
         notices.append(ctx.tr("brief_notice_first_week"))
+    event_at, as_of, uncovered = _data_as_of(engine)
+    if uncovered:
+        from analytics.workcal import official_last_year
+        notices.append(ctx.tr("calendar_uncovered", last=official_last_year(), years=", ".join(map(str, uncovered))))
 
     kpi_df = _kpi_rows(ctx)
     narrative = _kpi_sentences(ctx, kpi_df)
@@ -582,12 +590,18 @@ def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *,
             sec.charts = []
 
     ly = same_week_last_year(ctx.week)
-    as_of = _data_as_of(engine)
+    as_of_text = "—"
+    if event_at is not None:
+        as_of_text = f"{event_at:%Y-%m-%d %H:%M}"
+        if as_of is not None:
+            as_of_text = ctx.tr("data_as_of_detail", event=as_of_text, loaded=f"{as_of:%Y-%m-%d %H:%M}")
+    elif as_of is not None:
+        as_of_text = f"{as_of:%Y-%m-%d %H:%M}"
     meta = [
         (ctx.tr("brief_meta_period"), ctx.tr("brief_period", start=start, end=end)),
         (ctx.tr("brief_meta_compare"), ctx.tr("brief_compare", pstart=start - dt.timedelta(days=7),
                                               pend=start - dt.timedelta(days=1), ly=ly)),
-        (ctx.tr("data_as_of"), f"{as_of:%Y-%m-%d %H:%M}" if as_of else "—"),
+        (ctx.tr("data_as_of"), as_of_text),
         (ctx.tr("brief_meta_last_data"), last.isoformat() if last else "—"),
     ]
     bureau = bureau or bureau_name(lang)

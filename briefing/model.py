@@ -15,7 +15,7 @@ NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 
 
 def _now() -> dt.datetime:
-    """Wall-clock time in the bureau's timezone (as the ETL stamps its batches)."""
+    """Wall-clock time in the bureau's zone, for the reader (the store itself stamps UTC instants)."""
     from landdesk.settings import local_now
     return local_now().replace(microsecond=0)
 

@@ -141,6 +141,21 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-10-31") from None
 
 
+def _date_or_today(text: str) -> dt.date | str:
+    """A date, or the word `today` (the bureau's today, decided when the command runs)."""
+    return "today" if text.strip().lower() == "today" else _date(text)
+
+
+def _calendar_warning(conn, first, last) -> None:
+    """One sentence on stderr when the data reach years the business calendar does not know."""
+    from analytics.workcal import load_calendar, official_last_year
+    from landdesk.i18n import t
+    years = load_calendar(conn).uncovered_years(first, last)
+    if years:
+        print(t("calendar_uncovered", "en", last=official_last_year(), years=", ".join(map(str, years))),
+              file=sys.stderr)
+
+
 def cmd_export(args) -> int:
     from analytics.exports import registry
     from analytics.scope import Scope
@@ -153,12 +168,20 @@ def cmd_export(args) -> int:
         return 0
     if args.name not in registry():
         raise LandDeskError(f"There is no export named {args.name!r}; `landdesk export --list` shows the names.")
-    end = args.to or dt.date.today()
-    start = args.from_ or (end - dt.timedelta(days=29))
-    if end < start:
-        raise LandDeskError(f"--to ({end}) is before --from ({start}).")
+    from analytics.coverage import activity_range, data_end, default_period
+    from landdesk.i18n import t
+    from landdesk.settings import local_now
     engine = _engine(args)
     ensure_ready(engine)
+    with engine.connect() as conn:
+        last = data_end(conn)
+        to = local_now().date() if args.to == "today" else args.to
+        start, end = default_period(conn, 30, to)
+        start = args.from_ or start
+        if end < start:
+            raise LandDeskError(f"--to ({end}) is before --from ({start}).")
+        print(t("cli_period", "en", start=start, end=end, data_end=last or "none"), file=sys.stderr)
+        _calendar_warning(conn, *activity_range(conn))
     scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department)
     frame = results.read(engine, args.name, scope, args.time_unit, args.by, client="cli",
                          on_audit_error=_not_audited)
@@ -367,7 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", nargs="?")
     sp.add_argument("--list", action="store_true", help="list the export names")
     sp.add_argument("--from", dest="from_", type=_date, help="first day (default: 30 days before --to)")
-    sp.add_argument("--to", type=_date, help="last day (default: today)")
+    sp.add_argument("--to", type=_date_or_today,
+                    help="last day, or `today` (default: the data end, the store's last event day)")
     sp.add_argument("--township")
     sp.add_argument("--case-type")
     sp.add_argument("--department")

@@ -270,10 +270,35 @@ def store_status() -> tuple[str, dict]:
     return key, status
 
 
+def data_as_of_text(status: dict) -> str | None:
+    """"Data as of" + the last event's time, with the last load's beside it (both in the bureau's zone)."""
+    from landdesk.settings import to_local
+    event, loaded = to_local(status.get("last_event")), to_local(status.get("as_of"))
+    if event is None:
+        return f"{tr('data_as_of')} {loaded:%Y-%m-%d %H:%M}" if loaded else None
+    text = f"{event:%Y-%m-%d %H:%M}"
+    if loaded:
+        text = tr("data_as_of_detail", event=text, loaded=f"{loaded:%Y-%m-%d %H:%M}")
+    return f"{tr('data_as_of')} {text}"
+
+
+def calendar_warning(status: dict) -> str | None:
+    """The one-sentence warning when the data reach years the business calendar does not know."""
+    years = status.get("uncovered_years") or []
+    if not years:
+        return None
+    from analytics.workcal import official_last_year
+    return tr("calendar_uncovered", last=official_last_year(), years=", ".join(map(str, years)))
+
+
 def data_badge(status: dict) -> None:
-    """The "data as of" badge from the last loaded ETL batch."""
-    if status["as_of"]:
-        st.badge(f"{tr('data_as_of')} {status['as_of']:%Y-%m-%d %H:%M}", icon=":material/update:", color="blue")
+    """The "data as of" badge (last event, last load) and, when due, the calendar-coverage banner."""
+    text = data_as_of_text(status)
+    if text:
+        st.badge(text, icon=":material/update:", color="blue")
+    warning = calendar_warning(status)
+    if warning:
+        st.warning(warning, icon=":material/calendar_month:")
 
 
 def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = None, height: int | None = None) -> None:

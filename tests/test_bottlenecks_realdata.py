@@ -2,9 +2,9 @@
 
 The logs go through the ETL into the store (`etl.load.load_mapping`), the module computes stage
 times, the directly-follows graph and variants in hours; the check reads the CSV straight with
-pandas (aware timestamps → the mapping's timezone → naive wall-clock, as the store keeps them),
-orders each case's events by time (stable: ties keep source order), and recomputes every number.
-Everything must agree to the second.
+pandas (aware timestamps → UTC instants: the store keeps instants, so a case that spans a daylight-saving
+change is not an hour off), orders each case's events by time (stable: ties keep source order), and
+recomputes every number. Everything must agree to the second.
 
 - receipt (WABO, 1434 cases, 8577 events) through the shipped XES and CSV mappings;
 - road traffic fines, 100-trace cut (day-granular: many ties) through CSV and XES mappings made here;
@@ -47,11 +47,18 @@ pytestmark = [
 # ---------- the independent computation: straight from the CSV ----------
 
 def csv_log(path: Path, timezone: str) -> pd.DataFrame:
-    """case, activity, naive local time; each case's events ordered by time, ties in file order."""
+    """case, activity, UTC instant; each case's events ordered by time, ties in file order. `timezone` reads
+    naive values (the fines logs' days); aware ones (the receipt log's +01:00 / +02:00) need no zone."""
     raw = pd.read_csv(path, usecols=["case:concept:name", "concept:name", "time:timestamp"], dtype=str)
-    t = pd.to_datetime(raw["time:timestamp"], utc=True, format="ISO8601")
-    log = pd.DataFrame({"case": raw["case:concept:name"], "act": raw["concept:name"],
-                        "t": t.dt.tz_convert(timezone).dt.tz_localize(None)})
+    text = raw["time:timestamp"]
+    aware = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+    t = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    if aware.any():
+        t[aware] = pd.to_datetime(text[aware], utc=True, format="ISO8601").dt.tz_localize(None)
+    if (~aware).any():
+        t[~aware] = (pd.to_datetime(text[~aware], format="ISO8601").dt.tz_localize(timezone)
+                     .dt.tz_convert("UTC").dt.tz_localize(None))
+    log = pd.DataFrame({"case": raw["case:concept:name"], "act": raw["concept:name"], "t": t})
     return log.sort_values(["case", "t"], kind="stable").reset_index(drop=True)
 
 
@@ -138,9 +145,10 @@ def test_receipt_stage_times_dfg_variants_match_the_csv(engine, mapping):
 def test_receipt_all_exports_run_and_scope_to_a_month(engine):
     from analytics.exports import run_export
     load_mapping(engine, MAPPINGS / "receipt_csv.yaml")
-    month = Scope(dt.date(2011, 3, 1), dt.date(2011, 3, 31))
+    month = Scope(dt.date(2011, 3, 1), dt.date(2011, 3, 31), tz="Europe/Amsterdam")   # the municipality's March
     log = csv_log(RECEIPT_CSV, "Europe/Amsterdam")
-    in_month = log["t"].between(pd.Timestamp(2011, 3, 1), pd.Timestamp(2011, 4, 1), inclusive="left")
+    assert month.start_ts == dt.datetime(2011, 2, 28, 23) and month.end_ts == dt.datetime(2011, 3, 31, 22)
+    in_month = log["t"].between(pd.Timestamp(month.start_ts), pd.Timestamp(month.end_ts), inclusive="left")
     st = run_export(engine, "stage-times", month, "hours")
     assert st["count"].sum() == in_month.sum()
     # the month's events still measure from predecessors completed before March
