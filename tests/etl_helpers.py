@@ -54,3 +54,18 @@ def shanghai(*args) -> "dt.datetime":
     from zoneinfo import ZoneInfo
     local = dt.datetime(*args).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def wall(values, tz: str = "Asia/Shanghai") -> pd.Series:
+    """Stored instants (naive UTC) as naive wall-clock times in `tz`: what a test that wrote a local time reads back."""
+    s = pd.Series(values)
+    return s.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
+
+
+def local_table(engine, name: str, order: str | None = None, tz: str = "Asia/Shanghai") -> pd.DataFrame:
+    """`table`, with its DateTime columns as wall-clock times in `tz`."""
+    df = table(engine, name, order)
+    for col in S.metadata.tables[name].columns:
+        if col.type.__class__.__name__ == "DateTime" and col.name in df:
+            df[col.name] = wall(pd.to_datetime(df[col.name]), tz)
+    return df

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from etl.load import list_batches, list_rejects, load_mapping
-from etl_helpers import snapshot, table, write_mapping
+from etl_helpers import local_table, snapshot, table, write_mapping
 from landdesk.errors import LandDeskError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,7 +129,7 @@ def test_multiply_overflow_is_rejected(sqlite_engine, tmp_path):
 
 
 def test_hours_only_offsets_are_read(sqlite_engine, tmp_path):
-    """+08, +0800, +08:00 and Z are the same instant; stored (today's convention) as Asia/Shanghai wall time.
+    """+08, +0800, +08:00 and Z are the same instant; stored as one UTC instant (read back here as Asia/Shanghai wall time).
     An impossible offset is rejected on its row, not a traceback."""
     src = _csv(tmp_path, "c.csv", "id,recv\nA,2024-01-02T08:00:00+08\nB,2024-01-02T08:00:00+0800\n"
                                   "C,2024-01-02T08:00:00+08:00\nD,2024-01-02T00:00:00Z\nE,2024-01-02 02:00+02\n"
@@ -138,7 +138,7 @@ def test_hours_only_offsets_are_read(sqlite_engine, tmp_path):
            "columns": {"case_id": "id", "received_at": "recv"}}
     r = load_mapping(sqlite_engine, write_mapping(tmp_path, "c.yaml", doc))
     assert (r.rows_loaded, r.rows_rejected) == (6, 1)
-    cases = table(sqlite_engine, "cases", "case_id").set_index("case_id")
+    cases = local_table(sqlite_engine, "cases", "case_id").set_index("case_id")
     for cid in "ABCDE":
         assert cases.received_at[cid] == pd.Timestamp("2024-01-02 08:00"), cid
     assert cases.received_at["G"] == pd.Timestamp("2024-01-02")
@@ -219,7 +219,7 @@ def test_open_cases_have_no_closed_at_and_do_not_look_finished(engine, tmp_path)
     mapping = _events_mapping(tmp_path, OPEN_LOG, case_columns={"status": "caseStatus"},
                               values={"status": {"O": "open", "C": "closed"}})
     assert load_mapping(engine, mapping).status == "loaded"
-    cases = table(engine, "cases", "case_id").set_index("case_id")
+    cases = local_table(engine, "cases", "case_id").set_index("case_id")
     assert cases.status["O1"] == "open" and pd.isna(cases.closed_at["O1"])
     assert cases.received_at["O1"] == pd.Timestamp("2024-03-01 09:00")
     assert cases.status["C1"] == "closed" and cases.closed_at["C1"] == pd.Timestamp("2024-03-06 10:00")
@@ -240,7 +240,7 @@ def test_an_open_case_in_a_cases_export_loses_its_closed_at(sqlite_engine, tmp_p
     doc = {"dataset": "cases", "source": {"path": str(src)}, "values": {"status": {"在办": "open", "办结": "closed"}},
            "columns": {"case_id": "id", "received_at": "recv", "closed_at": "done", "status": "state"}}
     assert load_mapping(sqlite_engine, write_mapping(tmp_path, "c.yaml", doc)).rows_loaded == 2
-    cases = table(sqlite_engine, "cases", "case_id").set_index("case_id")
+    cases = local_table(sqlite_engine, "cases", "case_id").set_index("case_id")
     assert pd.isna(cases.closed_at["A"]) and cases.closed_at["B"] == pd.Timestamp("2024-03-05")
 
 

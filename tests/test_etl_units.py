@@ -14,10 +14,17 @@ from etl_helpers import FIXTURES, write_mapping
 from landdesk.errors import LandDeskError
 
 
+def parse_local(series, tz, *args, **kwargs):
+    """parse_datetime, its instants (naive UTC) read back as wall-clock times in `tz` (what these cases state)."""
+    from etl_helpers import wall
+    value, failed = parse_datetime(series, tz, *args, **kwargs)
+    return wall(value, tz), failed
+
+
 def test_parse_datetime_formats_and_timezones():
     s = pd.Series(["2024-03-05T14:02:00+08:00", "2011-10-11T13:45:40.276+02:00", "2024/3/5 14:02",
                    "2024年3月5日", "2024-03-05", "2024-3-5", "2024-03-05 06:02:00Z", "garbage", None, ""])
-    value, failed = parse_datetime(s, "Asia/Shanghai")
+    value, failed = parse_local(s, "Asia/Shanghai")
     expected = ["2024-03-05 14:02", "2011-10-11 19:45:40.276", "2024-03-05 14:02", "2024-03-05", "2024-03-05",
                 "2024-03-05", "2024-03-05 14:02"]
     assert list(value[:7]) == [pd.Timestamp(x) for x in expected]
@@ -26,7 +33,7 @@ def test_parse_datetime_formats_and_timezones():
 
 
 def test_parse_datetime_aware_to_other_timezone_and_naive_kept():
-    value, _ = parse_datetime(pd.Series(["2024-07-01T12:00:00+08:00", "2024-07-01 12:00"]), "Europe/Amsterdam")
+    value, _ = parse_local(pd.Series(["2024-07-01T12:00:00+08:00", "2024-07-01 12:00"]), "Europe/Amsterdam")
     assert list(value) == [pd.Timestamp("2024-07-01 06:00"), pd.Timestamp("2024-07-01 12:00")]
 
 
@@ -107,7 +114,7 @@ def test_truncated_gzip_is_an_error(tmp_path):
 def test_parse_datetime_more_formats_auto_detected():
     s = pd.Series(["45356", "45356.75", "3/5/2024 2:14:00 PM", "12/31/2017 11:59:58 PM", "2024年3月5日 14时02分",
                    "20240305", "2024.3.5", "2024-03-05T14:02:00-05:00", "下午 2:30", "12:00:00 AM"])
-    value, failed = parse_datetime(s, "Asia/Shanghai")
+    value, failed = parse_local(s, "Asia/Shanghai")
     assert value[0] == pd.Timestamp("2024-03-05") and value[1] == pd.Timestamp("2024-03-05 18:00")   # Excel serials
     assert value[2] == pd.Timestamp("2024-03-05 14:14") and value[3] == pd.Timestamp("2017-12-31 23:59:58")
     assert value[4] == pd.Timestamp("2024-03-05 14:02") and value[5] == pd.Timestamp("2024-03-05")
@@ -116,21 +123,21 @@ def test_parse_datetime_more_formats_auto_detected():
 
 
 def test_parse_datetime_day_first_by_data_option_or_dots():
-    us = parse_datetime(pd.Series(["3/5/2024", "12/6/2024"]), "Asia/Shanghai")[0]
+    us = parse_local(pd.Series(["3/5/2024", "12/6/2024"]), "Asia/Shanghai")[0]
     assert list(us) == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-12-06")]
-    by_data = parse_datetime(pd.Series(["3/5/2024", "25/6/2024"]), "Asia/Shanghai")[0]   # 25 > 12: day first
+    by_data = parse_local(pd.Series(["3/5/2024", "25/6/2024"]), "Asia/Shanghai")[0]   # 25 > 12: day first
     assert list(by_data) == [pd.Timestamp("2024-05-03"), pd.Timestamp("2024-06-25")]
-    forced = parse_datetime(pd.Series(["3/5/2024"]), "Asia/Shanghai", dayfirst=True)[0]
+    forced = parse_local(pd.Series(["3/5/2024"]), "Asia/Shanghai", dayfirst=True)[0]
     assert forced[0] == pd.Timestamp("2024-05-03")
-    assert parse_datetime(pd.Series(["05.03.2024"]), "UTC")[0][0] == pd.Timestamp("2024-03-05")
+    assert parse_local(pd.Series(["05.03.2024"]), "UTC")[0][0] == pd.Timestamp("2024-03-05")
 
 
 def test_parse_datetime_explicit_formats():
-    v, f = parse_datetime(pd.Series(["12/31/2017 11:59:58 PM", "2017-12-31 23:59:58"]), "UTC", "%m/%d/%Y %I:%M:%S %p")
+    v, f = parse_local(pd.Series(["12/31/2017 11:59:58 PM", "2017-12-31 23:59:58"]), "UTC", "%m/%d/%Y %I:%M:%S %p")
     assert v[0] == pd.Timestamp("2017-12-31 23:59:58") and list(f) == [False, True]   # strict: ISO is not that format
-    v, f = parse_datetime(pd.Series(["60", "45356"]), "UTC", "excel")
+    v, f = parse_local(pd.Series(["60", "45356"]), "UTC", "excel")
     assert v[1] == pd.Timestamp("2024-03-05") and not f.any()
-    v, _ = parse_datetime(pd.Series(["2024-03-05 08:00 +0000"]), "Asia/Shanghai", "%Y-%m-%d %H:%M %z")
+    v, _ = parse_local(pd.Series(["2024-03-05 08:00 +0000"]), "Asia/Shanghai", "%Y-%m-%d %H:%M %z")
     assert v[0] == pd.Timestamp("2024-03-05 16:00")
 
 
@@ -170,7 +177,7 @@ def test_xlsx_header_found_by_mapped_names_and_serial_dates(tmp_path):
     wb.save(tmp_path / "t.xlsx")
     f = read_xlsx(Source(format="xlsx", path=tmp_path / "t.xlsx"), want={"编号", "受理日期"})
     assert list(f["编号"]) == ["A1", "A2"] and list(f["_row"]) == [4, 5]
-    value, failed = parse_datetime(f["受理日期"], "Asia/Shanghai")
+    value, failed = parse_local(f["受理日期"], "Asia/Shanghai")
     assert list(value) == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-03-06")] and not failed.any()
 
 
