@@ -9,7 +9,7 @@ import pytest
 
 from etl.load import BatchResult, list_batches, list_rejects, load_mapping, run_sources
 from etl.privacy import ID_TOKEN, PHONE_TOKEN
-from etl_helpers import FIXTURES, ID_OR_PHONE, all_text, snapshot, table, write_mapping
+from etl_helpers import FIXTURES, ID_OR_PHONE, all_text, local_table, snapshot, table, write_mapping
 from landdesk.errors import LandDeskError
 
 T = pd.Timestamp
@@ -50,17 +50,17 @@ def test_xes_lifecycle_pairs_seq_ties_and_derived_cases(engine, tmp_path):
     r = load_mapping(engine, write_mapping(tmp_path, "events.yaml", EVENTS))
     assert (r.status, r.rows_read, r.rows_loaded, r.rows_rejected, r.cases_derived) == ("loaded", 8, 6, 0, 2)
     assert r.summary().startswith(f"batch {r.batch_id} loaded case_events from events.xes: 8 read, 6 loaded (2 cases), 0 rejected in ")
-    ev = table(engine, "case_events", "case_id,seq")
+    ev = local_table(engine, "case_events", "case_id,seq")
     assert list(zip(ev.case_id, ev.seq, ev.stage)) == [
         ("C1", 1, "受理"), ("C1", 2, "办结"), ("C1", 3, "审查"),   # ordered by completed_at, not source order
         ("C2", 1, "受理"), ("C2", 2, "审核"), ("C2", 3, "复核"),   # a three-way tie keeps source order
     ]
     assert ev.started_at[0] == T("2024-03-04 09:00") and ev.completed_at[0] == T("2024-03-04 10:30")
     assert ev.started_at[1:].isna().all()
-    assert ev.completed_at[3] == T("2024-03-07 16:00")             # 08:00Z read as Shanghai wall-clock
+    assert ev.completed_at[3] == T("2024-03-07 16:00")             # 08:00Z, read back as Shanghai wall-clock
     assert ev.handler_key.str.fullmatch(r"[0-9a-f]{32}").all() and "张三" not in all_text(engine)
     assert (ev.batch_id == r.batch_id).all()
-    cases = table(engine, "cases", "case_id")
+    cases = local_table(engine, "cases", "case_id")
     assert list(cases.received_at) == [T("2024-03-04 09:00"), T("2024-03-07 16:00")]
     assert list(cases.closed_at) == [T("2024-03-06 16:00"), T("2024-03-07 16:00")]
     assert list(cases.status) == ["closed", "closed"]
@@ -71,7 +71,7 @@ def test_end_stages_define_closing_and_gz_equals_plain(engine, tmp_path):
     doc = {**EVENTS, "source": {"path": str(FIXTURES / "events.xes.gz")}, "end_stages": ["办结"]}
     r = load_mapping(engine, write_mapping(tmp_path, "events.yaml", doc))
     assert (r.rows_read, r.rows_loaded, r.cases_derived) == (8, 6, 2)
-    cases = table(engine, "cases", "case_id")
+    cases = local_table(engine, "cases", "case_id")
     assert cases.closed_at[0] == T("2024-03-05 11:00") and pd.isna(cases.closed_at[1])
     assert list(cases.status) == ["closed", "open"]
 
@@ -79,14 +79,16 @@ def test_end_stages_define_closing_and_gz_equals_plain(engine, tmp_path):
 def test_timezone_converts_aware_timestamps(engine, tmp_path):
     load_mapping(engine, write_mapping(tmp_path, "events.yaml", {**EVENTS, "timezone": "Europe/Amsterdam"}))
     ev = table(engine, "case_events", "case_id,seq")
-    assert ev.started_at[0] == T("2024-03-04 02:00")  # 09:00+08:00 = 02:00 CET
+    assert ev.started_at[0] == T("2024-03-04 01:00")  # 09:00+08:00 = 01:00 UTC, whatever the mapping's zone
+    assert local_table(engine, "case_events", "case_id,seq", tz="Europe/Amsterdam").started_at[0] == \
+        T("2024-03-04 02:00")                          # = 02:00 CET
 
 
 def test_csv_chinese_headers_types_pseudonyms_and_defaults(engine, tmp_path):
     (tmp_path / "cases.csv").write_bytes((FIXTURES / "cases.csv").read_text(encoding="utf-8").encode("utf-8-sig"))
     r = load_mapping(engine, write_mapping(tmp_path, "cases.yaml", CASES))
     assert (r.status, r.rows_read, r.rows_loaded, r.rows_rejected) == ("loaded", 3, 3, 0)
-    c = table(engine, "cases", "case_id")
+    c = local_table(engine, "cases", "case_id")
     assert list(c.received_at) == [T("2024-03-01 09:00"), T("2024-03-02 10:15"), T("2024-03-03")]
     assert list(c.status) == ["closed", "open", "closed"] and list(c.channel) == ["window", "online", "online"]
     assert list(c.visits) == [1, 0, 0] and c.rating[0] == 5 and pd.isna(c.rating[1])
@@ -99,7 +101,7 @@ def test_gb18030_petitions_pseudonymised_and_scrubbed(engine, tmp_path):
     shutil.copy(FIXTURES / "petitions_gb18030.csv", tmp_path / "petitions.csv")
     r = load_mapping(engine, write_mapping(tmp_path, "petitions.yaml", PETITIONS))
     assert (r.rows_loaded, r.rows_rejected) == (3, 0)
-    p = table(engine, "petitions", "petition_id")
+    p = local_table(engine, "petitions", "petition_id")
     assert p.petitioner_key[0] == p.petitioner_key[2] != p.petitioner_key[1]   # repeat petitioner still countable
     assert ID_TOKEN in p.summary[0] and PHONE_TOKEN in p.summary[0] and PHONE_TOKEN in p.summary[1]
     assert list(p.status) == ["closed", "open", "open"] and list(p.channel) == ["visit", "online", "letter"]
@@ -155,7 +157,7 @@ def test_modified_export_updates_rows_and_deletes_nothing(engine, tmp_path):
     a4 = "A004,不动产登记,2024-03-09 09:00,,在办,窗口,青山镇,1,,,5"
     r = load_mapping(engine, cases_mapping(tmp_path, "\n".join([header, a1, a2, a4]) + "\n"))
     assert r.status == "loaded" and r.rows_loaded == 3
-    c = table(engine, "cases", "case_id").set_index("case_id")
+    c = local_table(engine, "cases", "case_id").set_index("case_id")
     assert list(c.index) == ["A001", "A002", "A003", "A004"]           # A003 is not in the new export: kept
     assert c.loc["A002", "status"] == "closed" and c.loc["A002", "closed_at"] == T("2024-03-10 12:00")
     assert c.loc["A002", "batch_id"] == r.batch_id and c.loc["A003", "batch_id"] == r.batch_id - 1
@@ -170,7 +172,7 @@ def test_newer_event_export_replaces_a_cases_events(engine, tmp_path):
     (tmp_path / "events2.xes").write_text(shorter, encoding="utf-8")
     r = load_mapping(engine, write_mapping(tmp_path, "events.yaml", {**EVENTS, "source": {"path": "events2.xes"}}))
     assert (r.rows_loaded, r.cases_derived) == (3, 1)
-    ev = table(engine, "case_events", "case_id,seq")
+    ev = local_table(engine, "case_events", "case_id,seq")
     assert list(ev[ev.case_id == "C1"].stage) == ["受理", "办结", "复审"]
     assert len(ev[ev.case_id == "C2"]) == 3                            # C2 not in the export: untouched
 
@@ -180,14 +182,14 @@ def test_derived_cases_do_not_overwrite_a_cases_export(engine, tmp_path):
            "C1,不动产登记,2024-03-01 08:00,,在办,窗口,青山镇,1,,,5\n"
     load_mapping(engine, cases_mapping(tmp_path, text, defaults={}))
     load_mapping(engine, write_mapping(tmp_path, "events.yaml", EVENTS))
-    c = table(engine, "cases", "case_id").set_index("case_id")
+    c = local_table(engine, "cases", "case_id").set_index("case_id")
     assert c.loc["C1", "received_at"] == T("2024-03-01 08:00") and pd.isna(c.loc["C1", "closed_at"])
     assert c.loc["C1", "status"] == "open" and c.loc["C1", "channel"] == "window"     # the export wins
     assert c.loc["C1", "department"] == "登记科" and c.loc["C1", "township"] == "青山镇"  # nulls are filled
     assert c.loc["C2", "status"] == "closed"
     # a newer event log re-derives C2 (derived rows are not protected), C1 stays as exported
     load_mapping(engine, write_mapping(tmp_path, "events.yaml", {**EVENTS, "end_stages": ["办结"]}), force=True)
-    c = table(engine, "cases", "case_id").set_index("case_id")
+    c = local_table(engine, "cases", "case_id").set_index("case_id")
     assert c.loc["C2", "status"] == "open" and c.loc["C1", "status"] == "open"
     assert pd.isna(c.loc["C1", "closed_at"])
 
@@ -214,7 +216,7 @@ def test_rejects_have_reasons_and_source_line_numbers(engine, tmp_path):
     assert "channel is not one of" in rej[4] and "rating is above 5" in rej[4]
     assert "received_at is missing" in rej[5] and "visits is below 0" in rej[5]
     assert "in the future" in rej[6] and "before 1949" in rej[7] and "is not a whole number" in rej[8]
-    c = table(engine, "cases")
+    c = local_table(engine, "cases")
     assert list(c.case_id) == ["B01"] and c.status[0] == "open"
 
 
