@@ -363,9 +363,10 @@ def test_empty_store_gives_a_briefing_that_says_so(sqlite_engine, tmp_path):
 
 
 def test_week_without_petitions_and_store_without_petitions(sample_store_url, tmp_path):
-    start, end = week_bounds(WEEK)
+    from analytics.scope import Scope
+    week = Scope(*week_bounds(WEEK))          # the bureau's week, as the instants the store keeps
     url = _copy_store(sample_store_url, tmp_path / "no_w43_petitions.db",
-                      [f"DELETE FROM petitions WHERE received_at >= '{start}' AND received_at < '{end + dt.timedelta(days=1)}'"])
+                      [f"DELETE FROM petitions WHERE received_at >= '{week.start_ts}' AND received_at < '{week.end_ts}'"])
     engine = make_engine(url)
     b = build_briefing(engine, WEEK, "zh", charts=False)
     assert t("brief_no_petitions_week", "zh") in [s.text for s in b.narrative]
