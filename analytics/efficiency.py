@@ -431,9 +431,11 @@ def box_stats(df: pd.DataFrame, group: str, value: str) -> pd.DataFrame:
 
 def throughput_distribution(cases_frame: pd.DataFrame, scope: Scope, by: str) -> pd.DataFrame:
     """Quartiles and whiskers of throughput time per `by` group over the cases completed in the period (rows of
-    the `cases` export), so a box plot needs no per-case rows. Grain: one row per group."""
+    the `cases` export, whose times are bureau wall-clock), so a box plot needs no per-case rows. Grain: one row
+    per group."""
     done = cases_frame[cases_frame["throughput"].notna() & cases_frame["closed_at"].notna()]
-    done = done[(done["closed_at"] >= pd.Timestamp(scope.start_ts)) & (done["closed_at"] < pd.Timestamp(scope.end_ts))]
+    start, end = pd.Timestamp(scope.start), pd.Timestamp(scope.end + dt.timedelta(days=1))   # local, as exported
+    done = done[(done["closed_at"] >= start) & (done["closed_at"] < end)]
     return box_stats(done, by, "throughput")
 
 

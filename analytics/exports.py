@@ -71,6 +71,7 @@ def get(name: str) -> Export:
 
 def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", by: str | None = None) -> pd.DataFrame:
     """Compute export `name` for `scope` on the store behind `engine`: pure computation, no access control.
+    Instants come out as wall-clock times in the bureau's zone (`shown_local`).
     Every caller on behalf of a person goes through the service layer (service.results.read), which checks the
     principal, applies and enforces the scope and audits the read."""
     from analytics.workcal import load_calendar
@@ -87,4 +88,32 @@ def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", 
         if "no such" in str(exc.orig).lower():      # SQLite reports a missing table/column this way: a bug
             raise
         raise StoreUnavailable.from_exc(engine, exc) from None
-    return df
+    return shown_local(df, scope.tz)
+
+
+def _instant_columns() -> frozenset[str]:
+    from sqlalchemy import DateTime
+
+    from etl.schema import metadata
+    return frozenset(c.name for t in metadata.tables.values() for c in t.columns if isinstance(c.type, DateTime))
+
+
+#: Columns that hold instants: every DateTime column name of the schema (received_at, closed_at, completed_at …)
+#: and the instants analytics derives under other names.
+INSTANT_COLUMNS = _instant_columns() | {"last_completed"}
+
+
+def shown_local(df: pd.DataFrame, tz: str | None = None) -> pd.DataFrame:
+    """An export's frame as people read it: the store keeps instants in UTC, every export shows them as
+    wall-clock times in the bureau's zone (naive), so a CSV, a page and the API agree with the office clock.
+    Calendar days (week, month, dates) are local already and left alone."""
+    from analytics.workcal import local_times
+
+    cols = [c for c in df.columns if c in INSTANT_COLUMNS and pd.api.types.is_datetime64_any_dtype(df[c])]
+    if not cols:
+        return df
+    out = df.copy()
+    for c in cols:
+        out[c] = local_times(out[c], tz).to_numpy()
+    out.attrs = dict(df.attrs)
+    return out

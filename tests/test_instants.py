@@ -257,3 +257,23 @@ def test_export_defaults_to_the_data_end_and_accepts_today(sqlite_engine):
     assert today.returncode == 0, today.stderr
     from landdesk.settings import local_now
     assert f"..{local_now().date()} (data end 2015-03-10)" in today.stderr
+
+
+def test_exports_show_instants_as_the_bureaus_wall_clock(engine):
+    """The store keeps UTC; an export shows what the office clock said (09:30 in Shanghai is 01:30 UTC), while
+    calendar columns (weeks) stay the local days they are and durations stay exact."""
+    from analytics.exports import run_export
+    from etl_helpers import shanghai
+
+    with engine.begin() as conn:
+        conn.execute(insert(S.cases), [
+            {"case_id": "T1", "case_type": "t", "department": "d", "township": "x", "channel": "window",
+             "received_at": shanghai(2024, 3, 1, 9, 30), "closed_at": shanghai(2024, 3, 1, 17, 0),
+             "status": "closed", "promised_days": 5, "statutory_days": 10}])
+    scope = Scope(dt.date(2024, 3, 1), dt.date(2024, 3, 31))
+    cases = run_export(engine, "cases", scope, "hours")
+    assert cases.loc[0, "received_at"] == pd.Timestamp(2024, 3, 1, 9, 30)
+    assert cases.loc[0, "closed_at"] == pd.Timestamp(2024, 3, 1, 17, 0)
+    assert cases.loc[0, "throughput"] == pytest.approx(7.5)
+    flow = run_export(engine, "weekly-flow", scope)
+    assert pd.Timestamp(flow["week"].iloc[0]) == pd.Timestamp(2024, 3, 4)      # a local Monday, not 08:00
