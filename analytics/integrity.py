@@ -124,16 +124,20 @@ def _reference_where(end_ts):
 
 def closed_case_events(conn: Connection, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reference cases and their events: every case closed normally (status 'closed') before the
-    period's end, all townships. Returns (cases frame, events frame in case/seq order)."""
+    period's end, all townships. Returns (cases frame, events frame in case/seq order). In a store of several
+    source systems `case_id` holds the case key (system + KEY_SEP + case id), so colliding ids of two systems
+    stay two cases."""
     c, e = cases.c, case_events.c
     done = _reference_where(scope.end_ts)
-    cs = fetch_frame(conn, select(c.case_id, c.case_type, c.township, c.department, c.received_at, c.closed_at)
-                     .where(*done), _CASE_COLUMNS)
-    ev = fetch_frame(conn, select(e.case_id, e.seq, e.stage, e.handler_key, e.completed_at)
-                     .select_from(case_events.join(cases, c.case_id == e.case_id)).where(*done)
-                     .order_by(e.case_id, e.seq),
-                     ["case_id", "seq", "stage", "handler_key", "completed_at"])
-    return cs, ev
+    cs = fetch_frame(conn, select(c.system, c.case_id, c.case_type, c.township, c.department, c.received_at,
+                                  c.closed_at).where(*done), _CASE_COLUMNS)
+    ev = fetch_frame(conn, select(e.system, e.case_id, e.seq, e.stage, e.handler_key, e.completed_at)
+                     .select_from(same_case_join()).where(*done)
+                     .order_by(e.system, e.case_id, e.seq),
+                     ["system", "case_id", "seq", "stage", "handler_key", "completed_at"])
+    several = _keyed(conn, cs)
+    ev["case_id"] = case_keys(ev["system"], ev["case_id"], several)
+    return cs, ev.drop(columns="system")
 
 
 def _role(stage: str) -> str | None:

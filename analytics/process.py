@@ -35,9 +35,10 @@ from etl.schema import case_events, cases
 START, END = "▶", "■"
 UNKNOWN = "(unknown)"
 
-EVENT_COLUMNS = ["system", "case_id", "seq", "stage", "department", "handler", "started_at", "completed_at", "result",
-                 "received_at", "closed_at", "prev_completed_at", "prev_stage", "is_last", "occurrence", "case_key"]
-PATH_COLUMNS = ["system", "case_id", "seq", "stage", "received_at", "closed_at", "case_key"]
+EVENT_COLUMNS = ["case_id", "seq", "stage", "department", "handler", "started_at", "completed_at", "result",
+                 "received_at", "closed_at", "prev_completed_at", "prev_stage", "is_last", "occurrence", "system",
+                 "case_key"]
+PATH_COLUMNS = ["case_id", "seq", "stage", "received_at", "closed_at", "system", "case_key"]
 
 
 def same_case_join():
@@ -70,12 +71,13 @@ def scoped_events(conn: Connection, scope: Scope) -> pd.DataFrame:
     """
     e, c = case_events.c, cases.c
     touched = select(e.system, e.case_id).where(scope.in_period(e.completed_at))
-    q = (select(e.system, e.case_id, e.seq, e.stage, func.coalesce(e.department, c.department).label("department"),
-                e.handler_key.label("handler"), e.started_at, e.completed_at, e.result, c.received_at, c.closed_at)
+    q = (select(e.case_id, e.seq, e.stage, func.coalesce(e.department, c.department).label("department"),
+                e.handler_key.label("handler"), e.started_at, e.completed_at, e.result, c.received_at, c.closed_at,
+                e.system)
          .select_from(same_case_join())
          .where(tuple_(e.system, e.case_id).in_(touched), *scope.filters(cases))
          .order_by(e.system, e.case_id, e.seq))
-    frame = fetch_frame(conn, q, EVENT_COLUMNS[:11])
+    frame = fetch_frame(conn, q, EVENT_COLUMNS[:10] + ["system"])
     same_case = case_runs(frame)
     frame["prev_completed_at"] = frame["completed_at"].shift().where(same_case)
     frame["prev_stage"] = frame["stage"].shift().where(same_case)
