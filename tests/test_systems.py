@@ -231,3 +231,42 @@ def test_receipt_log_loaded_as_two_systems_doubles_the_cases(sqlite_engine, tmp_
         per = dict(conn.execute(select(S.cases.c.system, func.count()).group_by(S.cases.c.system)).all())
         events = conn.execute(select(func.count()).select_from(S.case_events)).scalar_one()
     assert per == {"gemeente_a": 1434, "gemeente_b": 1434} and events == 2 * 8577
+
+
+def _page(monkeypatch, engine, params: dict):
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("LANDDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("LANDDESK_BRIEFING_DIR", str(ROOT / "tests" / "_no_briefings_here"))
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=180)
+    for k, v in {"from": "2024-03-01", "to": "2024-03-31", **params}.items():
+        at.query_params[k] = v
+    at.switch_page(str(ROOT / "pages" / "efficiency.py"))
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_filter_bar_offers_the_system_only_when_the_store_has_several(sqlite_engine, tmp_path, monkeypatch):
+    from landdesk.i18n import t
+    load_mapping(sqlite_engine, _events(tmp_path, "north", NORTH, system="北区审批"))
+    one = _page(monkeypatch, sqlite_engine, {})
+    assert t("system", "zh") not in [s.label for s in one.selectbox]
+    load_mapping(sqlite_engine, _events(tmp_path, "south", SOUTH, system="南区审批"))
+    two = _page(monkeypatch, sqlite_engine, {"system": "南区审批"})
+    box = next(s for s in two.selectbox if s.label == t("system", "zh"))
+    assert box.options == [t("all_systems", "zh"), "北区审批", "南区审批"] and box.value == "南区审批"
+    assert two.query_params["system"] == ["南区审批"] or two.query_params["system"] == "南区审批"
+
+
+def test_township_scope_still_applies_with_a_system_filter(sqlite_engine, tmp_path):
+    from service import results
+    from service.auth import Principal
+    src = tmp_path / "t.csv"
+    src.write_text("case,activity,time,town\nT1,Receive,2024-03-01 09:00,东乡\nT2,Receive,2024-03-01 09:00,西乡\n",
+                   encoding="utf-8")
+    load_mapping(sqlite_engine, write_mapping(tmp_path, "t.yaml", {
+        **EVENTS, "system": "乡镇审批", "source": {"path": str(src)}, "case_columns": {"township": "town"}}))
+    officer = Principal(username="o", role="township_officer", township="东乡")
+    df = results.read(sqlite_engine, "cases", Scope(MARCH.start, MARCH.end, system="乡镇审批", township="西乡"),
+                      principal=officer)
+    assert list(df["case_id"]) == ["T1"] and set(df["township"]) == {"东乡"}
