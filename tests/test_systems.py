@@ -56,7 +56,8 @@ def test_colliding_case_ids_of_two_systems_are_two_cases_with_their_own_events(e
     assert list(north["stage"]) == ["Receive", "Review", "Decide", "Receive", "Decide"]
     assert len(events) == 11
     closed = cases.set_index(["system", "case_id"])["closed_at"]
-    assert closed[("北区审批", "C1")] == dt.datetime(2024, 3, 5, 9) and closed[("南区审批", "C1")] == dt.datetime(2024, 3, 3, 9)
+    # stored as UTC instants: 09:00 in Asia/Shanghai is 01:00 UTC
+    assert closed[("北区审批", "C1")] == dt.datetime(2024, 3, 5, 1) and closed[("南区审批", "C1")] == dt.datetime(2024, 3, 3, 1)
     # the second load reports nothing updated: it wrote its own system's records only
     batches = list_batches(engine).set_index("batch_id")
     assert batches.loc[b.batch_id, "rows_updated"] == 0 and batches.loc[b.batch_id, "system"] == "南区审批"
@@ -193,9 +194,12 @@ def test_cli_export_system_option(engine, tmp_path):
 
 
 def test_migration_0005_keeps_existing_rows_in_the_default_system(engine):
+    """Rows written before 0005 (in the revision before it) are the default system's, events and all."""
     from alembic import command
     from etl.store import alembic_config, upgrade
-    command.downgrade(alembic_config(engine), "0003")
+    from alembic.script import ScriptDirectory
+    before = ScriptDirectory.from_config(alembic_config(engine)).get_revision("0005").down_revision
+    command.downgrade(alembic_config(engine), before)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO cases (case_id, received_at, status) VALUES ('K1', '2024-03-01 09:00:00', 'open')"))
         conn.execute(text("INSERT INTO case_events (case_id, seq, stage, completed_at) "

@@ -8,7 +8,7 @@ rebuilt and get the new one afterwards: with foreign keys on, dropping a parent 
 through ON DELETE CASCADE.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-09 10:00:00
 """
 from alembic import op
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
