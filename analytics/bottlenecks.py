@@ -60,7 +60,7 @@ def stage_times(ev: pd.DataFrame) -> pd.DataFrame:
         "median": g["sojourn"].median(),
         "mean": g["sojourn"].mean(),
         "p90": g["sojourn"].quantile(0.9),
-        "cases": g["case_id"].nunique(),
+        "cases": g["case_key"].nunique(),
         "waiting_median": g["waiting"].median(),
         "processing_median": g["processing"].median(),
     })
@@ -92,9 +92,9 @@ def bottlenecks(ev: pd.DataFrame, unit: str = "workdays") -> pd.DataFrame:
         "median": g["sojourn"].median(),
         "p25": p25,
         "impact_total": excess.groupby(ev["stage"]).sum(),
-        "cases": g["case_id"].nunique(),
+        "cases": g["case_key"].nunique(),
     })
-    out["impact_per_case"] = out["impact_total"] / ev["case_id"].nunique()
+    out["impact_per_case"] = out["impact_total"] / ev["case_key"].nunique()
     slope, months = _monthly_slope(ev)
     out["trend_slope"] = slope.reindex(out.index)
     out["months"] = months.reindex(out.index).fillna(0).astype(int)
@@ -160,7 +160,7 @@ def variants(paths: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> 
     if paths.empty:
         return pd.DataFrame(columns=VARIANT_COLUMNS)
     codes, names = pd.factorize(paths["stage"], sort=True)
-    case_codes, _ = pd.factorize(paths["case_id"])
+    case_codes = paths["case_key"].to_numpy()      # cases (system, case_id) numbered in path order
     pos = paths.groupby(case_codes, sort=False).cumcount().to_numpy()
     n_cases, width = case_codes.max() + 1, pos.max() + 1
     if n_cases * width <= VARIANT_GRID_LIMIT:
@@ -171,7 +171,7 @@ def variants(paths: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> 
         path = np.asarray(labels, dtype=object)[inverse.ravel()]
     else:  # a very long case: fall back to joining per case
         path = paths.groupby(case_codes, sort=True)["stage"].agg(VARIANT_SEP.join).to_numpy(dtype=object)
-    first = paths.drop_duplicates("case_id")
+    first = paths.drop_duplicates("case_key")
     per_case = pd.DataFrame({
         "variant": path,
         "length": np.bincount(case_codes),
@@ -201,10 +201,10 @@ def rework(ev: pd.DataFrame, supplement_stages=SUPPLEMENT_STAGES, return_results
     returned = ev["result"].isin(list(return_results)) | ev["stage"].isin(list(supplement_stages))
     g = ev.groupby("stage", sort=True)
     out = pd.DataFrame({
-        "cases": g["case_id"].nunique(),
-        "rework_cases": ev.loc[repeat].groupby("stage")["case_id"].nunique(),
+        "cases": g["case_key"].nunique(),
+        "rework_cases": ev.loc[repeat].groupby("stage")["case_key"].nunique(),
         "repeat_events": repeat.groupby(ev["stage"]).sum(),
-        "return_cases": ev.loc[returned].groupby("stage")["case_id"].nunique(),
+        "return_cases": ev.loc[returned].groupby("stage")["case_key"].nunique(),
         "return_events": returned.groupby(ev["stage"]).sum(),
     }).fillna(0).astype("int64")
     out["rework_share"] = out["rework_cases"] / out["cases"]
@@ -214,16 +214,19 @@ def rework(ev: pd.DataFrame, supplement_stages=SUPPLEMENT_STAGES, return_results
                            kind="stable").reset_index(drop=True)[REWORK_COLUMNS]
 
 
+WORKLOAD_BY = ("department", "handler", "system", "period")
+
+
 def workload(ev: pd.DataFrame, by: str | None = "department", freq: str = "week") -> pd.DataFrame:
     """工作量: events completed and median sojourn per department or handler per week (or month).
 
-    by = department (the event's department, else its case's) | handler (pseudonymised key) |
-    period (totals per week/month); None means department. Missing keys show as "(unknown)".
+    by = department (the event's department, else its case's) | handler (pseudonymised key) | system (the source
+    system) | period (totals per week/month); None means department. Missing keys show as "(unknown)".
     Grain: one row per key × period (period = Monday of the ISO week, or the month's first day).
     """
     by = by or "department"
-    if by not in ("department", "handler", "period"):
-        raise ValueError(f"workload is broken down by department, handler or period, not {by!r}")
+    if by not in WORKLOAD_BY:
+        raise ValueError(f"workload is broken down by {', '.join(WORKLOAD_BY)}, not {by!r}")
     keys = [] if by == "period" else [by]
     columns = keys + ["period", "events", "cases", "median_sojourn"]
     if ev.empty:
@@ -232,7 +235,7 @@ def workload(ev: pd.DataFrame, by: str | None = "department", freq: str = "week"
     for key in keys:
         frame[key] = frame[key].astype(object).where(frame[key].notna(), UNKNOWN)
     g = frame.groupby(keys + ["period"], sort=True)
-    out = pd.DataFrame({"events": g.size(), "cases": g["case_id"].nunique(),
+    out = pd.DataFrame({"events": g.size(), "cases": g["case_key"].nunique(),
                         "median_sojourn": g["sojourn"].median()}).reset_index()
     return out[columns]
 
@@ -285,7 +288,7 @@ def _exports():
         Export("workload", "events completed and median sojourn per department/handler per week (month for "
                "periods over 26 weeks); one row per key × period",
                _on_events(lambda ev, cal, unit, scope, by: workload(ev, by, workload_freq(scope))),
-               by=("department", "handler", "period")),
+               by=WORKLOAD_BY),
         Export("stage-trend", "median sojourn and waiting per stage per ISO week; one row per stage × week",
                _on_events(lambda ev, cal, unit, scope, by: stage_trend(ev))),
     ]
@@ -298,13 +301,13 @@ def stage_cases(events: pd.DataFrame, cases_frame: pd.DataFrame, stage: str, lim
     such events and their total sojourn (the measure the bottleneck ranking uses), longest first, capped at
     `limit`, with the case's attributes from the `cases` export; returns (frame, how many cases)."""
     ev = events[events["stage"] == stage]
-    per_case = (ev.groupby("case_id", sort=False)
+    per_case = (ev.groupby(["system", "case_id"], sort=False)
                 .agg(stage_events=("stage", "size"), stage_sojourn=("sojourn", "sum"),
                      last_completed=("completed_at", "max"))
                 .reset_index().sort_values("stage_sojourn", ascending=False))
-    info = cases_frame[["case_id", "case_type", "department", "township", "status", "received_at", "closed_at",
-                        "throughput", "age"]]
-    out = per_case.merge(info, on="case_id", how="left")
+    info = cases_frame[["system", "case_id", "case_type", "department", "township", "status", "received_at",
+                        "closed_at", "throughput", "age"]]
+    out = per_case.merge(info, on=["system", "case_id"], how="left")
     return out.head(limit).reset_index(drop=True), len(out)
 
 

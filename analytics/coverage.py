@@ -82,11 +82,16 @@ def data_as_of(conn: Connection) -> dt.datetime | None:
 
 
 def dimension_values(conn: Connection) -> dict[str, list[str]]:
-    """The townships, case types and departments that occur in the cases, sorted (the filter bar's choices)."""
+    """The townships, case types and departments that occur in the cases, and the source systems of the cases,
+    petitions and land supply, sorted (the filter bar's choices)."""
+    from etl.schema import land_supply
+
     def distinct(col):
         return [r for (r,) in conn.execute(select(col).distinct().order_by(col)) if r]
+    systems = sorted(set(distinct(cases.c.system)) | set(distinct(petitions.c.system))
+                     | set(distinct(land_supply.c.system)))
     return {"townships": distinct(cases.c.township), "case_types": distinct(cases.c.case_type),
-            "departments": distinct(cases.c.department)}
+            "departments": distinct(cases.c.department), "systems": systems}
 
 
 def status(conn: Connection) -> dict:

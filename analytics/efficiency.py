@@ -28,7 +28,7 @@ from analytics.workcal import WorkCalendar, local_days, utc_instants
 from etl.schema import cases
 
 #: Case attributes a result can be grouped by; `period` (calendar month) is handled separately.
-GROUP_DIMS = ("case_type", "service_item", "department", "township", "channel")
+GROUP_DIMS = ("case_type", "service_item", "department", "township", "channel", "system")
 BY = GROUP_DIMS + ("period",)
 #: Age bands of open cases in working days: (label, lowest, highest) inclusive.
 AGE_BANDS = (("0-5", 0, 5), ("6-10", 6, 10), ("11-20", 11, 20), ("21-40", 21, 40), (">40", 41, math.inf))
@@ -291,10 +291,11 @@ def backlog_age(conn: Connection, scope: Scope, cal: WorkCalendar, by: str | Non
 def overdue_cases(conn: Connection, scope: Scope, cal: WorkCalendar) -> pd.DataFrame:
     """超期及临期件. Grain: one row per case open at the period's end with a promised limit and at most
     NEAR_LIMIT_DAYS working days left (negative = overdue), most urgent first. No personal data."""
-    cols = ["case_id", "case_type", "department", "township", "received_at", "promised_days", "age", "days_left"]
-    df = _open_with_age(conn, scope, cal, ("case_type", "department", "township"))
+    cols = ["system", "case_id", "case_type", "department", "township", "received_at", "promised_days", "age",
+            "days_left"]
+    df = _open_with_age(conn, scope, cal, ("system", "case_type", "department", "township"))
     df = df[df["days_left"].notna() & (df["days_left"] <= NEAR_LIMIT_DAYS)]
-    df = df.sort_values(["days_left", "received_at", "case_id"])
+    df = df.sort_values(["days_left", "received_at", "system", "case_id"])
     out = df[cols].reset_index(drop=True)
     out["overdue"] = out["days_left"] < 0
     return out
@@ -351,7 +352,7 @@ def flow(conn: Connection, scope: Scope, cal: WorkCalendar) -> pd.DataFrame:
     return weekly
 
 
-DRILL_COLUMNS = ["case_id", "case_type", "service_item", "department", "township", "channel", "status",
+DRILL_COLUMNS = ["system", "case_id", "case_type", "service_item", "department", "township", "channel", "status",
                  "received_at", "closed_at", "promised_days", "statutory_days", "visits", "rating"]
 
 
@@ -364,7 +365,7 @@ def case_list(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
     q = (select(*(cases.c[c] for c in DRILL_COLUMNS))
          .where(cases.c.received_at < scope.end_ts,
                 or_(cases.c.closed_at.is_(None), cases.c.closed_at >= scope.start_ts), *scope.filters(cases))
-         .order_by(cases.c.received_at, cases.c.case_id))
+         .order_by(cases.c.received_at, cases.c.system, cases.c.case_id))
     if limit:
         q = q.limit(limit)
     df = fetch_frame(conn, q, DRILL_COLUMNS)

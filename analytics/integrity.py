@@ -52,7 +52,8 @@ from sqlalchemy.engine import Connection
 
 from analytics.memo import StoreMemo, store_state
 from analytics.reasons import reason
-from analytics.scope import Scope
+from analytics.process import same_case_join
+from analytics.scope import FILTER_DIMS, Scope
 from analytics.sqlframe import fetch_frame
 from analytics.stages import SUPPLEMENT_STAGES
 from analytics.workcal import WorkCalendar
@@ -77,7 +78,7 @@ HANDLER_ALPHA = 0.01
 HANDLER_MIN_FLAGS = 3
 
 RULE_ORDER = ("skipped_stage", "out_of_order", "too_fast", "too_slow", "single_handler", "isolation")
-WARNING_COLUMNS = ["case_id", "case_type", "township", "received_at", "closed_at", "hours", "handler_key", "rules",
+WARNING_COLUMNS = ["system", "case_id", "case_type", "township", "received_at", "closed_at", "hours", "handler_key", "rules",
                    "score", "reason_zh", "reason_en"]
 HANDLER_COLUMNS = ["handler_key", "cases", "flagged", "flagged_rate", "peer_flagged_rate", "flagged_p",
                    "fast", "fast_rate", "peer_fast_rate", "fast_p", "robust_z", "departs", "reason_zh", "reason_en"]
@@ -90,7 +91,30 @@ def _fmt_h(x: float) -> str:
 
 # ---------- integrity risk: data ----------
 
-_CASE_COLUMNS = ["case_id", "case_type", "township", "department", "received_at", "closed_at"]
+_CASE_COLUMNS = ["system", "case_id", "case_type", "township", "department", "received_at", "closed_at"]
+#: Joins a source system and a case id into one case key when the store holds several systems.
+KEY_SEP = "\x1f"
+
+
+def several_systems(conn: Connection) -> bool:
+    """Whether the store's cases come from more than one source system (then a case id alone is no key)."""
+    return len(conn.execute(select(cases.c.system).distinct().limit(2)).all()) > 1
+
+
+def case_keys(system, case_id, several: bool):
+    """One key per case: the case id in a one-system store (no cost), else system + KEY_SEP + case id."""
+    if not several:
+        return case_id
+    return (pd.Series(np.asarray(system, dtype=object)).astype(str) + KEY_SEP
+            + pd.Series(np.asarray(case_id, dtype=object)).astype(str)).to_numpy(dtype=object)
+
+
+def _keyed(conn: Connection, cs: pd.DataFrame) -> bool:
+    """Key the reference cases by case_keys (in place); returns whether the store has several systems."""
+    several = several_systems(conn)
+    if several:
+        cs["case_id"] = case_keys(cs["system"], cs["case_id"], True)
+    return several
 
 
 def _reference_where(end_ts):
@@ -100,16 +124,20 @@ def _reference_where(end_ts):
 
 def closed_case_events(conn: Connection, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reference cases and their events: every case closed normally (status 'closed') before the
-    period's end, all townships. Returns (cases frame, events frame in case/seq order)."""
+    period's end, all townships. Returns (cases frame, events frame in case/seq order). In a store of several
+    source systems `case_id` holds the case key (system + KEY_SEP + case id), so colliding ids of two systems
+    stay two cases."""
     c, e = cases.c, case_events.c
     done = _reference_where(scope.end_ts)
-    cs = fetch_frame(conn, select(c.case_id, c.case_type, c.township, c.department, c.received_at, c.closed_at)
-                     .where(*done), _CASE_COLUMNS)
-    ev = fetch_frame(conn, select(e.case_id, e.seq, e.stage, e.handler_key, e.completed_at)
-                     .select_from(case_events.join(cases, c.case_id == e.case_id)).where(*done)
-                     .order_by(e.case_id, e.seq),
-                     ["case_id", "seq", "stage", "handler_key", "completed_at"])
-    return cs, ev
+    cs = fetch_frame(conn, select(c.system, c.case_id, c.case_type, c.township, c.department, c.received_at,
+                                  c.closed_at).where(*done), _CASE_COLUMNS)
+    ev = fetch_frame(conn, select(e.system, e.case_id, e.seq, e.stage, e.handler_key, e.completed_at)
+                     .select_from(same_case_join()).where(*done)
+                     .order_by(e.system, e.case_id, e.seq),
+                     ["system", "case_id", "seq", "stage", "handler_key", "completed_at"])
+    several = _keyed(conn, cs)
+    ev["case_id"] = case_keys(ev["system"], ev["case_id"], several)
+    return cs, ev.drop(columns="system")
 
 
 def _role(stage: str) -> str | None:
@@ -200,7 +228,7 @@ def case_features(cs: pd.DataFrame, ev: pd.DataFrame, mandatory: dict[str, froze
 
 
 def _case_features(cs: pd.DataFrame, k: _Coded, mandatory: dict[str, frozenset]) -> pd.DataFrame:
-    f = cs.set_index("case_id")[["case_type", "township", "received_at", "closed_at"]].copy()
+    f = cs.set_index("case_id")[["system", "case_type", "township", "received_at", "closed_at"]].copy()
     f["hours"] = (f["closed_at"] - f["received_at"]).dt.total_seconds() / 3600.0
     logh = np.log(f["hours"].clip(lower=0) + 1.0 / 60.0)
     grp = logh.groupby(f["case_type"])
@@ -400,17 +428,20 @@ def _reference_frames(conn: Connection, end_ts, whole: bool = False) -> tuple[pd
     cases still open are dropped when coded)."""
     c, e = cases.c, case_events.c
     done = _reference_where(end_ts)
-    cs = fetch_frame(conn, select(c.case_id, c.case_type, c.township, c.department, c.received_at, c.closed_at)
-                     .where(*done), _CASE_COLUMNS)
-    q = select(e.case_id, e.seq, e.stage, e.handler_key)
+    cs = fetch_frame(conn, select(c.system, c.case_id, c.case_type, c.township, c.department, c.received_at,
+                                  c.closed_at).where(*done), _CASE_COLUMNS)
+    several = _keyed(conn, cs)
+    q = select(e.case_id, e.seq, e.stage, e.handler_key, e.system)
     if not whole:
-        q = q.select_from(case_events.join(cases, c.case_id == e.case_id)).where(*done)
-    result = conn.execute(q.order_by(e.case_id))
+        q = q.select_from(same_case_join()).where(*done)
+    result = conn.execute(q.order_by(e.system, e.case_id))
     try:
         rows = result.cursor.fetchall() if result.cursor is not None else []
     finally:
         result.close()
     cols = [list(map(itemgetter(i), rows)) for i in range(4)]      # (zip(*rows) is 10× slower)
+    if several:
+        cols[0] = case_keys(list(map(itemgetter(4), rows)), cols[0], True)
     return cs, _Coded(cs, *cols)
 
 
@@ -439,7 +470,7 @@ def _assess_key(conn: Connection, end_ts) -> tuple:
 def _assess(conn: Connection, end_ts, whole: bool = False) -> pd.DataFrame:
     cs, k = _reference_frames(conn, end_ts, whole)
     if cs.empty:
-        return pd.DataFrame(columns=["case_type", "township", "received_at", "closed_at", "hours", "handler_key",
+        return pd.DataFrame(columns=["system", "case_type", "township", "received_at", "closed_at", "hours", "handler_key",
                                      "rules", "score", "reason_zh", "reason_en", "department"])
     mand = k.mandatory()
     f = _case_features(cs, k, mand)
@@ -472,7 +503,7 @@ def warm_reference(engine) -> None:
 
 def _in_scope(a: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     keep = (a["closed_at"] >= scope.start_ts) & (a["closed_at"] < scope.end_ts)
-    for dim in ("township", "case_type", "department"):
+    for dim in FILTER_DIMS:
         value = getattr(scope, dim)
         if value is not None:
             keep &= a[dim] == value
@@ -487,8 +518,9 @@ def integrity_warnings(conn: Connection, scope: Scope, assessed: pd.DataFrame | 
     a = assess_cases(conn, scope) if assessed is None else assessed
     a = _in_scope(a, scope)
     a = a[a["rules"] != ""].rename_axis("case_id").reset_index()
+    a["case_id"] = a["case_id"].astype(str).str.split(KEY_SEP).str[-1]      # the case key back to the system's id
     a["n_rules"] = a["rules"].str.count(",") + 1
-    a = a.sort_values(["n_rules", "score", "case_id"], ascending=[False, False, True])
+    a = a.sort_values(["n_rules", "score", "system", "case_id"], ascending=[False, False, True, True])
     return a.reindex(columns=WARNING_COLUMNS).reset_index(drop=True)
 
 

@@ -31,7 +31,7 @@ TREND_YEARS = 5
 #: A trend that needs more years than this to reach the target is not projected (a near-flat line).
 PROJECTION_HORIZON = 30
 LAND_BY = ("township",)
-SUPPLY_BY = ("purpose", "method", "township", "period")
+SUPPLY_BY = ("purpose", "method", "township", "system", "period")
 TRANSFER_COLUMNS = ["from_code", "from_zh", "from_en", "to_code", "to_zh", "to_en", "area_ha", "parcels"]
 NO_PARCELS_NOTE = f"{t('no_parcels_note', 'en')} {t('no_parcels_note', 'zh')}"
 
@@ -319,7 +319,8 @@ def cultivated_target(conn: Connection, scope: Scope, trend_years: int = TREND_Y
 # ---------- land supply ----------
 
 def _supply_where(scope: Scope) -> list:
-    return [land_supply.c.region_name == scope.township] if scope.township else []
+    out = [land_supply.c.region_name == scope.township] if scope.township else []
+    return out + ([land_supply.c.system == scope.system] if scope.system else [])
 
 
 def _supply_dim(by: str):
@@ -329,7 +330,7 @@ def _supply_dim(by: str):
 def supply_summary(conn: Connection, scope: Scope, by: str | None = None) -> pd.DataFrame:
     """供地. Grain: one row per group of parcels supplied (supplied_at) in the period: parcels, area_ha,
     price (sum, source unit — 万元 in the sample county), priced_area_ha (area of the parcels with a
-    price) and price_per_ha = price / priced_area_ha. by: purpose | method | township | period (month)."""
+    price) and price_per_ha = price / priced_area_ha. by: purpose | method | township | system | period (month)."""
     if by is not None and by not in SUPPLY_BY:
         raise ValueError(f"land supply can be broken down by {', '.join(SUPPLY_BY)}, not {by!r}")
     measures = ["parcels", "area_ha", "price", "priced_area_ha"]

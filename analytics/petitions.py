@@ -26,7 +26,7 @@ from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, local_days
 from etl.schema import petitions
 
-GROUP_DIMS = ("topic", "channel", "township", "department")
+GROUP_DIMS = ("topic", "channel", "township", "department", "system")
 BY = GROUP_DIMS + ("period",)
 #: A petition is a repeat when the same petitioner raised the same topic at most this many days before.
 REPEAT_DAYS = 90
@@ -80,8 +80,8 @@ def repeat_flags(history: pd.DataFrame, days: int = REPEAT_DAYS) -> pd.Series:
 
 def _touching(conn: Connection, scope: Scope, extra: tuple[str, ...]) -> pd.DataFrame:
     """Petitions received, accepted, replied or concluded in the period (filtered in SQL)."""
-    cols = list(dict.fromkeys(["petition_id", "received_at", "accepted_at", "replied_at", "closed_at", "extended",
-                               "satisfaction", *extra]))
+    cols = list(dict.fromkeys(["system", "petition_id", "received_at", "accepted_at", "replied_at", "closed_at",
+                               "extended", "satisfaction", *extra]))
     concluded = func.coalesce(petitions.c.replied_at, petitions.c.closed_at)
     q = (select(*(petitions.c[c] for c in cols))
          .where(or_(scope.in_period(petitions.c.received_at), scope.in_period(petitions.c.accepted_at),
@@ -95,13 +95,20 @@ def _repeats(conn: Connection, scope: Scope) -> pd.DataFrame:
 
     Not filtered by township or department: the earlier petition may have gone elsewhere."""
     since = scope.start_ts - dt.timedelta(days=REPEAT_DAYS)
-    q = (select(petitions.c.petition_id, petitions.c.petitioner_key, petitions.c.topic, petitions.c.received_at)
+    q = (select(petitions.c.system, petitions.c.petition_id, petitions.c.petitioner_key, petitions.c.topic,
+                petitions.c.received_at)
          .where(petitions.c.received_at >= since, petitions.c.received_at < scope.end_ts,
                 petitions.c.petitioner_key.is_not(None), petitions.c.topic.is_not(None)))
-    hist = fetch_frame(conn, q, ["petition_id", "petitioner_key", "topic", "received_at"])
+    hist = fetch_frame(conn, q, ["system", "petition_id", "petitioner_key", "topic", "received_at"])
+    hist["petition_id"] = petition_keys(hist)        # ids are unique within a source system only
     flags = repeat_flags(hist)
     keys = pd.Series(hist["petitioner_key"].to_numpy(), index=hist["petition_id"].to_numpy())
     return pd.DataFrame({"repeat": flags, "key": keys.reindex(flags.index)})
+
+
+def petition_keys(df: pd.DataFrame) -> pd.Series:
+    """One key per petition: (system, petition_id) as one string (ids are unique within a source system only)."""
+    return df["system"].astype(str) + "\x1f" + df["petition_id"].astype(str)
 
 
 def group_metrics(df: pd.DataFrame, repeats: pd.DataFrame, scope: Scope) -> dict:
@@ -112,7 +119,7 @@ def group_metrics(df: pd.DataFrame, repeats: pd.DataFrame, scope: Scope) -> dict
     rep = df[_in(df["replied_at"], scope)]
     con = df[_in(df["replied_at"].where(df["replied_at"].notna(), df["closed_at"]), scope)]
     answered = con["satisfaction"].notna()
-    rep_rows = repeats.reindex(rec["petition_id"].to_numpy())
+    rep_rows = repeats.reindex(petition_keys(rec).to_numpy())
     is_rep = rep_rows["repeat"].astype(object).fillna(False).astype(bool) if len(rep_rows) else pd.Series(dtype=bool)
     return dict(
         received=int(len(rec)),
@@ -178,8 +185,8 @@ def countdown(conn: Connection, scope: Scope) -> pd.DataFrame:
     calendar days from the period's last day to the acceptance limit (receipt + 15) / the reply limit
     (receipt + 60, or + 90 when extended); empty when that step is done. Most urgent first; negative =
     past the limit. No petitioner key; the summary is cut to SUMMARY_CHARS characters."""
-    cols = ["petition_id", "received_at", "channel", "topic", "township", "department", "status", "extended",
-            "accepted_at", "replied_at", "summary"]
+    cols = ["system", "petition_id", "received_at", "channel", "topic", "township", "department", "status",
+            "extended", "accepted_at", "replied_at", "summary"]
     end = scope.end_ts
     q = (select(*(petitions.c[c] for c in cols))
          .where(petitions.c.received_at < end,
@@ -189,7 +196,7 @@ def countdown(conn: Connection, scope: Scope) -> pd.DataFrame:
                     petitions.c.replied_at.is_(None), petitions.c.replied_at >= end),
                 *scope.filters(petitions)))
     df = fetch_frame(conn, q, cols)
-    out_cols = ["petition_id", "received_at", "channel", "topic", "township", "department", "extended",
+    out_cols = ["system", "petition_id", "received_at", "channel", "topic", "township", "department", "extended",
                 "days_left_accept", "days_left_reply", "days_left", "overdue", "summary"]
     if df.empty:
         return pd.DataFrame(columns=out_cols)
@@ -207,7 +214,7 @@ def countdown(conn: Connection, scope: Scope) -> pd.DataFrame:
     df["overdue"] = df["days_left"] < 0
     df["summary"] = [_truncate(s) for s in df["summary"]]
     df["extended"] = extended
-    return df.sort_values(["days_left", "received_at", "petition_id"])[out_cols].reset_index(drop=True)
+    return df.sort_values(["days_left", "received_at", "system", "petition_id"])[out_cols].reset_index(drop=True)
 
 
 def weekly_trend(conn: Connection, scope: Scope) -> pd.DataFrame:

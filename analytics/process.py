@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 
 from analytics.memo import StoreMemo, store_state
@@ -36,8 +36,24 @@ START, END = "▶", "■"
 UNKNOWN = "(unknown)"
 
 EVENT_COLUMNS = ["case_id", "seq", "stage", "department", "handler", "started_at", "completed_at", "result",
-                 "received_at", "closed_at", "prev_completed_at", "prev_stage", "is_last", "occurrence"]
-PATH_COLUMNS = ["case_id", "seq", "stage", "received_at", "closed_at"]
+                 "received_at", "closed_at", "prev_completed_at", "prev_stage", "is_last", "occurrence", "system",
+                 "case_key"]
+PATH_COLUMNS = ["case_id", "seq", "stage", "received_at", "closed_at", "system", "case_key"]
+
+
+def same_case_join():
+    """The join of events to their case: a case is (system, case_id), so the same id in two source systems
+    is two cases, each with its own events."""
+    return case_events.join(cases, and_(cases.c.system == case_events.c.system,
+                                        cases.c.case_id == case_events.c.case_id))
+
+
+def case_runs(frame: pd.DataFrame) -> np.ndarray:
+    """For a frame in (system, case_id, …) order: True where a row continues the previous row's case."""
+    same = frame["case_id"].eq(frame["case_id"].shift()).to_numpy()
+    if len(frame) and frame["system"].iloc[0] != frame["system"].iloc[-1]:     # one system: nothing to compare
+        same = same & frame["system"].eq(frame["system"].shift()).to_numpy()
+    return same
 
 
 # ---------- fetch: one SQL query per question ----------
@@ -46,26 +62,28 @@ def scoped_events(conn: Connection, scope: Scope) -> pd.DataFrame:
     """Events completed in the period (case filters applied), with their in-case context.
 
     One SQL query: every event of the cases that have an event completed in the period (joined
-    to `cases` for the filters and received_at/closed_at), in (case_id, seq) order; the in-case
+    to `cases` for the filters and received_at/closed_at), in (system, case_id, seq) order; the in-case
     context is then one vectorised pass (shift / cumcount), and the frame is cut to the period.
-    Grain: one row per event. `department` is the event's, else its case's; `handler` is the
+    Grain: one row per event. A case is (system, case_id): `case_key` numbers the cases of the frame (one integer
+    per case, so colliding ids of two source systems count as two cases in every metric). `department` is the event's, else its case's; `handler` is the
     pseudonymised handler_key; `is_last` says no later event exists in the case (at query time);
     `occurrence` is 1 for the first event of that stage in the case, 2 for its first repeat, …
     """
     e, c = case_events.c, cases.c
-    touched = select(e.case_id).where(scope.in_period(e.completed_at))
+    touched = select(e.system, e.case_id).where(scope.in_period(e.completed_at))
     q = (select(e.case_id, e.seq, e.stage, func.coalesce(e.department, c.department).label("department"),
-                e.handler_key.label("handler"), e.started_at, e.completed_at, e.result, c.received_at, c.closed_at)
-         .select_from(case_events.join(cases, c.case_id == e.case_id))
-         .where(e.case_id.in_(touched), *scope.filters(cases))
-         .order_by(e.case_id, e.seq))
-    frame = fetch_frame(conn, q, EVENT_COLUMNS[:10])
-    case_id = frame["case_id"]
-    same_case = case_id.eq(case_id.shift()).to_numpy()
+                e.handler_key.label("handler"), e.started_at, e.completed_at, e.result, c.received_at, c.closed_at,
+                e.system)
+         .select_from(same_case_join())
+         .where(tuple_(e.system, e.case_id).in_(touched), *scope.filters(cases))
+         .order_by(e.system, e.case_id, e.seq))
+    frame = fetch_frame(conn, q, EVENT_COLUMNS[:10] + ["system"])
+    same_case = case_runs(frame)
     frame["prev_completed_at"] = frame["completed_at"].shift().where(same_case)
     frame["prev_stage"] = frame["stage"].shift().where(same_case)
-    frame["is_last"] = ~case_id.eq(case_id.shift(-1)).to_numpy()
-    frame["occurrence"] = frame.groupby(["case_id", "stage"], sort=False).cumcount().to_numpy() + 1
+    frame["is_last"] = np.r_[~same_case[1:], True] if len(frame) else np.zeros(0, dtype=bool)
+    frame["case_key"] = np.cumsum(~same_case) - 1
+    frame["occurrence"] = frame.groupby(["case_key", "stage"], sort=False).cumcount().to_numpy() + 1
     done = frame["completed_at"]
     keep = ((done >= scope.start_ts) & (done < scope.end_ts)).to_numpy()
     return frame.loc[keep, EVENT_COLUMNS].reset_index(drop=True)
@@ -74,18 +92,22 @@ def scoped_events(conn: Connection, scope: Scope) -> pd.DataFrame:
 def closed_case_paths(conn: Connection, scope: Scope) -> pd.DataFrame:
     """Every event of the cases finished in the period (closed_at in it, any final status), in seq order.
 
-    Grain: one row per event (case_id, seq, stage) with its case's received_at and closed_at.
+    Grain: one row per event (system, case_id, seq, stage) with its case's received_at and closed_at; `case_key`
+    numbers the cases (system, case_id) in order.
     Two lean queries (the events' stages; the cases' times) rather than repeating the case times
     on every event. Used for variants, whose unit is a whole finished case.
     """
     e, c = case_events.c, cases.c
     finished = [scope.in_period(c.closed_at), *scope.filters(cases)]
-    steps = fetch_frame(conn, select(e.case_id, e.seq, e.stage)
-                        .where(e.case_id.in_(select(c.case_id).where(*finished))).order_by(e.case_id, e.seq),
-                        ["case_id", "seq", "stage"])
-    times = fetch_frame(conn, select(c.case_id, c.received_at, c.closed_at).where(*finished),
-                        ["case_id", "received_at", "closed_at"])
-    return steps.merge(times, on="case_id", how="left", sort=False)[PATH_COLUMNS]
+    steps = fetch_frame(conn, select(e.system, e.case_id, e.seq, e.stage)
+                        .where(tuple_(e.system, e.case_id).in_(select(c.system, c.case_id).where(*finished)))
+                        .order_by(e.system, e.case_id, e.seq),
+                        ["system", "case_id", "seq", "stage"])
+    times = fetch_frame(conn, select(c.system, c.case_id, c.received_at, c.closed_at).where(*finished),
+                        ["system", "case_id", "received_at", "closed_at"])
+    out = steps.merge(times, on=["system", "case_id"], how="left", sort=False)
+    out["case_key"] = np.cumsum(~case_runs(out)) - 1
+    return out[PATH_COLUMNS]
 
 
 # ---------- per-event times ----------

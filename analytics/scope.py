@@ -1,4 +1,5 @@
-"""The slice of data a question is about: a date period plus optional township/case-type/department.
+"""The slice of data a question is about: a date period plus optional township/case-type/department, and the
+source system whose records to count (a mapping's `system:`; None: every system).
 
 The period's days are the bureau's local days (zone `tz`, default LANDDESK_TIMEZONE); `start_ts` / `end_ts`
 are the instants (naive UTC, as the store keeps them) of the local midnights that bound it."""
@@ -11,6 +12,10 @@ from sqlalchemy import and_
 from sqlalchemy.sql.elements import ColumnElement
 
 
+#: The scope's dimension filters, each applied to every table that has the column.
+FILTER_DIMS = ("township", "case_type", "department", "system")
+
+
 @dataclass(frozen=True)
 class Scope:
     """Dates are inclusive local days; `end` covers the whole day."""
@@ -20,6 +25,7 @@ class Scope:
     township: str | None = None
     case_type: str | None = None
     department: str | None = None
+    system: str | None = None
     tz: str = ""          # the zone whose days these are; "" = the bureau's (LANDDESK_TIMEZONE), filled in
 
     def __post_init__(self):
@@ -64,7 +70,7 @@ class Scope:
     def filters(self, table) -> list[ColumnElement]:
         """WHERE clauses for the dimension filters that `table` has."""
         out = []
-        for dim in ("township", "case_type", "department"):
+        for dim in FILTER_DIMS:
             value = getattr(self, dim)
             if value is not None and dim in table.c:
                 out.append(table.c[dim] == value)

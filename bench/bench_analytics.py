@@ -278,14 +278,16 @@ def naive_stage_times(engine, scope, unit="workdays") -> pd.DataFrame:
     cal = load_calendar(engine)
     ev = _dt(_read(engine, "case_events"), "started_at", "completed_at")
     cs = _naive_cases(engine)
-    ev = ev.merge(cs[["case_id", "department", "received_at", "closed_at"]], on="case_id", suffixes=("", "_case"))
+    ev = ev.merge(cs[["system", "case_id", "department", "received_at", "closed_at"]], on=["system", "case_id"],
+                  suffixes=("", "_case"))
     ev["department"] = ev["department"].where(ev["department"].notna(), ev["department_case"])
-    ev = ev.rename(columns={"handler_key": "handler"}).sort_values(["case_id", "seq"], kind="stable")
-    same = ev["case_id"].eq(ev["case_id"].shift())
+    ev = ev.rename(columns={"handler_key": "handler"}).sort_values(["system", "case_id", "seq"], kind="stable")
+    same = ev["case_id"].eq(ev["case_id"].shift()) & ev["system"].eq(ev["system"].shift())
     ev["prev_completed_at"] = ev["completed_at"].shift().where(same)
     ev["prev_stage"] = ev["stage"].shift().where(same)
-    ev["is_last"] = ~ev["case_id"].eq(ev["case_id"].shift(-1))
-    ev["occurrence"] = ev.groupby(["case_id", "stage"], sort=False).cumcount() + 1
+    ev["is_last"] = ~(ev["case_id"].eq(ev["case_id"].shift(-1)) & ev["system"].eq(ev["system"].shift(-1)))
+    ev["case_key"] = (~same).cumsum() - 1
+    ev["occurrence"] = ev.groupby(["case_key", "stage"], sort=False).cumcount() + 1
     ev = ev[_in(ev["completed_at"], scope)][EVENT_COLUMNS].reset_index(drop=True)
     return bn.stage_times(measure(ev, cal, unit))
 

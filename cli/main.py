@@ -182,7 +182,8 @@ def cmd_export(args) -> int:
             raise LandDeskError(f"--to ({end}) is before --from ({start}).")
         print(t("cli_period", "en", start=start, end=end, data_end=last or "none"), file=sys.stderr)
         _calendar_warning(conn, *activity_range(conn))
-    scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department)
+    scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department,
+                  system=args.system)
     frame = results.read(engine, args.name, scope, args.time_unit, args.by, client="cli",
                          on_audit_error=_not_audited)
     _print_frame(frame, args.format)
@@ -395,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--township")
     sp.add_argument("--case-type")
     sp.add_argument("--department")
+    sp.add_argument("--system", help="only the records of this source system (a mapping's `system:`)")
     sp.add_argument("--by", help="break the result down by a dimension, where the export allows it")
     sp.add_argument("--time-unit", choices=["workdays", "days", "hours"], default="workdays")
     sp.add_argument("--format", choices=["csv", "json", "table"], default="csv")

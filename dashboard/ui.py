@@ -37,6 +37,8 @@ def language_switch() -> None:
 
 
 FILTER_DIMS = ("township", "case_type", "department")
+#: The source-system choice: shown only when the store holds records of more than one system.
+SYSTEM_DIM = "system"
 UNITS = ("workdays", "days", "hours")
 _MISSING = object()
 KEEP = "_keep_"   # session-state shadow of a widget's value, kept while a page without that widget runs
@@ -59,7 +61,7 @@ def _keep(key: str) -> None:
     st.session_state[KEEP + key] = st.session_state[key]
 
 
-URL_FILTERS = ("from", "to", *FILTER_DIMS, "unit", "area")
+URL_FILTERS = ("from", "to", *FILTER_DIMS, SYSTEM_DIM, "unit", "area")
 _OPENED_WITH = "_opened_with"
 
 
@@ -81,7 +83,8 @@ def _url(name: str, default=None):
 
 
 def filter_bar(status: dict) -> Scope:
-    """Period, township, case type and department: shared by all pages, kept in session and the URL."""
+    """Period, township, case type and department (and the source system, when the store has several): shared
+    by all pages, kept in session and the URL."""
     last = status["last"] or dt.date.today()
     first = status["first"] or last
     qp = st.query_params
@@ -96,15 +99,16 @@ def filter_bar(status: dict) -> Scope:
         st.session_state["period"] = (min(max(start, first - dt.timedelta(days=366)), end), end)
     _seed("period", None)
     options = {"township": status["townships"], "case_type": status["case_types"],
-               "department": status["departments"]}
+               "department": status["departments"], SYSTEM_DIM: status.get("systems") or []}
+    dims = FILTER_DIMS + ((SYSTEM_DIM,) if len(options[SYSTEM_DIM]) > 1 else ())
     from dashboard import session
     who = session.principal()
     officer = who is not None and who.is_officer
     # a township officer's only township choice is their own (the data layer forces it anyway)
-    choices = {dim: ([] if dim == "township" and officer else [""]) + list(options[dim]) for dim in FILTER_DIMS}
+    choices = {dim: ([] if dim == "township" and officer else [""]) + list(options[dim]) for dim in dims}
     if officer:
         choices["township"] = [who.township]
-    for dim in FILTER_DIMS:
+    for dim in dims:
         wanted = _url(dim, "")
         _seed(dim, wanted if wanted in choices[dim] else choices[dim][0])
         if st.session_state[dim] not in choices[dim]:
@@ -113,8 +117,9 @@ def filter_bar(status: dict) -> Scope:
     period = st.sidebar.date_input(tr("period"), key="period", min_value=first - dt.timedelta(days=366),
                                    max_value=max(last, dt.date.today()))
     _keep("period")
-    all_labels = {"township": "all_townships", "case_type": "all_case_types", "department": "all_departments"}
-    for dim in FILTER_DIMS:
+    all_labels = {"township": "all_townships", "case_type": "all_case_types", "department": "all_departments",
+                  SYSTEM_DIM: "all_systems"}
+    for dim in dims:
         st.sidebar.selectbox(tr(dim), choices[dim], key=dim,
                              format_func=lambda x, d=dim: x or tr(all_labels[d]))
         _keep(dim)
@@ -124,7 +129,9 @@ def filter_bar(status: dict) -> Scope:
         start = end = period[0] if isinstance(period, (tuple, list)) and period else last
     qp["from"], qp["to"] = start.isoformat(), end.isoformat()
     chosen = {}
-    for dim in FILTER_DIMS:
+    if SYSTEM_DIM not in dims and SYSTEM_DIM in qp:
+        del qp[SYSTEM_DIM]
+    for dim in dims:
         chosen[dim] = st.session_state[dim] or None
         if chosen[dim]:
             qp[dim] = chosen[dim]

@@ -47,6 +47,8 @@ class BatchResult:
     cases_derived: int
     seconds: float
     message: str = ""
+    #: records this load updated that another mapping file of the same system wrote: {mapping name: count}
+    from_other_mappings: dict[str, int] | None = None
 
     def summary(self) -> str:
         src = Path(self.source).name if "://" not in self.source else self.source
@@ -57,7 +59,19 @@ class BatchResult:
             return f"{head} failed {self.dataset} from {src}: {self.message}"
         cases = f" ({self.cases_derived} cases)" if self.dataset == "case_events" else ""
         return (f"{head} loaded {self.dataset} from {src}: {self.rows_read} read, {self.rows_loaded} loaded{cases}, "
-                f"{self.rows_rejected} rejected in {self.seconds:.1f} s")
+                f"{self.rows_rejected} rejected in {self.seconds:.1f} s{other_mappings_note(self.dataset, self.from_other_mappings)}")
+
+
+#: What a record of each dataset is called in a load's report.
+RECORD_NOUNS = {"cases": "cases", "case_events": "cases", "petitions": "petitions", "land_supply": "supply records"}
+
+
+def other_mappings_note(dataset: str, counts: dict[str, int] | None) -> str:
+    """'; 12 cases first loaded by approval_cases.yaml updated' for each other mapping whose records a load updated."""
+    if not counts:
+        return ""
+    noun = RECORD_NOUNS.get(dataset, "records")
+    return "".join(f"; {n} {noun} first loaded by {name} updated" for name, n in sorted(counts.items()))
 
 
 class LoadError(LandDeskError):
@@ -287,16 +301,19 @@ def _pg_drop_for_bulk(cursor, table: str, n: int) -> list[str]:
     return restore
 
 
-def delete_case_events(conn: Connection, case_ids: list) -> None:
-    """Delete the events of these cases (a newer export replaces a case's events), in the batch's transaction."""
+def delete_case_events(conn: Connection, system: str, case_ids: list) -> None:
+    """Delete the events of these cases of `system` (a newer export replaces a case's events; another system's
+    case with the same id keeps its own), in the batch's transaction."""
     if not case_ids:
         return
     cursor = conn.connection.driver_connection.cursor()
     try:
         if conn.dialect.name == "postgresql":
-            cursor.execute('DELETE FROM "case_events" WHERE "case_id" = ANY(%s)', (list(map(str, case_ids)),))
+            cursor.execute('DELETE FROM "case_events" WHERE "system" = %s AND "case_id" = ANY(%s)',
+                           (system, list(map(str, case_ids))))
         else:
-            cursor.executemany('DELETE FROM "case_events" WHERE "case_id" = ?', ((str(c),) for c in case_ids))
+            cursor.executemany('DELETE FROM "case_events" WHERE "system" = ? AND "case_id" = ?',
+                               ((system, str(c)) for c in case_ids))
     finally:
         cursor.close()
 
@@ -310,7 +327,7 @@ def _merge_cases_expr(conn: Connection, columns: list[str], ins=None) -> dict:
         S.etl_batches.c.dataset == literal_column("'cases'")))
     out = {}
     for c in columns:
-        if c == "case_id":
+        if c in ("system", "case_id"):
             continue
         if c == "batch_id":
             out[c] = sql_case((from_export, t.c.batch_id), else_=ins.excluded.batch_id)
@@ -322,13 +339,42 @@ def _merge_cases_expr(conn: Connection, columns: list[str], ins=None) -> dict:
     return out
 
 
-def known_case_ids(conn: Connection, ids) -> set[str]:
-    """Which of `ids` already have a cases row in the store."""
+def known_case_ids(conn: Connection, ids, system: str = S.DEFAULT_SYSTEM) -> set[str]:
+    """Which of `ids` already have a cases row of `system` in the store."""
     found: set[str] = set()
     ids = list(ids)
+    c = S.cases.c
     for chunk in _chunks(ids, ID_CHUNK):
-        found.update(conn.execute(select(S.cases.c.case_id).where(S.cases.c.case_id.in_(chunk))).scalars())
+        found.update(conn.execute(select(c.case_id).where(c.system == system, c.case_id.in_(chunk))).scalars())
     return found
+
+
+#: The id column a system's records are numbered by, per dataset (case_events: their case).
+ID_COLUMN = {"cases": "case_id", "case_events": "case_id", "petitions": "petition_id", "land_supply": "supply_id"}
+
+
+def from_other_mappings(conn: Connection, mapping: Mapping, ids: list) -> dict[str, int]:
+    """How many of these records of the mapping's system (ids of ID_COLUMN) were last written by another mapping
+    file — before this load overwrites them: {mapping file name: count}. For an event log a case counts when its
+    cases row or any of its events is another mapping's. Cheap when no other mapping loaded into the system
+    (one look at etl_batches); otherwise one indexed look-up per chunk of ids."""
+    b = S.etl_batches.c
+    others = dict(conn.execute(select(b.batch_id, b.mapping).where(
+        b.system == mapping.system, b.mapping != str(mapping.path), b.status == "loaded")).all())
+    if not others or not ids:
+        return {}
+    tables = [S.cases, S.case_events] if mapping.dataset == "case_events" else [S.DATASETS[mapping.dataset]]
+    key = ID_COLUMN[mapping.dataset]
+    chunk = 20_000 if conn.dialect.name == "postgresql" else ID_CHUNK
+    owner_ids: dict[str, set] = {}
+    batch_ids = list(others)
+    for part in _chunks(list(ids), chunk):
+        for t in tables:
+            q = (select(t.c.batch_id, t.c[key]).distinct()
+                 .where(t.c.system == mapping.system, t.c[key].in_(part), t.c.batch_id.in_(batch_ids)))
+            for batch_id, record in conn.execute(q):
+                owner_ids.setdefault(Path(others[batch_id]).name, set()).add(record)
+    return {name: len(v) for name, v in owner_ids.items()}
 
 
 @dataclass
@@ -346,7 +392,7 @@ def prepare(engine: Engine, mapping: Mapping, raw: pd.DataFrame) -> Prepared:
     known = None
     if mapping.dataset == "case_events" and not mapping.derive_cases and not mapping.case_columns:
         with engine.connect() as conn:
-            known = known_case_ids(conn, frame["case_id"].dropna().unique())
+            known = known_case_ids(conn, frame["case_id"].dropna().unique(), mapping.system)
     good, rejects = validate(frame, mapping, known)
     cases = None
     if mapping.dataset == "case_events":
@@ -362,26 +408,38 @@ def _count(conn: Connection, table) -> int:
     return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, progress: bool) -> tuple[int, int]:
+def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, progress: bool,
+          ) -> tuple[int, int, dict[str, int]]:
     """Write a prepared batch inside the caller's transaction; returns (data rows written, records that
-    existed before: updated cases of an event log, updated rows otherwise — what `etl undo` cannot restore)."""
+    existed before: updated cases of an event log, updated rows otherwise — what `etl undo` cannot restore,
+    those of them another mapping file of the same system wrote: {mapping name: count}).
+
+    Every record is written under the mapping's source system: an id another system also uses is another record."""
     table = S.DATASETS[mapping.dataset]
     counted = S.cases if mapping.dataset == "case_events" else table
     before = _count(conn, counted)
     keys = S.NATURAL_KEYS[mapping.dataset]
-    cols = [c for c in prep.rows.columns if c in table.c and c != "batch_id"]
+    cols = [c for c in prep.rows.columns if c in table.c and c not in ("batch_id", "system")]
     rows = prep.rows[cols].copy()
+    if "system" in table.c:
+        rows["system"] = mapping.system
     if "batch_id" in table.c:
         rows["batch_id"] = batch_id
+    others: dict[str, int] = {}
+    if mapping.dataset in ID_COLUMN:
+        ids = rows[ID_COLUMN[mapping.dataset]]
+        others = from_other_mappings(conn, mapping, ids.unique().tolist() if mapping.dataset == "case_events"
+                                     else ids.tolist())
     bar = _bar(progress and len(rows) > 20_000, len(rows) + (len(prep.cases) if prep.cases is not None else 0),
                f"load {mapping.name}")
     try:
         if mapping.dataset == "case_events":
             if prep.cases is not None and len(prep.cases):
                 cases = prep.cases.copy()
+                cases["system"] = mapping.system
                 cases["batch_id"] = batch_id
-                upsert(conn, S.cases, cases, ("case_id",), _merge_cases_expr(conn, list(cases.columns)), bar)
-            delete_case_events(conn, rows["case_id"].unique().tolist())
+                upsert(conn, S.cases, cases, S.NATURAL_KEYS["cases"], _merge_cases_expr(conn, list(cases.columns)), bar)
+            delete_case_events(conn, mapping.system, rows["case_id"].unique().tolist())
             written = upsert(conn, table, rows, keys, bar=bar, fresh=True)   # no stored event has these keys now
         else:
             written = upsert(conn, table, rows, keys, bar=bar)
@@ -398,7 +456,7 @@ def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, pro
     else:
         touched = written
     updated = max(0, touched - (_count(conn, counted) - before))
-    return written, updated
+    return written, updated, others
 
 
 def _write_rejects(conn: Connection, batch_id: int, rejects: pd.DataFrame) -> None:
@@ -466,7 +524,8 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
     ensure_ready(engine)
     mapping = read_mapping(mapping_path)
     source = mapping.source.describe()
-    base = dict(mapping=str(mapping.path), dataset=mapping.dataset, source=source)
+    base = dict(mapping=str(mapping.path), dataset=mapping.dataset, source=source,
+                system=mapping.system if mapping.dataset in S.SYSTEM_DATASETS else None)
 
     def result(status, batch_id, read=0, loaded=0, rejected=0, cases=0, message=""):
         return BatchResult(batch_id, str(mapping.path), mapping.dataset, source, status, read, loaded, rejected,
@@ -525,16 +584,20 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
             batch_id = conn.execute(insert(S.etl_batches).values(
                 **base, source_sha256=sha, started_at=started, rows_read=prep.rows_read, status="running",
             ).returning(S.etl_batches.c.batch_id)).scalar_one()
-            loaded, updated = write(conn, mapping, prep, batch_id, progress)
+            loaded, updated, others = write(conn, mapping, prep, batch_id, progress)
             ncases = len(prep.cases) if prep.cases is not None else 0
+            message = ((f"{ncases} cases derived" if ncases else "")
+                       + other_mappings_note(mapping.dataset, others)).lstrip("; ") or None
             conn.execute(update(S.etl_batches).where(S.etl_batches.c.batch_id == batch_id).values(
                 finished_at=_now(), rows_loaded=loaded, rows_rejected=nrej, status="loaded", rows_updated=updated,
-                message=f"{ncases} cases derived" if ncases else None))
+                message=message))
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise fail(f"Writing {mapping.name} to the store failed, nothing was loaded: {reason}", sha,
                    prep.rows_read) from None
-    return result("loaded", batch_id, prep.rows_read, loaded, nrej, ncases)
+    out = result("loaded", batch_id, prep.rows_read, loaded, nrej, ncases)
+    out.from_other_mappings = others
+    return out
 
 
 def run_sources(engine: Engine, sources_yaml, *, force: bool = False, progress: bool = False) -> list[BatchResult]:
@@ -568,7 +631,7 @@ def list_batches(engine: Engine, limit: int = 50) -> pd.DataFrame:
     """The newest `limit` batches, newest first."""
     ensure_ready(engine)
     b = S.etl_batches
-    q = select(b.c.batch_id, b.c.status, b.c.dataset, b.c.mapping, b.c.source, b.c.started_at, b.c.finished_at,
+    q = select(b.c.batch_id, b.c.status, b.c.dataset, b.c.system, b.c.mapping, b.c.source, b.c.started_at, b.c.finished_at,
                b.c.rows_read, b.c.rows_loaded, b.c.rows_rejected, b.c.rows_updated, b.c.source_sha256, b.c.message
                ).order_by(b.c.batch_id.desc()).limit(limit)
     with engine.connect() as conn:

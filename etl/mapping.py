@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from etl.schema import DATASETS, NATURAL_KEYS
+from etl.schema import DATASETS, DEFAULT_SYSTEM, NATURAL_KEYS, SYSTEM_DATASETS
 from landdesk import resources
 from landdesk.errors import LandDeskError
 from landdesk.settings import DEFAULT_TIMEZONE, bureau_timezone
@@ -27,7 +27,9 @@ EXTRA_COLUMNS = {"case_events": ("lifecycle",)}
 DERIVED = {"case_events": ("seq",), "cases": ("status",), "petitions": ("status",)}
 _TOP_KEYS = {"dataset", "source", "columns", "case_columns", "values", "defaults", "timezone",
              "end_stages", "reject_threshold", "derive_cases", "description", "date_formats", "dayfirst",
-             "category_codes", "unpivot", "multiply", "earliest_year", "supplement_stages"}
+             "category_codes", "unpivot", "multiply", "earliest_year", "supplement_stages", "system"}
+#: Longest source-system name (the `system` column's width).
+SYSTEM_MAX = 100
 #: Dates and years before this are rejected unless a mapping sets `earliest_year` (PRC records start in 1949).
 DEFAULT_EARLIEST_YEAR = 1949
 #: How land_use.category_code is checked: GB/T 21010 codes (default) or any code (`free`).
@@ -83,6 +85,7 @@ class Mapping:
     earliest_year: int = DEFAULT_EARLIEST_YEAR
     supplement_stages: list[str] = field(default_factory=list)
     joined: dict[str, list[str]] = field(default_factory=dict)
+    system: str = DEFAULT_SYSTEM     # the source system whose ids these are (cases, events, petitions, supply)
 
     def source_columns(self) -> set[str]:
         """Every source column the mapping reads (the parts of joined columns, not their synthetic names)."""
@@ -218,13 +221,15 @@ def read_mapping(mapping_path: str | os.PathLike) -> Mapping:
     if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
         raise _fail(path, "`values` must map canonical column names to {source value: canonical value} maps.")
     table = DATASETS[dataset]
-    known = set(table.c.keys()) - {"batch_id"} | set(EXTRA_COLUMNS.get(dataset, ()))
+    known = set(table.c.keys()) - {"batch_id", "system"} | set(EXTRA_COLUMNS.get(dataset, ()))
     for name in list(columns) + list(defaults):
+        if name == "system" and "system" in table.c:
+            raise _fail(path, "the source system is the mapping's own top-level `system:` key, not a column.")
         if name not in known:
             raise _fail(path, f"{name!r} is not a column of dataset {dataset} (columns: {', '.join(sorted(known))}).")
     if case_columns and dataset != "case_events":
         raise _fail(path, "`case_columns` is only allowed for dataset case_events.")
-    case_known = set(DATASETS["cases"].c.keys()) - {"case_id", "batch_id"}
+    case_known = set(DATASETS["cases"].c.keys()) - {"case_id", "batch_id", "system"}
     for name in case_columns:
         if name not in case_known:
             raise _fail(path, f"{name!r} in `case_columns` is not a column of cases.")
@@ -235,7 +240,8 @@ def read_mapping(mapping_path: str | os.PathLike) -> Mapping:
         if name not in columns and name not in case_columns and name not in defaults and name not in unpivot_cols:
             raise _fail(path, f"`values` has a code map for {name!r}, which the mapping does not map.")
     derived = set(DERIVED.get(dataset, ()))
-    required = [c.name for c in table.columns if not c.nullable and c.name not in derived and c.name != "batch_id"]
+    required = [c.name for c in table.columns
+                if not c.nullable and c.name not in derived and c.name not in ("batch_id", "system")]
     unpivoted = set()
     if isinstance(doc.get("unpivot"), dict):
         unpivoted = {str(doc["unpivot"].get("into", "category_code")), str(doc["unpivot"].get("value", "area_ha"))}
@@ -272,12 +278,28 @@ def read_mapping(mapping_path: str | os.PathLike) -> Mapping:
         raise _fail(path, "`supplement_stages` is only allowed for dataset case_events.")
     if not isinstance(supplement, list) or not all(isinstance(x, (str, int)) and str(x).strip() for x in supplement):
         raise _fail(path, "`supplement_stages` must be a list of stage names (after `values:` and the stage joiner).")
-    return Mapping(supplement_stages=[str(x).strip() for x in supplement], joined=joined, path=path, dataset=dataset, source=source, columns=columns, case_columns=case_columns,
+    system = _system(path, doc.get("system", DEFAULT_SYSTEM), dataset)
+    return Mapping(system=system, supplement_stages=[str(x).strip() for x in supplement], joined=joined, path=path, dataset=dataset, source=source, columns=columns, case_columns=case_columns,
                    values={k: dict(v) for k, v in values.items()}, defaults=dict(defaults), timezone=timezone,
                    end_stages=[str(s) for s in end_stages], reject_threshold=float(threshold),
                    derive_cases=bool(doc.get("derive_cases", True)), date_formats=date_formats, dayfirst=dayfirst,
                    category_codes=category_codes, unpivot=unpivot, earliest_year=earliest,
                    multiply=_multiply(path, doc.get("multiply"), set(columns) | unpivoted, dataset))
+
+
+def _system(path: Path, raw: Any, dataset: str) -> str:
+    """`system: 不动产登记`: the source system whose ids the records carry (one shared default)."""
+    if raw is None:
+        raw = DEFAULT_SYSTEM
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)) or not str(raw).strip():
+        raise _fail(path, "`system` must be the name of a source system, such as 不动产登记.")
+    name = str(raw).strip()
+    if len(name) > SYSTEM_MAX:
+        raise _fail(path, f"`system` must be at most {SYSTEM_MAX} characters long.")
+    if name != DEFAULT_SYSTEM and dataset not in SYSTEM_DATASETS:
+        raise _fail(path, f"`system` applies to datasets {', '.join(SYSTEM_DATASETS)} (whose ids a source system "
+                          f"numbers), not to {dataset}.")
+    return name
 
 
 def _multiply(path: Path, raw: Any, mapped: set[str], dataset: str) -> dict[str, float]:

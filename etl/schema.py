@@ -8,7 +8,7 @@ to calendar questions (analytics.workcal.local_days) and display. Date columns a
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
+    Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, ForeignKeyConstraint, Index, Integer,
     MetaData, String, Table, Text,
 )
 
@@ -31,6 +31,15 @@ PETITION_STATUSES = ("open", "accepted", "replied", "closed", "rejected")
 BATCH_STATUSES = ("running", "loaded", "skipped", "failed", "undone")
 
 
+#: The source system of records whose mapping names none (DESIGN.md: "one shared default").
+DEFAULT_SYSTEM = "default"
+
+
+def _system() -> Column:
+    """The source system whose ids these are (a mapping's `system:`); part of the natural key."""
+    return Column("system", String(100), primary_key=True, server_default=DEFAULT_SYSTEM)
+
+
 def _batch_fk() -> Column:
     return Column("batch_id", Integer, ForeignKey("etl_batches.batch_id"), nullable=True)
 
@@ -50,6 +59,7 @@ etl_batches = Table(
     Column("status", String(20), nullable=False),
     Column("message", Text, nullable=True),
     Column("rows_updated", Integer, nullable=True),   # records that existed before the batch (null: not counted)
+    Column("system", String(100), nullable=True),     # the source system of its records (null: a dataset without one)
     comment="Grain: one row per load of one mapping (a batch).",
 )
 Index("ix_etl_batches_mapping_sha", etl_batches.c.mapping, etl_batches.c.source_sha256)
@@ -66,6 +76,7 @@ etl_rejects = Table(
 
 cases = Table(
     "cases", metadata,
+    _system(),
     Column("case_id", String(100), primary_key=True),
     Column("case_type", String(100), nullable=True),
     Column("service_item", String(200), nullable=True),
@@ -84,7 +95,7 @@ cases = Table(
     _batch_fk(),
     CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
     CheckConstraint("visits IS NULL OR visits >= 0", name="visits_nonneg"),
-    comment="Grain: one row per case (办件); case_id is the source system's natural key.",
+    comment="Grain: one row per case (办件) of a source system; (system, case_id) is the natural key.",
 )
 Index("ix_cases_received_at", cases.c.received_at)
 Index("ix_cases_closed_at", cases.c.closed_at)
@@ -93,7 +104,8 @@ Index("ix_cases_case_type", cases.c.case_type)
 
 case_events = Table(
     "case_events", metadata,
-    Column("case_id", String(100), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True),
+    _system(),
+    Column("case_id", String(100), primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("stage", String(200), nullable=False),
     Column("department", String(100), nullable=True),
@@ -102,6 +114,7 @@ case_events = Table(
     Column("completed_at", DateTime, nullable=False),
     Column("result", String(20), nullable=True),
     _batch_fk(),
+    ForeignKeyConstraint(["system", "case_id"], ["cases.system", "cases.case_id"], ondelete="CASCADE"),
     comment="Grain: one row per stage event of a case; seq orders a case's events by time, ties by source order.",
 )
 Index("ix_case_events_stage", case_events.c.stage)
@@ -109,6 +122,7 @@ Index("ix_case_events_completed_at", case_events.c.completed_at)
 
 petitions = Table(
     "petitions", metadata,
+    _system(),
     Column("petition_id", String(100), primary_key=True),
     Column("received_at", DateTime, nullable=False),
     Column("channel", String(20), nullable=True),
@@ -124,7 +138,7 @@ petitions = Table(
     Column("summary", Text, nullable=True),
     Column("status", String(20), nullable=True),
     _batch_fk(),
-    comment="Grain: one row per petition (信访件); summary is PII-scrubbed, petitioner_key a keyed hash.",
+    comment="Grain: one row per petition (信访件) of a source system; summary is PII-scrubbed, petitioner_key a keyed hash.",
 )
 Index("ix_petitions_received_at", petitions.c.received_at)
 
@@ -142,6 +156,7 @@ land_use = Table(
 
 land_supply = Table(
     "land_supply", metadata,
+    _system(),
     Column("supply_id", String(100), primary_key=True),
     Column("region_code", String(20), nullable=True),
     Column("region_name", String(100), nullable=True),
@@ -155,7 +170,7 @@ land_supply = Table(
     Column("actual_start", Date, nullable=True),
     _batch_fk(),
     CheckConstraint("area_ha >= 0", name="area_nonneg"),
-    comment="Grain: one row per approved or supplied parcel / transaction.",
+    comment="Grain: one row per approved or supplied parcel / transaction of a source system.",
 )
 
 targets = Table(
@@ -187,16 +202,20 @@ stage_roles = Table(
             "material, 补正), declared by a mapping's supplement_stages.",
 )
 
-#: Natural key of every dataset a mapping can load; upserts conflict on these columns.
+#: Natural key of every dataset a mapping can load; upserts conflict on these columns. Case, petition and
+#: supply ids are unique within their source system only, so `system` leads those keys.
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
-    "cases": ("case_id",),
-    "case_events": ("case_id", "seq"),
-    "petitions": ("petition_id",),
+    "cases": ("system", "case_id"),
+    "case_events": ("system", "case_id", "seq"),
+    "petitions": ("system", "petition_id"),
     "land_use": ("region_code", "year", "category_code"),
-    "land_supply": ("supply_id",),
+    "land_supply": ("system", "supply_id"),
     "targets": ("indicator", "region_code", "period"),
     "calendar": ("date",),
 }
+
+#: Datasets whose records belong to a source system (their natural key starts with `system`).
+SYSTEM_DATASETS = tuple(name for name, key in NATURAL_KEYS.items() if key[0] == "system")
 
 DATASETS: dict[str, Table] = {
     "cases": cases,

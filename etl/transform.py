@@ -588,7 +588,9 @@ def assign_seq(events: pd.DataFrame) -> pd.DataFrame:
 def derive_cases(events: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     """One cases row per case in an (ordered) event frame: first event, last or end-stage event, case_columns.
 
-    A case whose mapped status is open gets no closed_at, whatever its events say."""
+    A case whose mapped status is open gets no closed_at, whatever its events say. A batch holds the events of
+    one source system (its mapping's `system:`), so a case id here is one case; the loader writes the rows under
+    that system (etl.load.write), and a case of the same id in another system is another case."""
     g = events.groupby("case_id", sort=False)
     first = events["started_at"].where(events["started_at"].notna(), events["completed_at"]) \
         if "started_at" in events else events["completed_at"]

@@ -2,7 +2,8 @@
 
 What is removed: every row that still carries the batch's id in the data tables (a later batch that
 rewrote a row owns it now, and it stays), the batch's rejects and stage roles, and the cases the batch
-alone created (derived cases with no event of another batch left). The etl_batches row stays, marked
+alone created (derived cases with no event of another batch left; a case is its system's, so another system's
+events under the same case id never keep it). The etl_batches row stays, marked
 'undone' with what was removed, so the history remains.
 
 What cannot be done: records that existed before the batch and that it *updated* hold only their new
@@ -66,7 +67,7 @@ def undo_batch(engine: Engine, batch_id: int, force: bool = False) -> UndoResult
             t = S.DATASETS[name]
             result.removed[name] = conn.execute(delete(t).where(t.c.batch_id == batch_id)).rowcount
         mine = c.c.batch_id == batch_id
-        others = exists().where(e.c.case_id == c.c.case_id)
+        others = exists().where(e.c.system == c.c.system, e.c.case_id == c.c.case_id)   # its own system's events
         result.kept_cases = conn.execute(select(func.count()).select_from(c).where(mine, others)).scalar_one()
         result.removed["cases"] = conn.execute(delete(c).where(mine, ~others)).rowcount
         result.removed["rejects"] = conn.execute(delete(S.etl_rejects).where(S.etl_rejects.c.batch_id == batch_id)).rowcount

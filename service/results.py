@@ -45,7 +45,7 @@ def read(engine: Engine, name: str, scope: Scope, unit: str = "workdays", by: st
         _audit(engine, "export", principal, client, {
             "export": name, "from": scope.start, "to": scope.end, "by": by, "unit": unit,
             "township": scope.township, "case_type": scope.case_type, "department": scope.department,
-            "rows": len(df)}, on_audit_error)
+            "system": scope.system, "rows": len(df)}, on_audit_error)
     return df
 
 

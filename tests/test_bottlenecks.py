@@ -348,7 +348,7 @@ def test_empty_scope_gives_empty_frames_with_columns(log):
 def test_exports_are_registered():
     names = set(registry())
     assert {"stage-times", "bottlenecks", "dfg", "variants", "rework", "workload", "stage-trend"} <= names
-    assert registry()["workload"].by == ("department", "handler", "period")
+    assert registry()["workload"].by == ("department", "handler", "system", "period")
 
 
 def test_measure_is_pure_on_a_frame():

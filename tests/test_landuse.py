@@ -229,4 +229,4 @@ def test_exports_registered():
     for name in ("land-use", "land-change", "transfer-matrix", "cultivated-target", "land-supply", "unsupplied",
                  "idle-land"):
         assert name in reg
-    assert reg["land-supply"].by == ("purpose", "method", "township", "period")
+    assert reg["land-supply"].by == ("purpose", "method", "township", "system", "period")
