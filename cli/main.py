@@ -270,17 +270,31 @@ AUTH_NOTE = {"signin": "sign-in required", "none": "DEVELOPMENT MODE: no sign-in
              "public": "open-government mode: disclosure pages only"}
 
 
-def _serve(db: str | None, host: str, port: int, headless: bool, auth: str = "signin") -> int:
-    """Run Streamlit with the store URL and the auth mode (LANDDESK_AUTH: signin, none, public) in its
-    environment; the mode is always set here, so one left in the shell cannot switch sign-in off."""
+#: Streamlit options every served dashboard runs with (the app sets the client ones again: dashboard/app.py).
+SERVE_OPTIONS = (
+    # a served dashboard does not watch its own source files: the watcher polled every module on every
+    # run and took a sixth of the server's time under load (bench/bench_load.py, py-spy)
+    "--server.fileWatcherType", "none", "--server.runOnSave", "false",
+    "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+    # one output path for data: no toolbar CSV download or clipboard copy on st.dataframe (those bypass the
+    # formula neutralisation and the audit log); LandDesk's own CSV/Excel buttons are the only downloads
+    "--client.disableDataExport", "true",
+)
+
+
+def serve_command(db: str | None, host: str, port: int, headless: bool, auth: str = "signin") -> tuple[list, dict]:
+    """(argv, environment) of the Streamlit server `landdesk serve` becomes."""
     env = dict(os.environ, LANDDESK_DATABASE_URL=database_url(db), LANDDESK_AUTH=auth)
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true" if headless else "false",
-           "--server.maxUploadSize", str(MAX_UPLOAD_MB),
-           # a served dashboard does not watch its own source files: the watcher polled every module on every
-           # run and took a sixth of the server's time under load (bench/bench_load.py, py-spy)
-           "--server.fileWatcherType", "none", "--server.runOnSave", "false",
-           "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+           "--server.maxUploadSize", str(MAX_UPLOAD_MB), *SERVE_OPTIONS]
+    return cmd, env
+
+
+def _serve(db: str | None, host: str, port: int, headless: bool, auth: str = "signin") -> int:
+    """Run Streamlit with the store URL and the auth mode (LANDDESK_AUTH: signin, none, public) in its
+    environment; the mode is always set here, so one left in the shell cannot switch sign-in off."""
+    cmd, env = serve_command(db, host, port, headless, auth)
     store = make_url_safe(env["LANDDESK_DATABASE_URL"])
     print(f"LandDesk on http://{host}:{port}  (store: {store}; {AUTH_NOTE[auth]})", flush=True)
     sys.stderr.flush()

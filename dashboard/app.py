@@ -79,6 +79,9 @@ def main() -> None:
 
     from dashboard import data
     from service.access import AccessDenied
+    # One output path for data (also passed by `landdesk serve`, cli.main.SERVE_OPTIONS): Streamlit's own table
+    # toolbar download and clipboard copy bypass the formula neutralisation and the audit of ui.table's buttons.
+    st.set_option("client.disableDataExport", True)
     st.set_page_config(page_title=t("app_title", lang()), page_icon="🗺️", layout="wide")
     language_switch()
     remember_opening_url()
