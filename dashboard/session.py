@@ -26,21 +26,60 @@ def auth_mode() -> str:
     return settings().auth_mode
 
 
+def resolve_client(peer: str | None, forwarded: str | None, trusted=()) -> str | None:
+    """The client address of a connection from `peer` carrying `forwarded` (its X-Forwarded-For header).
+
+    The header is believed only when the peer is one of the `trusted` proxy networks (LANDDESK_TRUSTED_PROXIES,
+    default none): then the client is the nearest hop that is not itself a trusted proxy, read from the right,
+    since every proxy appends the address it saw and a client can write anything to the left of it. Anyone
+    else's header is ignored and the peer is the client — loopback included, so a local connection has an
+    address and is rate-limited like any other."""
+    import ipaddress
+
+    def parse(text):
+        try:
+            return ipaddress.ip_address(str(text).strip())
+        except ValueError:
+            return None
+
+    def is_trusted(addr) -> bool:
+        return addr is not None and any(addr in net for net in trusted)
+
+    peer_addr = parse(peer) if peer else None
+    if forwarded and is_trusted(peer_addr):
+        for hop in reversed([h for h in forwarded.split(",") if h.strip()]):
+            addr = parse(hop)
+            if addr is None:              # garbage the client wrote: the proxy's own hop before it is all we know
+                break
+            if not is_trusted(addr):
+                return str(addr)
+            peer_addr = addr
+    return (str(peer_addr) if peer_addr is not None else (str(peer)[:100] if peer else None))
+
+
+def _peer() -> str | None:
+    """The socket's peer address. st.context.ip_address hides loopback (None); the session's client context
+    has it, so a connection from 127.0.0.1 is counted by the sign-in limit as well."""
+    try:
+        from streamlit.runtime.context import _get_client_context
+        context = _get_client_context()
+        if context is not None and getattr(context, "remote_ip", None):
+            return context.remote_ip
+    except Exception:  # noqa: BLE001 - another Streamlit version: the public property below
+        pass
+    try:
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context (bare mode)
+        return None
+
+
 def client() -> str | None:
-    """The client address: the first X-Forwarded-For hop (set by the reverse proxy), else the socket's peer."""
+    """The client address (`resolve_client`): the socket's peer, or what a trusted proxy forwarded."""
     try:
         fwd = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no request context (bare mode)
         fwd = None
-    if fwd:
-        first = fwd.split(",")[0].strip()
-        if first:
-            return first[:100]
-    try:
-        ip = st.context.ip_address
-    except Exception:  # noqa: BLE001
-        ip = None
-    return ip or None
+    return resolve_client(_peer(), fwd, settings().trusted_proxies)
 
 
 def principal() -> Principal | None:

@@ -45,6 +45,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "LANDDESK_CALENDAR": ("the business calendar of working days: cn (the official Chinese calendar of the "
                           "chinese-calendar package plus the store's calendar table) or weekdays (Monday to Friday, "
                           "the calendar table's rows as holidays and extra workdays)", "cn"),
+    "LANDDESK_TRUSTED_PROXIES": ("comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For "
+                                 "the dashboard believes", "none: the socket's peer address is the client"),
 }
 
 
@@ -62,6 +64,7 @@ class Settings:
     realdata: Path | None
     timezone: str = DEFAULT_TIMEZONE
     calendar: str = "cn"
+    trusted_proxies: tuple = ()        # ipaddress networks; empty: X-Forwarded-For is never believed
 
 
 def _env(name: str) -> str | None:
@@ -108,6 +111,7 @@ def settings() -> Settings:
         realdata=path("LANDDESK_REALDATA"),
         timezone=_timezone(_env("LANDDESK_TIMEZONE") or DEFAULT_TIMEZONE),
         calendar=_calendar(_env("LANDDESK_CALENDAR") or "cn"),
+        trusted_proxies=trusted_proxies(_env("LANDDESK_TRUSTED_PROXIES")),
     )
 
 
@@ -123,6 +127,22 @@ def _calendar(name: str) -> str:
     if name.lower() not in CALENDARS:
         raise LandDeskError(f"LANDDESK_CALENDAR {name!r} is not one of {', '.join(CALENDARS)}.")
     return name.lower()
+
+
+def trusted_proxies(text: str | None) -> tuple:
+    """The networks of LANDDESK_TRUSTED_PROXIES ("10.0.0.5, 10.1.0.0/16, ::1"); a value that is not an address
+    or network is an error (a typo must not silently trust nobody, or everybody)."""
+    import ipaddress
+    out = []
+    for part in (text or "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise LandDeskError(f"LANDDESK_TRUSTED_PROXIES: {part!r} is not an IP address or network.") from None
+    return tuple(out)
 
 
 def database_url(explicit: str | None = None) -> str:

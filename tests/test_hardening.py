@@ -188,3 +188,82 @@ def test_real_secrets_file_is_ignored_and_the_example_is_committed():
     doc = __import__("tomllib").loads(example.read_text(encoding="utf-8"))
     assert {"secret", "database_url"} <= set(doc["landdesk"])
     assert doc["landdesk"]["secret"] != config.DEMO_SECRET
+
+
+# --- issue 16: hardening, round two -----------------------------------------------------------------------------
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def _apptest(page: str, params: dict | None = None, timeout: int = 180):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.switch_page(str(ROOT / "pages" / f"{page}.py"))
+    at.run()
+    return at
+
+
+@pytest.fixture
+def on_sample(sample_store_url, monkeypatch):
+    monkeypatch.setenv("LANDDESK_DATABASE_URL", sample_store_url)
+    monkeypatch.setenv("LANDDESK_BRIEFING_DIR", str(ROOT / "tests" / "_no_briefings_here"))
+    return sample_store_url
+
+
+def test_streamlit_own_table_download_is_off_in_the_app_and_in_serve(on_sample):
+    """Finding 1: st.dataframe's toolbar "Download as CSV" (and clipboard copy) would export cells unneutralised
+    and unaudited: the app switches it off for every session, and `landdesk serve` starts Streamlit with it off."""
+    from streamlit import config as st_config
+
+    from cli.main import serve_command
+    st_config.set_option("client.disableDataExport", False)
+    at = _apptest("cockpit", {"from": "2026-08-01", "to": "2026-10-31"})
+    assert not at.exception
+    assert at.dataframe, "the cockpit shows tables"
+    assert st_config.get_option("client.disableDataExport") is True
+    cmd, _ = serve_command(None, "127.0.0.1", 8501, True)
+    assert cmd[cmd.index("--client.disableDataExport") + 1] == "true"
+
+
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(monkeypatch):
+    """Finding 3: a client writing its own X-Forwarded-For must not choose its address (rate limit, lock-outs of
+    others, audit addresses). Only a configured proxy's header counts, read from the right."""
+    import ipaddress
+    import types
+
+    from dashboard import session
+    proxy = (ipaddress.ip_network("10.0.0.5/32"),)
+    assert session.resolve_client("203.0.113.9", "1.2.3.4", ()) == "203.0.113.9"          # default: nobody trusted
+    assert session.resolve_client("203.0.113.9", "1.2.3.4", proxy) == "203.0.113.9"       # not from the proxy
+    # through the proxy: the hop it appended is the client; what the client wrote to the left is ignored
+    assert session.resolve_client("10.0.0.5", "6.6.6.6, 198.51.100.7", proxy) == "198.51.100.7"
+    assert session.resolve_client("10.0.0.5", "198.51.100.7, 10.0.0.5", proxy) == "198.51.100.7"
+    assert session.resolve_client("10.0.0.5", "<script>", proxy) == "10.0.0.5"
+    assert session.resolve_client("127.0.0.1", "6.6.6.6", ()) == "127.0.0.1"
+    assert session.resolve_client(None, "6.6.6.6", ()) is None
+
+    # the setting: addresses and networks, a typo refused
+    monkeypatch.setenv("LANDDESK_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16; ::1")
+    assert [str(n) for n in config.settings().trusted_proxies] == ["10.0.0.5/32", "10.1.0.0/16", "::1/128"]
+    assert "LANDDESK_TRUSTED_PROXIES" in config.VARIABLES
+    monkeypatch.setenv("LANDDESK_TRUSTED_PROXIES", "proxy.local")
+    with pytest.raises(LandDeskError, match="not an IP address"):
+        config.settings()
+    monkeypatch.delenv("LANDDESK_TRUSTED_PROXIES")
+    assert config.settings().trusted_proxies == ()
+
+    # a loopback connection has an address (st.context.ip_address says None for it): it is rate-limited too
+    import streamlit.runtime.context as st_context
+    monkeypatch.setattr(st_context, "_get_client_context", lambda: types.SimpleNamespace(remote_ip="127.0.0.1"))
+    assert session._peer() == "127.0.0.1"
+
+
+def test_a_loopback_client_is_locked_out_like_any_other(sqlite_engine):
+    from service import auth
+    auth.add_user(sqlite_engine, "alice", "analyst", "correct horse battery")
+    for i in range(auth.MAX_FAILURES_PER_CLIENT):
+        assert auth.authenticate(sqlite_engine, f"nobody{i}", "wrong password", "127.0.0.1") is None
+    with pytest.raises(auth.SignInLocked):
+        auth.authenticate(sqlite_engine, "alice", "correct horse battery", "127.0.0.1")
