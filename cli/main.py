@@ -279,6 +279,9 @@ SERVE_OPTIONS = (
     # one output path for data: no toolbar CSV download or clipboard copy on st.dataframe (those bypass the
     # formula neutralisation and the audit log); LandDesk's own CSV/Excel buttons are the only downloads
     "--client.disableDataExport", "true",
+    # no traceback, server path or exception text ever reaches a browser: the app's error boundary
+    # (dashboard/app.py) logs the error with a reference; anything that escapes it shows a generic message
+    "--client.showErrorDetails", "none",
 )
 
 

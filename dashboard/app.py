@@ -4,15 +4,19 @@ Only the pages the principal's role may see exist in the navigation, so a URL na
 Streamlit's page-not-found redirect, never the page (service.auth.ROLE_PAGES)."""
 from __future__ import annotations
 
+import logging
+import uuid
+
 import streamlit as st
 
 from dashboard import session
-from dashboard.ui import lang, language_switch, remember_opening_url
+from dashboard.ui import lang, language_switch, remember_opening_url, text
 from landdesk.i18n import t
 from landdesk.pages import PAGES
 from landdesk.resources import pages_dir
 
 PAGES_DIR = pages_dir()
+log = logging.getLogger("landdesk.dashboard")
 
 
 
@@ -120,8 +124,20 @@ def main() -> None:
     except (StoreUnavailable, AccessDenied) as exc:
         st.error(str(exc), icon=":material/error:")
     except (OperationalError, InterfaceError) as exc:   # the store went away mid-page: say so, recover on rerun
-        st.error(t("store_error", lang()) + str(getattr(exc, "orig", exc)).strip().splitlines()[0],
+        st.error(t("store_error", lang()) + text(str(getattr(exc, "orig", exc)).strip().splitlines()[0]),
                  icon=":material/error:")
 
 
-main()
+def error_boundary(run) -> None:
+    """Every page's error boundary: an unexpected exception is logged server-side with a short reference and the
+    visitor sees one sentence quoting it — never a traceback, a server path or the exception's text (st.stop and
+    st.rerun are not exceptions of this kind and pass through)."""
+    try:
+        run()
+    except Exception:  # noqa: BLE001 - the boundary
+        ref = uuid.uuid4().hex[:8]
+        log.exception("page failed [ref %s]", ref)
+        st.error(t("page_failed", lang(), id=ref), icon=":material/error:")
+
+
+error_boundary(main)

@@ -26,11 +26,34 @@ def tr(key: str, **fmt) -> str:
     return t(key, lang(), **fmt)
 
 
+#: Characters that mean something to Streamlit's Markdown (CommonMark, GitHub tables and strike-through, raw HTML,
+#: entities, `:color[…]` directives, `$…$` math): each is backslash-escaped in a data value.
+_MARKDOWN = frozenset("\\`*_{}[]()<>#+-.!|~:$&^=\"'")
+
+
+def text(value) -> str:
+    """A data value (a stage name, a file name, an error message quoting a file) as literal text inside a
+    Markdown element (st.markdown, st.caption, st.info, st.metric's label and value …): every Markdown, HTML and
+    Streamlit-directive character escaped, line breaks flattened. `![t](http://host/x.png) :red[紧急]` shows as
+    those characters, fetches nothing and is not red. The one way data reaches Markdown (issue 16, finding 5)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    flat = " ".join(str(value).split())
+    return "".join("\\" + c if c in _MARKDOWN else c for c in flat)
+
+
+def tr_data(key: str, **fields) -> str:
+    """Catalogue text `key` (whose own Markdown stays) with every field a data value shown as text (`text`)."""
+    return tr(key, **{k: text(v) for k, v in fields.items()})
+
+
 def language_switch() -> None:
     """A sidebar radio; the choice lives in session state and the URL (?lang=en)."""
     if "lang" not in st.session_state:
-        q = st.query_params.get("lang")
-        st.session_state["lang"] = q if q in LANGS else DEFAULT_LANG
+        from dashboard import params
+        st.session_state["lang"], fix = params.parse_choice(dict(st.query_params), "lang", LANGS, DEFAULT_LANG)
+        if fix is not None:
+            st.sidebar.caption(tr_data("url_corrected", param=fix.param, value=fix.quoted, used=fix.used))
     st.sidebar.radio(t("language", lang()), LANGS, key="lang", horizontal=True,
                      format_func=language_name)
     st.query_params["lang"] = st.session_state["lang"]
@@ -82,22 +105,40 @@ def _url(name: str, default=None):
     return st.session_state.get(_OPENED_WITH, {}).get(name, default)
 
 
+def url_corrected(corrections) -> None:
+    """One short notice per URL parameter the page could not use as it was (dashboard.params), naming what it
+    shows instead; the value is quoted as text. The corrected value replaces the one the session was opened
+    with, so the notice is said once."""
+    opened = st.session_state.setdefault(_OPENED_WITH, {})
+    for c in [c for c in corrections if c is not None]:
+        st.warning(tr_data("url_corrected", param=c.param, value=c.quoted, used=c.used or tr("url_all")),
+                   icon=":material/link_off:")
+        if c.param in opened:
+            opened[c.param] = c.used
+
+
+def _raw_url(names) -> dict[str, str]:
+    return {k: str(v) for k in names if (v := _url(k)) is not None}
+
+
 def filter_bar(status: dict) -> Scope:
     """Period, township, case type and department (and the source system, when the store has several): shared
-    by all pages, kept in session and the URL."""
-    last = status["last"] or dt.date.today()
-    first = status["first"] or last
+    by all pages, kept in session and the URL. Every URL value goes through dashboard.params (a date outside the
+    data, an unknown township: corrected, with a notice); a township officer asking for another township is
+    narrowed and audited once (scope_forced)."""
+    from dashboard import params
+    today = dt.date.today()
+    lo, hi = params.date_bounds(status["first"], status["last"], today)
+    last = status["last"] or today
     qp = st.query_params
+    raw = _raw_url(URL_FILTERS)
+    corrections = []
     if "period" not in st.session_state and KEEP + "period" not in st.session_state:
-        try:
-            start = dt.date.fromisoformat(_url("from")) if _url("from") else last - dt.timedelta(days=29)
-            end = dt.date.fromisoformat(_url("to")) if _url("to") else last
-        except ValueError:
-            start, end = last - dt.timedelta(days=29), last
-        if end < start:
-            start, end = end, start
-        st.session_state["period"] = (min(max(start, first - dt.timedelta(days=366)), end), end)
+        st.session_state["period"], corrections = params.parse_period(raw, status["first"], status["last"], today)
     _seed("period", None)
+    fixed = params.clamp_period(st.session_state.get("period"), status["first"], status["last"], today)
+    if fixed != st.session_state.get("period"):
+        st.session_state["period"] = fixed if fixed else (max(last - dt.timedelta(days=29), lo), min(last, hi))
     options = {"township": status["townships"], "case_type": status["case_types"],
                "department": status["departments"], SYSTEM_DIM: status.get("systems") or []}
     dims = FILTER_DIMS + ((SYSTEM_DIM,) if len(options[SYSTEM_DIM]) > 1 else ())
@@ -108,17 +149,21 @@ def filter_bar(status: dict) -> Scope:
     choices = {dim: ([] if dim == "township" and officer else [""]) + list(options[dim]) for dim in dims}
     if officer:
         choices["township"] = [who.township]
-    for dim in dims:
-        wanted = _url(dim, "")
-        _seed(dim, wanted if wanted in choices[dim] else choices[dim][0])
-        if st.session_state[dim] not in choices[dim]:
-            st.session_state[dim] = choices[dim][0]
-    st.sidebar.subheader(tr("filters"))
-    period = st.sidebar.date_input(tr("period"), key="period", min_value=first - dt.timedelta(days=366),
-                                   max_value=max(last, dt.date.today()))
-    _keep("period")
     all_labels = {"township": "all_townships", "case_type": "all_case_types", "department": "all_departments",
                   SYSTEM_DIM: "all_systems"}
+    for dim in dims:
+        wanted, fix = params.parse_choice(raw, dim, choices[dim], choices[dim][0],
+                                          shown_as=choices[dim][0] or tr(all_labels[dim]))
+        if fix is not None and dim == "township" and officer:
+            _forced_once(who, fix.value)
+        corrections.append(fix)
+        _seed(dim, wanted)
+        if st.session_state[dim] not in choices[dim]:
+            st.session_state[dim] = choices[dim][0]
+    url_corrected(corrections)
+    st.sidebar.subheader(tr("filters"))
+    period = st.sidebar.date_input(tr("period"), key="period", min_value=lo, max_value=hi)
+    _keep("period")
     for dim in dims:
         st.sidebar.selectbox(tr(dim), choices[dim], key=dim,
                              format_func=lambda x, d=dim: x or tr(all_labels[d]))
@@ -140,10 +185,34 @@ def filter_bar(status: dict) -> Scope:
     return Scope(start, end, **chosen)
 
 
+_FORCED = "_scope_forced_audited"
+
+
+def _forced_once(principal, asked: str) -> None:
+    """A township officer's URL names another township: the filter bar narrows it (so no read ever asks for
+    it) and this writes the probe to the audit log as scope_forced — once per session and township asked,
+    not once per export of the page or per rerun (service.access.scoped does the narrowing and the audit)."""
+    from dashboard import data, session
+    from service.access import scoped
+    seen = st.session_state.setdefault(_FORCED, set())
+    if asked in seen:
+        return
+    seen.add(asked)
+    try:
+        scoped(Scope(dt.date.today(), dt.date.today(), township=asked[:100]), principal, engine=data.engine(),
+               client=session.client(), what="url")
+    except Exception:  # noqa: BLE001 - the page is narrowed anyway; an audit row that cannot be written is logged
+        import logging
+        logging.getLogger(__name__).exception("could not audit scope_forced")
+
+
 def unit_selector() -> str:
     """Time unit for durations (workdays by default): a sidebar choice kept across pages and in the URL (?unit=)."""
-    wanted = _url("unit", "workdays")
-    _seed("unit", wanted if wanted in UNITS else "workdays")
+    from dashboard import params
+    wanted, fix = params.parse_choice(_raw_url(["unit"]), "unit", UNITS, "workdays",
+                                      shown_as=tr("unit_name_workdays"))
+    url_corrected([fix])
+    _seed("unit", wanted)
     st.sidebar.radio(tr("time_unit"), UNITS, key="unit", horizontal=True,
                      format_func=lambda u: tr("unit_name_" + u))
     _keep("unit")
@@ -156,8 +225,10 @@ def unit_selector() -> str:
 
 def area_unit_selector() -> str:
     """公顷 or 亩 for land areas, kept across pages and in the URL (?area=mu)."""
-    wanted = _url("area", "ha")
-    _seed("area_unit", wanted if wanted in ("ha", "mu") else "ha")
+    from dashboard import params
+    wanted, fix = params.parse_choice(_raw_url(["area"]), "area", ("ha", "mu"), "ha", shown_as=tr("unit_ha"))
+    url_corrected([fix])
+    _seed("area_unit", wanted)
     st.sidebar.radio(tr("area_unit"), ("ha", "mu"), key="area_unit", horizontal=True,
                      format_func=lambda u: tr("unit_" + u))
     _keep("area_unit")
@@ -198,6 +269,11 @@ def views(page: str, sections: list[tuple[str, Callable[[], None]]]) -> str:
     names = [name for name, _ in sections]
     labels = [tr(name) for name in names]
     shadow = KEEP + key
+    asked = st.query_params.get(key)
+    if asked is not None and asked not in labels and asked not in names:   # a tab that does not exist
+        from dashboard.params import Correction
+        st.query_params.pop(key, None)
+        url_corrected([Correction(key, asked, labels[0])])
     kept = st.session_state.get(shadow, names[0])
     default = labels[names.index(kept)] if kept in names else labels[0]
     tabs = st.tabs(labels, key=key, default=default, on_change="rerun", bind="query-params")

@@ -267,3 +267,66 @@ def test_a_loopback_client_is_locked_out_like_any_other(sqlite_engine):
         assert auth.authenticate(sqlite_engine, f"nobody{i}", "wrong password", "127.0.0.1") is None
     with pytest.raises(auth.SignInLocked):
         auth.authenticate(sqlite_engine, "alice", "correct horse battery", "127.0.0.1")
+
+
+BAD_URLS = [
+    {"to": "2099-01-01"}, {"to": "2026-12-31"}, {"from": "0001-01-01"}, {"from": "9999-12-31", "to": "0001-01-01"},
+    {"from": "yesterday", "to": "2026-13-45"}, {"township": "不存在镇"}, {"case_type": "x" * 500},
+    {"department": "'; DROP TABLE cases; --"}, {"unit": "parsecs"}, {"bn_view": "no such tab"},
+]
+
+
+@pytest.mark.parametrize("params", BAD_URLS, ids=lambda p: "&".join(f"{k}={v[:12]}" for k, v in p.items()))
+def test_any_url_parameter_gives_a_corrected_view_and_a_notice(on_sample, params):
+    """Finding 4: a shared link with a date outside the data (StreamlitValueAboveMaxError before) or any other
+    value a widget cannot take: the page runs on corrected values and says so in one short notice."""
+    at = _apptest("bottlenecks", params)
+    assert not at.exception, [e.message for e in at.exception]
+    notices = [w.value for w in at.warning if "link" in w.value.lower() or "链接" in w.value]
+    assert len(notices) >= 1, [w.value for w in at.warning]
+    assert at.title and at.title[0].value
+    lo, hi = at.sidebar.date_input[0].min, at.sidebar.date_input[0].max
+    start, end = at.sidebar.date_input[0].value
+    assert lo <= start <= end <= hi
+
+
+def test_the_url_parser_keeps_every_value_inside_what_the_widgets_take():
+    from dashboard import params
+    first, last, today = dt.date(2024, 1, 1), dt.date(2026, 10, 31), dt.date(2026, 11, 5)
+    (s, e), notes = params.parse_period({}, first, last, today)
+    assert (s, e) == (dt.date(2026, 10, 2), last) and not notes
+    (s, e), notes = params.parse_period({"from": "0001-01-01", "to": "9999-12-31"}, first, last, today)
+    assert (s, e) == (dt.date(2022, 12, 31), today) and [n.param for n in notes] == ["to", "from"]
+    (s, e), notes = params.parse_period({"from": "2026-09-30", "to": "2026-09-01"}, first, last, today)
+    assert (s, e) == (dt.date(2026, 9, 1), dt.date(2026, 9, 30)) and not notes
+    (s, e), notes = params.parse_period({"to": "\x00<b>"}, None, None, today)
+    assert s <= e == today and notes[0].used == today.isoformat()
+    value, fix = params.parse_choice({"unit": "days"}, "unit", ("workdays", "days"), "workdays")
+    assert value == "days" and fix is None
+    value, fix = params.parse_choice({"township": "y" * 300}, "township", ("", "东坪镇"), "")
+    assert value == "" and len(fix.quoted) <= params.QUOTE_LIMIT
+
+
+def test_an_unexpected_error_shows_a_reference_never_a_traceback(on_sample, monkeypatch, caplog):
+    """Finding 4: one error boundary per page: the error is logged server-side with a reference, the visitor sees
+    one sentence with that reference and nothing of the exception (type, message, server paths); the served
+    dashboard also runs with client.showErrorDetails = none."""
+    from cli.main import serve_command
+    from dashboard import data
+
+    def broken(self, *a, **k):
+        raise RuntimeError("secret detail /srv/landdesk/store.db")
+    monkeypatch.setattr(data.Page, "export", broken)
+    with caplog.at_level("ERROR", logger="landdesk.dashboard"):
+        at = _apptest("cockpit", {"from": "2026-08-01", "to": "2026-10-31"})
+    assert not at.exception
+    shown = " ".join(str(getattr(e, "value", "")) for e in at.main if isinstance(getattr(e, "value", None), str))
+    assert "secret detail" not in shown and "RuntimeError" not in shown and "/srv/" not in shown
+    errors = [e.value for e in at.error]
+    ref = [r for r in caplog.records if "page failed" in r.getMessage()]
+    assert ref, "the error is logged server-side"
+    ref_id = ref[0].getMessage().split("ref ")[1].split("]")[0]
+    assert any(ref_id in e for e in errors), errors
+    assert "secret detail" in caplog.text                 # the details are in the server's log
+    cmd, _ = serve_command(None, "127.0.0.1", 8501, True)
+    assert cmd[cmd.index("--client.showErrorDetails") + 1] == "none"

@@ -13,7 +13,7 @@ from landdesk import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = ("landdesk", "etl", "analytics", "service", "briefing", "dashboard", "pages", "cli")
-CALLS = {"t", "tr", "guidance", "page_header", "section_failed"}
+CALLS = {"t", "tr", "tr_data", "guidance", "page_header", "section_failed"}
 
 
 def _placeholders(msg) -> set[str]:
