@@ -30,7 +30,7 @@ def _sign_in_page() -> None:
     if session.oidc_configured():
         refused = st.session_state.get(session.REFUSED)
         if refused:
-            st.error(t("signin_oidc_unknown", lang(), identity=refused))
+            st.error(t("signin_oidc_unknown", lang(), identity=text(refused)))
             if st.button(t("signin_oidc_switch", lang()), key="signin_oidc_switch"):
                 st.session_state.pop(session.REFUSED, None)
                 st.session_state[session.SIGNED_OUT] = True
@@ -50,7 +50,7 @@ def _sign_in_page() -> None:
         except SignInLocked as exc:
             st.error(t("signin_locked", lang(), minutes=exc.minutes))
         except LandDeskError as exc:
-            st.error(str(exc))
+            st.error(text(exc))
         else:
             if ok is None:
                 st.error(t("signin_failed", lang()))
@@ -94,14 +94,14 @@ def main() -> None:
         try:
             principal = session.refresh(data.engine())
         except LandDeskError as exc:
-            st.error(str(exc))
+            st.error(text(exc))
             st.stop()
         if principal is None and session.oidc_configured() and not st.session_state.get(session.SIGNED_OUT) \
                 and session.REFUSED not in st.session_state:
             try:
                 principal = session.sign_in_oidc(data.engine())
             except LandDeskError as exc:
-                st.error(str(exc))
+                st.error(text(exc))
                 st.stop()
         if principal is None:
             st.navigation([st.Page(_sign_in_page, title=t("signin_title", lang()), icon=":material/login:",
@@ -122,7 +122,7 @@ def main() -> None:
     try:
         nav.run()
     except (StoreUnavailable, AccessDenied) as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(text(exc), icon=":material/error:")
     except (OperationalError, InterfaceError) as exc:   # the store went away mid-page: say so, recover on rerun
         st.error(t("store_error", lang()) + text(str(getattr(exc, "orig", exc)).strip().splitlines()[0]),
                  icon=":material/error:")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Callable
 
 import pandas as pd
@@ -26,9 +27,13 @@ def tr(key: str, **fmt) -> str:
     return t(key, lang(), **fmt)
 
 
-#: Characters that mean something to Streamlit's Markdown (CommonMark, GitHub tables and strike-through, raw HTML,
-#: entities, `:color[…]` directives, `$…$` math): each is backslash-escaped in a data value.
-_MARKDOWN = frozenset("\\`*_{}[]()<>#+-.!|~:$&^=\"'")
+#: Characters that start or close a Markdown construct anywhere in a line (emphasis, code, links and images,
+#: raw HTML and entities, strike-through, tables, `$…$` math, `:color[…]` directives and `http://` autolinks):
+#: each is backslash-escaped in a data value. Block constructs (headings, lists, quotes) only start a line, so
+#: only a value's first character needs escaping for them.
+_INLINE = frozenset("\\`*_[]<>!~$&|:")
+_LINE_START = re.compile(r"^([#+\-=>]|\d+[.)])")
+_WWW = re.compile(r"(?i)\b(www)\.")
 
 
 def text(value) -> str:
@@ -39,7 +44,9 @@ def text(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     flat = " ".join(str(value).split())
-    return "".join("\\" + c if c in _MARKDOWN else c for c in flat)
+    out = "".join("\\" + c if c in _INLINE else c for c in flat)
+    out = _WWW.sub(r"\1\\.", out)
+    return _LINE_START.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], out, count=1)
 
 
 def tr_data(key: str, **fields) -> str:
@@ -297,7 +304,7 @@ def selected_points(event, field: str = "x") -> list:
 
 
 def section_failed(what: str, error: str) -> None:
-    st.warning(tr("section_failed", what=what, error=error), icon=":material/error:")
+    st.warning(tr("section_failed", what=what, error=text(error)), icon=":material/error:")
 
 
 def guidance(key: str, **fmt) -> None:
@@ -342,10 +349,10 @@ def store_status() -> tuple[str, dict]:
         key = data.batch_key()
         status = data.data_status(key)
     except SQLAlchemyError as exc:
-        st.error(tr("store_error") + str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+        st.error(tr("store_error") + text(str(getattr(exc, "orig", exc)).strip().splitlines()[0]))
         st.stop()
     except LandDeskError as exc:   # StoreUnavailable, AccessDenied: one clear sentence
-        st.error(str(exc), icon=":material/error:")
+        st.error(text(exc), icon=":material/error:")
         st.stop()
     if status["last"] is None:
         st.info(tr("no_data"))

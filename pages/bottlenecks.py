@@ -4,8 +4,8 @@ import streamlit as st
 
 from dashboard import charts, data
 from landdesk.fmt import fmt_count
-from dashboard.ui import (chart, cols, guidance, label_value, page_header, period_caption, selected_points, table, tr,
-                          views)
+from dashboard.ui import (chart, cols, guidance, label_value, page_header, period_caption, selected_points, table, text,
+                          tr, tr_data, views)
 
 TOP_TREND = 5
 TOP_VARIANTS = 10
@@ -24,7 +24,7 @@ if ranked.empty:
     st.stop()
 
 top = ranked.iloc[0]
-cards = [(tr("bn_top_stage"), str(top["stage"])), (f"{tr('bn_top_impact')}（{u}）", fmt_count(top["impact_total"])),
+cards = [(tr("bn_top_stage"), text(top["stage"])), (f"{tr('bn_top_impact')}（{u}）", fmt_count(top["impact_total"])),
          (f"{tr('bn_top_median')}（{u}）", fmt_count(top["median"])), (tr("bn_stages"), fmt_count(len(ranked)))]
 for col, (label, value) in zip(st.columns(4), cards):
     with col, st.container(border=True):
@@ -58,7 +58,7 @@ def ranking() -> None:
     stage = picked[0] if picked else stage
     drill, total = page.stage_cases(stage)
     drill = drill.assign(status=[label_value("status", v) for v in drill["status"]])
-    st.caption(tr("drill_stage_caption", stage=stage, shown=len(drill), total=total, unit=u))
+    st.caption(tr_data("drill_stage_caption", stage=stage, shown=len(drill), total=total, unit=u))
     table(drill, "stage-cases", cols("case_id", "stage_events", "stage_sojourn", "last_completed", "case_type",
                                      "department", "township", "status", "received_at", "closed_at", "throughput",
                                      "age"), height=300)

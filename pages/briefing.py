@@ -9,7 +9,7 @@ import streamlit as st
 from analytics.scope import Scope
 from dashboard import charts, data
 from briefing.weeks import week_bounds
-from dashboard.ui import LANGS, chart, guidance, lang, store_status, table, tr
+from dashboard.ui import LANGS, chart, guidance, lang, store_status, table, tr, tr_data
 from landdesk.i18n import language_name
 
 st.title(tr("page_briefing"))
@@ -42,7 +42,7 @@ archived = {(a.week, a.lang, a.format): a for a in data.briefing_archive()}
 with_charts = st.toggle(tr("bp_with_charts"), value=False, key="bp_with_charts", help=tr("bp_with_charts_help"))
 if (week, blang, "html") in archived and not with_charts:
     html = archived[(week, blang, "html")].path.read_text(encoding="utf-8")
-    st.caption(tr("bp_from_archive", file=archived[(week, blang, "html")].path.name))
+    st.caption(tr_data("bp_from_archive", file=archived[(week, blang, "html")].path.name))
 else:
     with st.spinner(tr("bp_building")):
         html = data.briefing_html(key, week, blang, charts=with_charts)
@@ -74,5 +74,5 @@ else:
         payload = path.read_bytes()
         data.audit_download(who, client, path.name, kind="briefing")
         return payload
-    st.download_button(tr("bp_archive_download", file=chosen.path.name), _archived,
+    st.download_button(tr_data("bp_archive_download", file=chosen.path.name), _archived,
                        chosen.path.name, key="brief-archive-dl", icon=":material/download:", on_click="ignore")

@@ -46,6 +46,6 @@ if uploaded is not None and st.button(tr("upload_load"), type="primary"):
     try:
         result = data.load_upload(choice, uploaded.name, uploaded.getvalue())
     except LandDeskError as exc:
-        st.error(str(exc))
+        st.error(text(exc))
     else:
-        (st.success if result.status == "loaded" else st.info)(result.summary())
+        (st.success if result.status == "loaded" else st.info)(text(result.summary()))

@@ -30,7 +30,7 @@ if rows["land_use"]:           # the years and the cultivated-land cards above t
     else:
         a = b = years[0]
     lscope = data.land_scope(scope, a, b)
-    st.caption(tr("land_scope_caption", place=place, a=a, b=b))
+    st.caption(tr_data("land_scope_caption", place=place, a=a, b=b))
 
     target = page.export("cultivated-target")
     region = target[target["region_name"] == scope.township] if scope.township else target[target["level"] == "county"]
@@ -164,7 +164,7 @@ def supply() -> None:
     if not rows["land_supply"]:
         guidance("no_supply_loaded")
         return
-    st.caption(tr("land_supply_caption", start=scope.start, end=scope.end, place=place))
+    st.caption(tr_data("land_supply_caption", start=scope.start, end=scope.end, place=place))
     left, right = st.columns(2)
     for dim, box in (("purpose", left), ("method", right)):
         df = scaled(page.export("land-supply", by=dim), "area_ha")

@@ -3,6 +3,7 @@ oversized and wrongly typed uploads, secrets from the environment or secrets.tom
 import ast
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -330,3 +331,74 @@ def test_an_unexpected_error_shows_a_reference_never_a_traceback(on_sample, monk
     assert "secret detail" in caplog.text                 # the details are in the server's log
     cmd, _ = serve_command(None, "127.0.0.1", 8501, True)
     assert cmd[cmd.index("--client.showErrorDetails") + 1] == "none"
+
+
+MARKDOWN_STAGE = "![t](http://host/x.png) :red[紧急]"
+
+
+@pytest.fixture
+def marked_store(sample_store_url, tmp_path, monkeypatch):
+    """A copy of the sample store whose top bottleneck stage (Aug–Oct 2026) is named with Markdown."""
+    import shutil
+
+    from sqlalchemy import update
+
+    from etl.schema import case_events
+    from etl.store import make_engine
+    src = sample_store_url.removeprefix("sqlite:///")
+    dst = tmp_path / "marked.db"
+    shutil.copy(src, dst)
+    url = f"sqlite:///{dst.as_posix()}"
+    eng = make_engine(url)
+    top = run_export(eng, "bottlenecks", Scope(dt.date(2026, 8, 1), dt.date(2026, 10, 31)))["stage"].iloc[0]
+    with eng.begin() as conn:
+        conn.execute(update(case_events).where(case_events.c.stage == top).values(stage=MARKDOWN_STAGE))
+    from analytics.memo import clear_all
+    clear_all()                     # the in-process memo keyed the store state before the rename
+    monkeypatch.setenv("LANDDESK_DATABASE_URL", url)
+    monkeypatch.setenv("LANDDESK_BRIEFING_DIR", str(tmp_path / "briefings"))
+    yield eng
+    eng.dispose()
+
+
+def _markdown_bodies(at) -> list[str]:
+    out = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "subheader", "title"):
+        out += [e.value for e in at.get(kind) if isinstance(getattr(e, "value", None), str)]
+    for m in at.metric:
+        out += [m.label, m.value]
+    return out
+
+
+@pytest.mark.parametrize("page", ["cockpit", "bottlenecks"])
+def test_data_values_are_shown_as_text_never_as_markdown(marked_store, page):
+    """Finding 5: a stage named `![t](http://host/x.png) :red[紧急]` must not make a leader's browser fetch an
+    outside image or show red text: the cockpit's top bottlenecks, the bottleneck card and the drill-down caption
+    quote it through ui.text, which escapes it."""
+    from dashboard.ui import text
+    at = _apptest(page, {"from": "2026-08-01", "to": "2026-10-31"})
+    assert not at.exception
+    bodies = _markdown_bodies(at)
+    assert any(text(MARKDOWN_STAGE) in b for b in bodies), "the stage is shown"
+    for body in bodies:
+        assert MARKDOWN_STAGE not in body, body
+        if "紧急" in body:   # an image, a link or a :color[…] directive needs an unescaped "[", raw HTML a "<"
+            assert not re.search(r"(?<!\\)[\[<]", body), body
+
+
+def test_the_text_helper_escapes_every_markdown_construct():
+    from dashboard.ui import text
+    assert text(MARKDOWN_STAGE) == "\\!\\[t\\](http\\://host/x.png) \\:red\\[紧急\\]"
+    assert text("<img src=x onerror=alert(1)>").startswith("\\<img")
+    assert text("# big\n\n- item") == "\\# big - item"        # one line: only its start can open a block
+    assert text("www.example.org") == "www\\.example.org"
+    assert text("**bold** `code` ~~gone~~ $x^2$ | a | &lt;") == \
+        "\\*\\*bold\\*\\* \\`code\\` \\~\\~gone\\~\\~ \\$x^2\\$ \\| a \\| \\&lt;"
+    assert text(None) == "—" and text("东坪镇") == "东坪镇"
+
+
+def test_the_briefing_shows_a_markdown_stage_as_text(marked_store):
+    from briefing import build_briefing, render_html
+    html = render_html(build_briefing(marked_store, "2026-W43", "zh"), charts=False)
+    assert "紧急" in html
+    assert 'src="http://host' not in html and "<img src=\"http" not in html
