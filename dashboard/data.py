@@ -198,12 +198,12 @@ def load_upload(mapping_path: str, filename: str, content: bytes):
     return result
 
 
-def _audit_safe(action: str, principal, client, detail) -> None:
+def _audit_safe(action: str, principal, client, detail, eng=None) -> None:
     import logging
 
     from service import audit
     try:
-        audit.record(engine(), action, principal.username, detail, client)
+        audit.record(eng if eng is not None else engine(), action, principal.username, detail, client)
     except Exception:  # noqa: BLE001
         logging.getLogger(__name__).exception("could not audit %s", action)
 
@@ -249,25 +249,50 @@ def _briefing_html(key: str, week: str, lang: str, charts: bool = True) -> str:
 
 
 def briefing_download(key: str, week: str, lang: str, fmt: str):
-    """A zero-argument callable for a deferred download button: builds the file when clicked and audits it
-    (principal and client captured now, while the script runs)."""
+    """A zero-argument callable for a deferred download button: builds the file when clicked and audits it."""
+    require(_who()[0], "briefing")
+    return deferred_download(lambda: briefing_file(key, week, lang, fmt), f"briefing-{week}-{lang}.{fmt}",
+                             kind="briefing")
+
+
+#: The capability a download of each kind needs at click time.
+DOWNLOAD_CAPABILITY = {"table": "download", "briefing": "briefing"}
+
+
+def deferred_download(build, filename: str, kind: str = "table", rows: int | None = None):
+    """The one output path of every dashboard download: a zero-argument callable for a deferred download
+    button (st.download_button(data=...)) that, when clicked, first checks that the session's account is still
+    there, active and allowed (`service.auth.refresh`: a user disabled after the table was drawn gets no file, an
+    `access_denied` audit row and one sentence), then builds the file and audits it as `download`. Principal,
+    client and engine are captured now, while the script runs; the click runs on another thread."""
     principal, client = _who()
-    require(principal, "briefing")
+    eng = engine()
+    from dashboard.session import auth_mode
+    signin = auth_mode() == "signin"
+    capability = DOWNLOAD_CAPABILITY[kind]
 
-    def build() -> bytes:
-        payload = briefing_file(key, week, lang, fmt)
-        audit_download(principal, client, f"briefing-{week}-{lang}.{fmt}", kind="briefing")
-        return payload
-    return build
+    def payload():
+        from service import auth
+        from service.access import AccessDenied
+        now = auth.refresh(eng, principal) if signin else principal
+        if now is None or not now.can(capability):
+            _audit_safe("access_denied", principal, client, {"file": filename, "kind": kind,
+                                                            "reason": "session no longer valid"}, eng)
+            raise AccessDenied.say("access_session_ended")
+        out = build()
+        audit_download(now, client, filename, kind=kind, rows=rows, eng=eng)
+        return out
+    return payload
 
 
-def audit_download(principal, client, filename: str, kind: str = "table", rows: int | None = None) -> None:
+def audit_download(principal, client, filename: str, kind: str = "table", rows: int | None = None,
+                   eng=None) -> None:
     """Best effort: a download the store cannot log is still served (the failure is logged)."""
     import logging
 
     from service import audit
     try:
-        audit.record(engine(), "download", principal.username if principal else None,
+        audit.record(eng if eng is not None else engine(), "download", principal.username if principal else None,
                      {"file": filename, "kind": kind, "rows": rows}, client)
     except Exception:  # noqa: BLE001
         logging.getLogger(__name__).exception("could not audit the download of %s", filename)

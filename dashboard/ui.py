@@ -416,14 +416,9 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
     who = session.principal()
     if who is not None and not who.can("download"):
         return
-    client = session.client()
 
-    def audited(build, filename):
-        def payload():
-            out = build()
-            data.audit_download(who, client, filename, rows=len(shown))   # logged when the file is produced
-            return out
-        return payload
+    def audited(build, filename):   # checked (session still valid) and audited when the file is produced
+        return data.deferred_download(build, filename, kind="table", rows=len(shown))
 
     left, right, _ = st.columns([1, 1, 6])
     # deferred: the files are built only when a download is clicked, and clicking does not rerun the page

@@ -68,11 +68,6 @@ else:
     pick = st.selectbox(tr("bp_archive_pick"), range(len(archive)), key="brief_archive_pick",
                         format_func=lambda i: archive[i].path.name)
     chosen = archive[pick]
-    from dashboard import session
-
-    def _archived(path=chosen.path, who=session.principal(), client=session.client()):
-        payload = path.read_bytes()
-        data.audit_download(who, client, path.name, kind="briefing")
-        return payload
+    _archived = data.deferred_download(chosen.path.read_bytes, chosen.path.name, kind="briefing")
     st.download_button(tr_data("bp_archive_download", file=chosen.path.name), _archived,
                        chosen.path.name, key="brief-archive-dl", icon=":material/download:", on_click="ignore")
