@@ -287,3 +287,66 @@ def test_an_identity_without_an_account_stays_signed_out(oidc, signin_mode):
         failed = conn.execute(select(func.count()).select_from(audit_log).where(
             audit_log.c.action == "sign_in_failed", audit_log.c.username == "stranger@elsewhere.example")).scalar()
     assert failed == 1
+
+
+def _audit_count(engine, action: str, **detail) -> int:
+    log = audit.recent(engine, 100000, action=action)
+    if not detail:
+        return len(log)
+    import json
+    rows = [json.loads(d) if isinstance(d, str) else (d or {}) for d in log["detail"]]
+    return sum(all(r.get(k) == v for k, v in detail.items()) for r in rows)
+
+
+def test_a_forged_township_is_audited_once_per_session_not_per_export(signin_mode):
+    """Finding 9: the filter bar narrows ?township=城关镇 for an officer — and writes it to the audit log as
+    scope_forced, once for the session (not once per export of the page, nor again on a rerun)."""
+    before = _audit_count(signin_mode, "scope_forced", asked="城关镇", forced="东坪镇")
+    at = as_user("dongping", "cockpit", {"township": "城关镇"})
+    assert not at.exception
+    assert _audit_count(signin_mode, "scope_forced", asked="城关镇", forced="东坪镇") == before + 1
+    at.run()
+    assert _audit_count(signin_mode, "scope_forced", asked="城关镇", forced="东坪镇") == before + 1
+    as_user("dongping", "efficiency", {"township": "城关镇"})     # another session: its own probe
+    assert _audit_count(signin_mode, "scope_forced", asked="城关镇", forced="东坪镇") == before + 2
+    as_user("dongping", "cockpit", {"township": "东坪镇"})         # the officer's own: nothing to audit
+    assert _audit_count(signin_mode, "scope_forced", asked="城关镇", forced="东坪镇") == before + 2
+
+
+def test_a_disabled_user_cannot_download_the_tables_already_on_screen(signin_mode, monkeypatch):
+    """Finding 6: downloads check the session's account when clicked. A leader's cockpit is drawn (its download
+    buttons carry deferred builders); the account is then disabled; a click gets no file, only a refusal, and the
+    refusal is audited."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from service.access import AccessDenied
+    captured = {}
+    original = MediaFileManager.add_deferred
+
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        captured[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kw)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    engine = signin_mode
+    saved = auth._hasher
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        auth.add_user(engine, "lead2", "leader", PASSWORD)
+    finally:
+        auth._hasher = saved
+    at = new_app()
+    at.session_state["principal"] = Principal("lead2", "leader", None)
+    at.switch_page(str(ROOT / "pages" / "cockpit.py"))
+    at.run()
+    assert not at.exception
+    csv = next(f for f in captured if f.endswith(".csv"))
+    downloads = _audit_count(engine, "download")
+    assert captured[csv]()                                     # still active: the file, audited
+    assert _audit_count(engine, "download") == downloads + 1
+    auth.set_active(engine, "lead2", False)
+    denied = _audit_count(engine, "access_denied")
+    for name, build in captured.items():
+        with pytest.raises(AccessDenied):
+            build()
+    assert _audit_count(engine, "download") == downloads + 1
+    assert _audit_count(engine, "access_denied") == denied + len(captured)
