@@ -8,8 +8,9 @@ principal=...)`), not only in the dashboard's widgets.
   (`scope_forced`), so a probe is visible to the admins while the page keeps working.
 - The public principal (`service.auth.PUBLIC`) may run only the disclosure exports in
   PUBLIC_EXPORTS, with the breakdowns listed there and no township or department filter; every
-  count below MIN_CELL is suppressed (`suppress_small_cells`), and so is every rate or time
-  computed from a suppressed group. Case-level, petition-level and handler-level exports are refused.
+  count below MIN_CELL is suppressed (`suppress_small_cells`), with complementary suppression: every
+  rate, share or time derived from a suppressed or small cell, and enough other cells that no hidden
+  value is recovered from a total. Case-level, petition-level and handler-level exports are refused.
 - Everyone else (leader, planner, analyst, admin, the development mode and the command line,
   which has the store's credentials anyway) sees the whole county.
 """
@@ -109,16 +110,37 @@ def check_export(principal: Principal | None, name: str, by: str | None) -> None
         raise AccessDenied.say("access_public_by", name=name, by=by, allowed=allowed)
 
 
+def _is_rate(col: str) -> bool:
+    return "rate" in col or "participation" in col or "share" in col
+
+
+def _implies_small(rate: float, counts, min_cell: int) -> bool:
+    """True when `rate` times one of the published `counts` is a whole number k with k, or its complement
+    count − k, between 1 and min_cell − 1: the rate would reveal a small cell (6 of a published 14 → 6/14)."""
+    for c in counts:
+        if c is None or not c > 0:
+            continue
+        k = rate * c
+        if abs(k - round(k)) <= 1e-6 * max(1.0, c):
+            k = round(k)
+            if 0 < k < min_cell or 0 < c - k < min_cell:
+                return True
+    return False
+
+
 def suppress_small_cells(df: pd.DataFrame, count_cols, min_cell: int = MIN_CELL, derived_cols=(),
                          base_cols=None) -> pd.DataFrame:
-    """Small-cell suppression for publication. Returns a copy where
+    """Small-cell suppression for publication, complementary suppression included. Returns a copy where
 
-    - every count in `count_cols` with 0 < value < min_cell is replaced by None (true zeros stay);
-    - secondary suppression: where a column has exactly one suppressed cell among several, the
-      smallest other non-zero cell of that column is suppressed too, so the hidden value cannot be
-      recovered by subtracting the visible ones from a published total;
-    - in a row whose group size (`base_cols`, default `count_cols`) is below min_cell, every
-      `derived_cols` value (a rate, median or mean of that small group) is replaced by None;
+    - primary: every count in `count_cols` with 0 < value < min_cell is replaced by None (true zeros stay);
+    - complementary, down a column: while a column has exactly one suppressed cell, or suppressed cells adding up
+      to less than min_cell, its smallest other non-zero cell is suppressed too, so neither a hidden value nor a
+      small sum of them can be recovered by subtracting the visible ones from a published total;
+    - derived values: every `derived_cols` value (a rate, share, median or mean) is replaced by None in a row
+      whose group size (`base_cols`, default `count_cols`) is below min_cell, in a row with any suppressed count
+      (6/7 = 0.857 would reveal both hidden counts), and — for a rate or share — wherever the rate times a
+      published count of the row (or a count implied by another published rate) gives a number, or a
+      complement, between 1 and min_cell − 1 (a hidden numerator recovered from its rate);
     - a boolean column `suppressed` flags every row with a suppressed cell, and
       `attrs["suppressed_cells"]` counts them (`attrs["min_cell"]` states the rule).
     """
@@ -129,17 +151,34 @@ def suppress_small_cells(df: pd.DataFrame, count_cols, min_cell: int = MIN_CELL,
     hide = pd.DataFrame(False, index=out.index, columns=out.columns)
     for col in count_cols:
         v = pd.to_numeric(out[col], errors="coerce")
-        small = (v > 0) & (v < min_cell)
-        if small.sum() == 1 and len(v) > 1:
-            rest = v[~small & (v > 0)]
-            if len(rest):
+        small = ((v > 0) & (v < min_cell)).fillna(False).astype(bool)
+        if len(v) > 1:
+            while small.any() and (small.sum() == 1 or v[small].sum() < min_cell):
+                rest = v[~small & (v > 0)]
+                if not len(rest):
+                    break
                 small.loc[rest.idxmin()] = True
-        hide[col] = small.fillna(False).astype(bool)
-    if base_cols and derived_cols:
-        base = out[base_cols].apply(pd.to_numeric, errors="coerce")
-        small_group = (base < min_cell).any(axis=1) | hide[base_cols].any(axis=1)
+        hide[col] = small
+    if derived_cols:
+        counts = out[count_cols].apply(pd.to_numeric, errors="coerce") if count_cols else None
+        row_hidden = hide[count_cols].any(axis=1) if count_cols else pd.Series(False, index=out.index)
+        if base_cols:
+            base = out[base_cols].apply(pd.to_numeric, errors="coerce")
+            row_hidden = row_hidden | (base < min_cell).any(axis=1) | hide[base_cols].any(axis=1)
+        rates = [c for c in derived_cols if _is_rate(c)]
+        for i in out.index:
+            if row_hidden.loc[i] or counts is None or not rates:
+                continue
+            visible = [float(counts.at[i, c]) for c in count_cols if not hide.at[i, c] and pd.notna(counts.at[i, c])]
+            values = {r: pd.to_numeric(out.at[i, r], errors="coerce") for r in rates}
+            implied = {r: [round(v * c) for c in visible if c > 0 and abs(v * c - round(v * c)) <= 1e-6 * c]
+                       for r, v in values.items() if pd.notna(v)}   # e.g. rated cases = participation × completed
+            for r, v in values.items():
+                others = [k for o, ks in implied.items() if o != r for k in ks]
+                if pd.notna(v) and _implies_small(float(v), visible + others, min_cell):
+                    hide.at[i, r] = True
         for col in derived_cols:
-            hide[col] = small_group & out[col].notna()
+            hide[col] = hide[col] | (row_hidden & out[col].notna())
     for col in count_cols + derived_cols:
         if hide[col].any():
             out[col] = out[col].astype(object).where(~hide[col], None)

@@ -213,3 +213,64 @@ def test_capabilities_are_enforced_by_require():
             access.require(Principal("x", role), "upload")
     with pytest.raises(AccessDenied):
         access.require(OFFICER, "audit")
+
+
+def _recover_small_cells(row: dict, count_cols, rate_cols, min_cell=access.MIN_CELL) -> list[str]:
+    """What an attacker learns from one published row: a small number (1..min_cell-1) recovered from a published
+    rate and a published count (rate × count, or its complement), or a hidden denominator pinned by its rate
+    (6/7 = 0.857 can only be 6 of 7 below 10)."""
+    found = []
+    counts = {c: row[c] for c in count_cols if row.get(c) is not None and not pd.isna(row[c])}
+    hidden = [c for c in count_cols if c in row and (row[c] is None or pd.isna(row[c]))]
+    for r in rate_cols:
+        v = row.get(r)
+        if v is None or pd.isna(v):
+            continue
+        for c, n in counts.items():
+            k = v * n
+            if n > 0 and abs(k - round(k)) < 1e-9 * n and (0 < round(k) < min_cell or 0 < n - round(k) < min_cell):
+                found.append(f"{r}×{c}")
+        if hidden and 0 < v < 1:
+            fits = [d for d in range(1, min_cell) if abs(v * d - round(v * d)) < 1e-9]
+            if len(fits) <= 2:
+                found.append(f"{r} pins a hidden count: one of {fits}")
+    return found
+
+
+def test_complementary_suppression_leaves_nothing_to_recompute():
+    """Finding 2: the public petitions table hid accepted = 7 but published 6/7 = 0.857, which reveals both."""
+    df = pd.DataFrame({
+        "topic": ["a", "b", "c", "d"],
+        "received": [50, 30, 100, 12], "accepted": [7, 25, 90, 12], "replied": [40, 20, 80, 11],
+        "timely_acceptance_rate": [6 / 7, 1.0, 0.9, 0.5], "reply_on_time_rate": [0.95, 0.5, 0.875, 1.0]})
+    spec = PUBLIC_EXPORTS["petitions"]
+    out = access.public_result("petitions", df)
+    rates = [c for c in spec.derived_cols if c in df.columns]
+    for row in out.to_dict("records"):
+        assert not _recover_small_cells(row, spec.count_cols, rates), row
+    for col in ("received", "accepted", "replied"):       # a published total minus the visible cells
+        hidden = df[col].sum() - sum(v for v in out[col] if v is not None)
+        assert hidden == 0 or hidden >= access.MIN_CELL, col
+    assert out.loc[0, "accepted"] is None and out.loc[0, "timely_acceptance_rate"] is None
+    assert out.loc[1, "reply_on_time_rate"] == 0.5 and out.loc[1, "received"] == 30   # nothing small: published
+
+
+def test_the_public_tables_of_the_sample_county_leave_nothing_to_recompute(stores):
+    full, _, _ = stores
+    leaks = []
+    for month in (8, 9, 10):
+        scope = Scope(dt.date(2026, month, 1), dt.date(2026, month + 1, 1) - dt.timedelta(days=1))
+        for name, spec in PUBLIC_EXPORTS.items():
+            total = results.read(full, name, scope, principal=PUBLIC, audited=False)
+            for by in [b for b in spec.by if b]:
+                df = results.read(full, name, scope, by=by, principal=PUBLIC, audited=False)
+                rates = [c for c in spec.derived_cols if c in df.columns and ("rate" in c or "participation" in c)]
+                for row in df.to_dict("records"):
+                    leaks += [(name, by, month, x) for x in _recover_small_cells(row, spec.count_cols, rates)]
+                for col in spec.count_cols:
+                    if col not in df.columns or total[col].iloc[0] is None or by == "period":
+                        continue
+                    hidden = total[col].iloc[0] - sum(v for v in df[col] if v is not None and not pd.isna(v))
+                    if 0 < hidden < access.MIN_CELL:
+                        leaks.append((name, by, month, f"{col}: total − visible = {hidden}"))
+    assert not leaks, leaks[:10]
