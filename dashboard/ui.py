@@ -250,6 +250,44 @@ def unit_label(unit: str) -> str:
     return tr("unit_" + unit)
 
 
+def count_slider(label: str, low: int, high: int, value: int, key: str) -> int:
+    """A whole-number slider built from data (e.g. the process map's minimum edge count). Degenerate data is
+    normal: with low >= high there is nothing to choose (Streamlit refuses min = max), so no slider is drawn and
+    `low` is the answer; a default or a kept value outside the range is moved inside it."""
+    low, high = int(low), int(high)
+    if high <= low:
+        st.session_state.pop(key, None)
+        return low
+    value = min(max(int(value), low), high)
+    kept = st.session_state.get(key)
+    if kept is not None and not (isinstance(kept, int) and low <= kept <= high):
+        st.session_state[key] = min(max(int(kept), low), high) if isinstance(kept, (int, float)) else value
+    if key in st.session_state:
+        return st.slider(label, low, high, key=key)
+    return st.slider(label, low, high, value, key=key)
+
+
+def range_select(label: str, options: list, value: tuple, key: str) -> tuple:
+    """A (from, to) pick among ordered options built from data (e.g. surveyed years): none → (None, None), one →
+    (it, it), no widget in either case; a default or kept pair that is not among the options falls back to the
+    first and last option."""
+    options = list(options)
+    if not options:
+        return None, None
+    if len(options) == 1:
+        st.session_state.pop(key, None)
+        return options[0], options[0]
+
+    def valid(pair) -> bool:
+        return isinstance(pair, (tuple, list)) and len(pair) == 2 and all(v in options for v in pair)
+    value = tuple(value) if valid(value) else (options[0], options[-1])
+    if key in st.session_state and not valid(st.session_state[key]):
+        st.session_state[key] = value
+    if key in st.session_state:
+        return tuple(st.select_slider(label, options=options, key=key))
+    return tuple(st.select_slider(label, options=options, value=value, key=key))
+
+
 def chart(fig, caption: str, key: str | None = None, select: bool = False):
     """A Plotly chart (title and units set by its builder) with its one-line caption; returns the selection
     event when `select` (point or box selection re-runs the page)."""

@@ -4,8 +4,8 @@ import streamlit as st
 
 from dashboard import charts, data
 from landdesk.fmt import fmt_count
-from dashboard.ui import (chart, cols, guidance, label_value, page_header, period_caption, selected_points, table, text,
-                          tr, tr_data, views)
+from dashboard.ui import (chart, cols, count_slider, guidance, label_value, page_header, period_caption,
+                          selected_points, table, text, tr, tr_data, views)
 
 TOP_TREND = 5
 TOP_VARIANTS = 10
@@ -71,8 +71,8 @@ def process_map() -> None:
     if dfg.empty:
         guidance("no_events_period")
         return
-    min_count = st.slider(tr("bn_min_edge"), 1, max(1, int(dfg["count"].max())), 1 if len(dfg) <= 40 else
-                          int(dfg["count"].quantile(0.5)), key="bn_min_edge")
+    min_count = count_slider(tr("bn_min_edge"), 1, int(dfg["count"].max()), 1 if len(dfg) <= 40 else
+                             int(dfg["count"].quantile(0.5)), key="bn_min_edge")
     edges = dfg[dfg["count"] >= min_count]
     fig = charts.process_map(edges, dict(zip(stage_times["stage"], stage_times["median"])), tr("bn_chart_map"), u,
                              tr("col_count"), tr("col_median"))

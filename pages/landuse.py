@@ -6,7 +6,8 @@ import streamlit as st
 from analytics.landuse import change_years
 from dashboard import charts, data
 from landdesk.fmt import MU_PER_HA, fmt_count
-from dashboard.ui import area, chart, cols, guidance, lang, page_header, table, tr, views
+from dashboard.ui import (area, chart, cols, guidance, lang, page_header, range_select, table, tr, tr_data,
+                          views)
 
 page = page_header("page_landuse", areas=True)
 key, status, scope, area_unit = page.key, page.status, page.scope, page.area_unit
@@ -25,10 +26,9 @@ def scaled(df, *columns):
 if rows["land_use"]:           # the years and the cultivated-land cards above the tabs; guidance in them
     years = data.land_years(key, scope.township)
     default = change_years(scope, years)
-    if len(years) > 1:
-        a, b = st.select_slider(tr("land_years"), options=years, value=default, key="land_years")
-    else:
-        a = b = years[0]
+    a, b = range_select(tr("land_years"), years, default, key="land_years")
+    if a is None:                      # land-use rows, but none for this township: the tabs say so
+        a = b = scope.end.year
     lscope = data.land_scope(scope, a, b)
     st.caption(tr_data("land_scope_caption", place=place, a=a, b=b))
 

@@ -402,3 +402,68 @@ def test_the_briefing_shows_a_markdown_stage_as_text(marked_store):
     html = render_html(build_briefing(marked_store, "2026-W43", "zh"), charts=False)
     assert "紧急" in html
     assert 'src="http://host' not in html and "<img src=\"http" not in html
+
+
+def _widget_script():
+    import streamlit as st
+
+    from dashboard.ui import count_slider, range_select
+    case = st.session_state.get("case", "")
+    low, high, value = {"equal": (1, 1, 1), "empty": (1, 0, 1), "wide": (1, 9, 50)}.get(case, (1, 5, 3))
+    st.session_state["got_count"] = count_slider("edges", low, high, value, key="edges")
+    options = {"none": [], "one": [2024], "two": [2020, 2024]}.get(case, [2019, 2020, 2021])
+    st.session_state["got_range"] = range_select("years", options, (2019, 2021), key="years")
+
+
+@pytest.mark.parametrize("case,count,years", [
+    ("equal", 1, (2019, 2021)), ("empty", 1, (2019, 2021)), ("wide", 9, (2019, 2021)),
+    ("none", 3, (None, None)), ("one", 3, (2024, 2024)), ("two", 3, (2020, 2024))])
+def test_widgets_built_from_data_accept_degenerate_data(case, count, years):
+    """Finding 10: a slider whose data has min = max (StreamlitInvalidMinMaxError before), no value or a default
+    outside the range, and a year range with no year, one year or a default not among them."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_function(_widget_script)
+    at.session_state["case"] = case
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["got_count"] == count and at.session_state["got_range"] == years
+    at.session_state["years"] = (1990, 1991)          # a kept value from another township's years
+    at.session_state["edges"] = 99
+    at.run()
+    assert not at.exception
+
+
+@pytest.fixture
+def one_case(sqlite_engine, sample_store_url, monkeypatch):
+    """The sample county cut to one case whose stages never repeat: every directly-follows edge occurs once."""
+    from sqlalchemy import insert, select
+
+    from etl.schema import case_events, cases
+    from etl.store import make_engine
+    sample = make_engine(sample_store_url)
+    with sample.connect() as src:
+        events = pd.DataFrame([dict(r._mapping) for r in src.execute(
+            select(case_events).where(case_events.c.completed_at >= dt.datetime(2026, 10, 1)).limit(4000))])
+        per_case = events.groupby("case_id")["stage"].agg(lambda s: s.nunique() == len(s) and len(s) >= 3)
+        cid = per_case[per_case].index[0]
+        case = [dict(r._mapping, batch_id=None) for r in src.execute(select(cases).where(cases.c.case_id == cid))]
+        evs = [dict(r._mapping, batch_id=None) for r in src.execute(
+            select(case_events).where(case_events.c.case_id == cid))]
+    sample.dispose()
+    with sqlite_engine.begin() as conn:
+        conn.execute(insert(cases), case)
+        conn.execute(insert(case_events), evs)
+    monkeypatch.setenv("LANDDESK_DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("LANDDESK_BRIEFING_DIR", str(ROOT / "tests" / "_no_briefings_here"))
+    day = case[0]["received_at"].date()
+    return day, max(e["completed_at"] for e in evs).date()
+
+
+def test_the_process_map_of_a_period_where_every_edge_occurs_once(one_case):
+    from landdesk.i18n import t
+    start, end = one_case
+    at = _apptest("bottlenecks", {"from": start.isoformat(), "to": end.isoformat(),
+                                  "bn_view": t("bn_tab_map", "zh")})
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.get("plotly_chart"), "the process map is drawn"
