@@ -1,4 +1,10 @@
-"""The `landdesk` command line: demo, serve, db, etl, export, sample."""
+"""The `landdesk` command line: demo, serve, db, etl, export, sample.
+
+Exit codes, the same for every command (README.md): 0 done; 2 the command could not do what was asked because
+of its input — a bad argument or value, an unknown township, an unreadable or malformed file or mapping, a load
+that failed, an output folder that cannot be written, a store that is missing, unreachable or needs a driver that
+is not installed; 1 an unexpected internal error (one sentence, no traceback: please report it); 130
+interrupted. Every failure is one sentence on stderr."""
 from __future__ import annotations
 
 import argparse
@@ -13,14 +19,43 @@ from landdesk.resources import APP_PATH, SAMPLE_DIR
 from landdesk.settings import database_url
 
 
-def _engine(args):
-    from etl.store import make_engine
-    return make_engine(args.db)
+#: Exit codes (module docstring, README.md).
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _engine(args, create: bool = False):
+    """The store engine of `--db`. Only `create` commands (db upgrade, demo) may bring a new SQLite file into
+    being: for every other command a path that does not exist is a mistyped one, refused before anything (its
+    folder included) is created."""
+    from etl.store import make_engine, normalise_url
+    url = database_url(args.db)
+    if not create:
+        must_exist(url)
+    try:
+        return make_engine(url)
+    except ImportError as exc:       # a dialect whose driver is not installed (mysql://, oracle:// …)
+        raise LandDeskError(f"The store URL {make_url_safe(normalise_url(url))} needs the database driver "
+                            f"{getattr(exc, 'name', None) or exc}, which is not installed; LandDesk's stores are "
+                            "SQLite and PostgreSQL.") from None
+
+
+def must_exist(url: str) -> None:
+    """Refuse a SQLite store URL whose file does not exist (a read-only command never creates a store)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return                           # make_engine says it is not a valid URL
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).exists():
+        raise LandDeskError(f"There is no store at {parsed.database}; check --db or LANDDESK_DATABASE_URL "
+                            "(`landdesk db upgrade` creates a new store, `landdesk demo` the sample one).")
 
 
 def cmd_db_upgrade(args) -> int:
     from etl.store import current_revision, upgrade
-    engine = _engine(args)
+    engine = _engine(args, create=True)
     upgrade(engine)
     print(f"store {engine.url.render_as_string(hide_password=True)} is at revision {current_revision(engine)}")
     return 0
@@ -94,7 +129,7 @@ def cmd_etl_run(args) -> int:
     for r in results:
         print(r.summary())
     _audit_etl(engine, results)
-    return 1 if any(r.status == "failed" for r in results) else 0
+    return EXIT_BAD_INPUT if any(r.status == "failed" for r in results) else EXIT_OK   # as `etl load`
 
 
 def cmd_etl_undo(args) -> int:
@@ -134,11 +169,39 @@ def cmd_etl_rejects(args) -> int:
     return 0
 
 
+#: The dates a command accepts: wide enough for any record, narrow enough that a period's arithmetic (the previous
+#: period, 30 days before) stays inside what Python's dates hold.
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-10-31") from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise argparse.ArgumentTypeError(f"{text} is outside the dates LandDesk handles ({FIRST_DATE} to {LAST_DATE})")
+    return day
+
+
+def _check_filters(engine, args) -> None:
+    """An unknown --township / --case-type / --department is a typo, not "no cases": say which values exist."""
+    from sqlalchemy import select
+
+    from analytics.coverage import dimension_values
+    from etl.schema import petitions
+    with engine.connect() as conn:
+        known = dimension_values(conn)
+        known["townships"] = sorted(set(known["townships"]) | {
+            t for (t,) in conn.execute(select(petitions.c.township).distinct()) if t})
+    for flag, dim, values in (("--township", "township", known["townships"]),
+                              ("--case-type", "case_type", known["case_types"]),
+                              ("--department", "department", known["departments"])):
+        value = getattr(args, dim, None)
+        if value is not None and value not in values:
+            listed = ", ".join(values[:30]) + (" …" if len(values) > 30 else "")
+            raise LandDeskError(f"{flag} {value!r} does not occur in the store; the values there are: "
+                                f"{listed or '(none: the store has no cases)'}.")
 
 
 def _date_or_today(text: str) -> dt.date | str:
@@ -173,6 +236,7 @@ def cmd_export(args) -> int:
     from landdesk.settings import local_now
     engine = _engine(args)
     ensure_ready(engine)
+    _check_filters(engine, args)
     with engine.connect() as conn:
         last = data_end(conn)
         to = local_now().date() if args.to == "today" else args.to
@@ -315,16 +379,16 @@ def make_url_safe(url: str) -> str:
 
 
 def cmd_serve(args) -> int:
-    from etl.store import ensure_ready, make_engine
-    ensure_ready(make_engine(args.db))
+    from etl.store import ensure_ready
+    ensure_ready(_engine(args))
     auth = "none" if args.no_auth else ("public" if args.public else "signin")
     return _serve(args.db, args.host, args.port, args.headless, auth)
 
 
 def cmd_demo(args) -> int:
     from etl.load import run_sources
-    from etl.store import make_engine, upgrade
-    engine = make_engine(args.db)
+    from etl.store import upgrade
+    engine = _engine(args, create=True)
     upgrade(engine)
     for r in run_sources(engine, SAMPLE_DIR / "sources.yaml", progress=True):
         print(r.summary())
@@ -343,8 +407,15 @@ def _version() -> str:
         return __version__
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with LandDesk's error convention: one sentence naming the help, exit code 2 (bad input)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (`{self.prog} --help` shows the usage)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="landdesk", description="LandDesk: analytics for land-and-resources bureaus.")
+    p = Parser(prog="landdesk", description="LandDesk: analytics for land-and-resources bureaus.")
     p.add_argument("--version", action="version", version=f"landdesk {_version()}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="store URL (default: $LANDDESK_DATABASE_URL or sqlite:///data/landdesk.db)")
@@ -431,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     from briefing.cli import add_arguments as briefing_arguments, run as run_briefing
     sp = sub.add_parser("briefing", parents=[common], help="write the weekly briefing (PDF, DOCX, HTML)")
     briefing_arguments(sp)
-    sp.set_defaults(func=run_briefing)
+    sp.set_defaults(func=_guarded_briefing(run_briefing))
 
     from etl.schema import ROLES
     users = sub.add_parser("users", help="dashboard accounts").add_subparsers(dest="users_command", required=True)
@@ -471,18 +542,42 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _guarded_briefing(run):
+    """`landdesk briefing` reads an existing store only: a mistyped SQLite path is refused, not created."""
+    def cmd_briefing(args) -> int:
+        must_exist(database_url(args.db))
+        return run(args)
+    return cmd_briefing
+
+
+def _os_sentence(exc: OSError) -> str:
+    where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+    return f"cannot use{where}: {exc.strerror or exc}."
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)       # bad arguments: argparse's usage line and exit code 2
     try:
         return args.func(args)
     except LandDeskError as exc:
         print(f"landdesk: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except BrokenPipeError:
-        return 0
+        return EXIT_OK
     except KeyboardInterrupt:
         print("landdesk: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except OSError as exc:                      # an output folder that cannot be written (--out /proc/nope) …
+        print(f"landdesk: {_os_sentence(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ImportError as exc:                  # a store URL whose driver is not installed, reached elsewhere
+        print(f"landdesk: a module LandDesk needs is not installed ({getattr(exc, 'name', None) or exc}).",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # noqa: BLE001 - never a traceback: one sentence, and a bug to report
+        print(f"landdesk: internal error ({type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}); "
+              "please report it.", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

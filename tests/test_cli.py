@@ -114,3 +114,63 @@ def test_cli_auditing_is_best_effort_on_a_store_without_the_audit_log(db):
     export = landdesk("export", "petitions", "--from", "2026-08-01", "--to", "2026-10-31", db=db)
     assert export.returncode == 0, export.stderr
     assert "warning: not audited" in export.stderr
+
+
+@pytest.fixture(scope="module")
+def sample_db(sample_store_url, tmp_path_factory):
+    import shutil
+    dst = tmp_path_factory.mktemp("cli-sample") / "sample.db"
+    shutil.copy(sample_store_url.removeprefix("sqlite:///"), dst)
+    return f"sqlite:///{dst.as_posix()}"
+
+
+def _one_sentence(r, code=2):
+    assert r.returncode == code, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    return r.stderr
+
+
+@pytest.mark.parametrize("args", [["--from", "0001-01-01"], ["--to", "9999-12-31"], ["--from", "2026-13-01"]])
+def test_out_of_range_dates_are_one_sentence(sample_db, args):
+    """Finding 8: --from 0001-01-01 / --to 9999-12-31 ended in an OverflowError traceback."""
+    err = _one_sentence(landdesk("export", "kpis", *args, db=sample_db))
+    assert "--help" in err
+
+
+def test_unwritable_briefing_folder_and_missing_driver_are_one_sentence(sample_db):
+    err = _one_sentence(landdesk("briefing", "--out", "/proc/nope", "--format", "html", "--quiet", db=sample_db))
+    assert "/proc/nope" in err
+    err = _one_sentence(landdesk("export", "kpis", db="mysql://bureau:s3cret@dbhost/landdesk"))
+    assert "driver" in err and "s3cret" not in err
+
+
+@pytest.mark.parametrize("cmd", [["export", "kpis"], ["etl", "batches"], ["audit"], ["users", "list"],
+                                 ["briefing", "--format", "html"]])
+def test_read_only_commands_never_create_a_store(tmp_path, cmd):
+    """Finding 8: `export` given a mistyped SQLite path created the folder and an empty database."""
+    missing = tmp_path / "typo" / "landesk.db"
+    err = _one_sentence(landdesk(*cmd, db=f"sqlite:///{missing.as_posix()}"))
+    assert "no store at" in err
+    assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize("flag,value", [("--township", "东坪"), ("--case-type", "不动产登记"), ("--department", "nope")])
+def test_an_unknown_filter_value_says_which_exist(sample_db, flag, value):
+    """Finding 8: a typo gave zeros and exit 0, reading as "no cases"."""
+    err = _one_sentence(landdesk("export", "kpis", flag, value, db=sample_db))
+    assert value in err and "the values there are" in err
+    ok = landdesk("export", "kpis", "--township", "东坪镇", "--from", "2026-10-01", "--to", "2026-10-31", db=sample_db)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_a_failed_load_exits_2_from_etl_load_and_etl_run_alike(db, tmp_path):
+    """One exit-code convention: a failed load is bad input (2) whichever command ran it."""
+    assert landdesk("db", "upgrade", db=db).returncode == 0
+    (tmp_path / "bad.csv").write_text("x\n1\n", encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text("dataset: cases\nsource:\n  path: bad.csv\ncolumns:\n  case_id: nope\n",
+                                       encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text("sources:\n  - bad.yaml\n", encoding="utf-8")
+    load = landdesk("etl", "load", str(tmp_path / "bad.yaml"), "--quiet", db=db)
+    run = landdesk("etl", "run", str(tmp_path / "sources.yaml"), "--quiet", db=db)
+    assert load.returncode == run.returncode == 2, (load.stderr, run.stdout, run.stderr)
+    assert "Traceback" not in load.stderr + run.stderr
