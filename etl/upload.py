@@ -14,8 +14,17 @@ ALLOWED_SUFFIXES = (".csv", ".xlsx", ".xes", ".xes.gz", ".gz")
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
+MAX_NAME = 120
+
+
 def _safe_name(name: str) -> str:
-    return re.sub(r"[^\w.\-]+", "_", Path(name).name)[:120] or "upload"
+    """The upload's name reduced to safe characters, at most MAX_NAME long with its type suffix kept (a long
+    name is cut in its stem, after the type check saw the whole name)."""
+    safe = re.sub(r"[^\w.\-]+", "_", Path(name).name) or "upload"
+    if len(safe) <= MAX_NAME:
+        return safe
+    suffix = next((s for s in sorted(ALLOWED_SUFFIXES, key=len, reverse=True) if safe.lower().endswith(s)), "")
+    return safe[:MAX_NAME - len(suffix)] + safe[len(safe) - len(suffix):]
 
 
 def load_upload(engine, mapping_path: str | Path, filename: str, content: bytes,
@@ -25,6 +34,9 @@ def load_upload(engine, mapping_path: str | Path, filename: str, content: bytes,
     The derived mapping lives at a stable path per source mapping, so uploading the same file
     twice is skipped like any unchanged source.
     """
+    whole = re.sub(r"[^\w.\-]+", "_", Path(filename).name)
+    if not whole.lower().endswith(ALLOWED_SUFFIXES):        # the whole name: cutting it could expose a .csv
+        raise LandDeskError(f"{filename} is not a file type LandDesk loads (csv, xlsx, xes, xes.gz).")
     name = _safe_name(filename)
     if not name.lower().endswith(ALLOWED_SUFFIXES):
         raise LandDeskError(f"{filename} is not a file type LandDesk loads (csv, xlsx, xes, xes.gz).")
@@ -46,4 +58,11 @@ def load_upload(engine, mapping_path: str | Path, filename: str, content: bytes,
     derived = dict(doc, source=source)
     derived_path = target_dir / f"{mapping_path.stem}.upload.yaml"
     derived_path.write_text(yaml.safe_dump(derived, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return load_mapping(engine, derived_path)
+    try:
+        result = load_mapping(engine, derived_path)
+    except BaseException:
+        stored.unlink(missing_ok=True)        # a refused upload does not stay on the server's disk
+        raise
+    if result.status == "failed":
+        stored.unlink(missing_ok=True)
+    return result

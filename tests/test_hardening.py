@@ -467,3 +467,42 @@ def test_the_process_map_of_a_period_where_every_edge_occurs_once(one_case):
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert at.get("plotly_chart"), "the process map is drawn"
+
+
+def test_a_long_upload_name_is_checked_whole_before_it_is_cut(sqlite_engine, tmp_path):
+    """Finding 11: the name used to be cut to 120 characters before the type check, so `x…x.csv.exe` whose cut
+    ended in `.csv` passed as a CSV."""
+    from etl import upload
+    mapping = config.SAMPLE_DIR / "mappings" / "approval_cases.yaml"
+    sneaky = "x" * (upload.MAX_NAME - 4) + ".csv" + ".exe"
+    with pytest.raises(LandDeskError, match="not a file type"):
+        upload.load_upload(sqlite_engine, mapping, sneaky, b"a,b\n1,2\n", upload_dir=tmp_path / "up")
+    assert not (tmp_path / "up").exists()
+    long_ok = "y" * 300 + ".csv"
+    assert upload._safe_name(long_ok).endswith(".csv") and len(upload._safe_name(long_ok)) == upload.MAX_NAME
+    assert upload._safe_name("z" * 300 + ".xes.gz").endswith(".xes.gz")
+
+
+def test_a_refused_binary_upload_does_not_stay_on_disk(sqlite_engine, tmp_path):
+    from etl import upload
+    mapping = config.SAMPLE_DIR / "mappings" / "approval_cases.yaml"
+    garbage = (ROOT / "tests" / "bad_input" / "binary_garbage.csv").read_bytes()
+    try:
+        result = upload.load_upload(sqlite_engine, mapping, "cases.csv", garbage, upload_dir=tmp_path / "up")
+    except LandDeskError:
+        result = None
+    assert result is None or result.status == "failed"
+    left = [p.name for p in (tmp_path / "up").rglob("*") if p.is_file() and not p.name.endswith(".upload.yaml")]
+    assert left == [], left
+
+
+@pytest.mark.parametrize("lang,words", [("zh", "暂时无法连接数据库"), ("en", "cannot be reached right now")])
+def test_postgresql_down_is_one_sentence_in_the_session_language_without_the_password(monkeypatch, lang, words):
+    """Finding 11: the store-down message came in English only; it must never include the password."""
+    monkeypatch.setenv("LANDDESK_DATABASE_URL", "postgresql://landdesk:Sup3rSecretPw@127.0.0.1:1/landdesk")
+    at = _apptest("cockpit", {"lang": lang}, timeout=60)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and words in errors[0], errors
+    everything = " ".join(str(getattr(e, "value", "")) for e in at.main) + " ".join(errors)
+    assert "Sup3rSecretPw" not in everything and "\\*\\*\\*@127.0.0.1" in errors[0]   # masked (as text)
