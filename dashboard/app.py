@@ -10,7 +10,7 @@ import uuid
 import streamlit as st
 
 from dashboard import session
-from dashboard.ui import lang, language_switch, remember_opening_url, text
+from dashboard.ui import lang, language_switch, remember_opening_url, store_down, text
 from landdesk.i18n import t
 from landdesk.pages import PAGES
 from landdesk.resources import pages_dir
@@ -121,11 +121,10 @@ def main() -> None:
     _account_box(principal)
     try:
         nav.run()
-    except (StoreUnavailable, AccessDenied) as exc:
+    except AccessDenied as exc:
         st.error(text(exc), icon=":material/error:")
-    except (OperationalError, InterfaceError) as exc:   # the store went away mid-page: say so, recover on rerun
-        st.error(t("store_error", lang()) + text(str(getattr(exc, "orig", exc)).strip().splitlines()[0]),
-                 icon=":material/error:")
+    except (StoreUnavailable, OperationalError, InterfaceError) as exc:   # the store went away mid-page: say so,
+        store_down(exc)                                                     # in the session's language; recover on rerun
 
 
 def error_boundary(run) -> None:

@@ -377,9 +377,33 @@ def plotly_layout(fig, title: str):
     return fig
 
 
+def store_down_message(exc: BaseException) -> str:
+    """The store cannot be reached (PostgreSQL down, a file gone): one catalogue sentence in the session's
+    language naming the store without its password and the driver's first line with any password scrubbed."""
+    from dashboard import data
+    try:
+        url = data.engine().url
+        store, password = url.render_as_string(hide_password=True), url.password
+    except Exception:  # noqa: BLE001 - no engine at all: the sentence without the store
+        store, password = "", None
+    cause = exc.__context__ if exc.__class__.__name__ == "StoreUnavailable" and exc.__context__ else exc
+    cause = getattr(cause, "orig", None) or cause
+    lines = str(cause).strip().splitlines()
+    reason = lines[0] if lines else type(cause).__name__
+    if password:
+        reason = reason.replace(str(password), "***")
+    return tr_data("store_unavailable", store=store, reason=reason[:300])
+
+
+def store_down(exc: BaseException) -> None:
+    st.error(store_down_message(exc), icon=":material/error:")
+
+
 def store_status() -> tuple[str, dict]:
     """The store's batch key and data status; stops the page with guidance when unreachable or empty."""
     from sqlalchemy.exc import SQLAlchemyError
+
+    from analytics.exports import StoreUnavailable
 
     from dashboard import data
     from landdesk.errors import LandDeskError
@@ -387,9 +411,12 @@ def store_status() -> tuple[str, dict]:
         key = data.batch_key()
         status = data.data_status(key)
     except SQLAlchemyError as exc:
-        st.error(tr("store_error") + text(str(getattr(exc, "orig", exc)).strip().splitlines()[0]))
+        store_down(exc)
         st.stop()
-    except LandDeskError as exc:   # StoreUnavailable, AccessDenied: one clear sentence
+    except StoreUnavailable as exc:
+        store_down(exc)
+        st.stop()
+    except LandDeskError as exc:   # AccessDenied: one clear sentence
         st.error(text(exc), icon=":material/error:")
         st.stop()
     if status["last"] is None:
