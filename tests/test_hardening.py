@@ -506,3 +506,120 @@ def test_postgresql_down_is_one_sentence_in_the_session_language_without_the_pas
     assert len(errors) == 1 and words in errors[0], errors
     everything = " ".join(str(getattr(e, "value", "")) for e in at.main) + " ".join(errors)
     assert "Sup3rSecretPw" not in everything and "\\*\\*\\*@127.0.0.1" in errors[0]   # masked (as text)
+
+
+def _fuzz_pages():
+    from landdesk.pages import PAGES, STAFF_PAGES
+    return [p for p in STAFF_PAGES if p in PAGES] + ["audit", "users"]
+
+
+def test_every_page_survives_fuzzed_url_parameters(on_sample):
+    """Beyond the review: random and boundary values for every URL parameter of every page (dates across
+    Python's whole range, garbage, unknown and injected values, tabs that exist and do not) through AppTest:
+    no exception reaches the page, and the period shown is inside the picker's bounds. Bounded: ~20 examples."""
+    from hypothesis import HealthCheck, given, settings as hsettings, strategies as s
+
+    from dashboard.ui import page_views
+    from landdesk.i18n import t
+    pages = _fuzz_pages()
+    junk = s.one_of(s.text(max_size=30), s.sampled_from(["", " ", "\x00", "<script>", "' OR 1=1 --", "![x](http://h/x)",
+                                                        ":red[x]", "9" * 40, "NaN", "-1", "∞", "城关镇", "东坪镇"]))
+    dates = s.one_of(s.dates().map(dt.date.isoformat), junk,
+                     s.sampled_from(["0001-01-01", "9999-12-31", "2099-01-01", "2026-12-31", "2024-02-29"]))
+
+    def view_param(page):
+        param, keys = page_views(page)
+        if not param:
+            return s.just({})
+        return s.one_of(s.just({}), s.sampled_from(keys).map(lambda k: {param: t(k, "zh")}),
+                        junk.map(lambda v: {param: v}))
+
+    params = s.sampled_from(pages).flatmap(lambda page: s.tuples(s.just(page), s.fixed_dictionaries({}, optional={
+        "from": dates, "to": dates, "township": junk, "case_type": junk, "department": junk,
+        "unit": s.one_of(junk, s.sampled_from(["workdays", "days", "hours"])),
+        "area": s.one_of(junk, s.just("mu")), "lang": s.one_of(junk, s.sampled_from(["zh", "en"]))}), view_param(page)))
+
+    seen = []
+
+    @hsettings(max_examples=20, deadline=None, derandomize=True, database=None,
+               suppress_health_check=list(HealthCheck))
+    @given(params)
+    def check(case):
+        page, query, view = case
+        query = {k: v for k, v in {**query, **view}.items() if "\x00" not in v}   # a URL cannot carry NUL
+        at = _apptest(page, query, timeout=120)
+        assert not at.exception, (page, query, [e.message for e in at.exception])
+        seen.append(page)
+        if at.sidebar.date_input:
+            d = at.sidebar.date_input[0]
+            value = d.value if isinstance(d.value, (tuple, list)) else (d.value,)
+            assert all(d.min <= v <= d.max for v in value), (page, query, value)
+    check()
+    assert len(set(seen)) >= 4
+
+
+def test_sign_in_download_and_disable_concurrently(sqlite_engine, monkeypatch):
+    """Beyond the review: sign-ins and clicks on an on-screen download run in threads while an admin disables the
+    account. Nothing but a refusal ever goes wrong, every operation that starts after the disable has returned is
+    refused, and the audit log holds exactly one `download` row per file served."""
+    import threading
+    import time
+
+    from argon2 import PasswordHasher
+
+    from dashboard import data
+    from service import audit, auth
+    from service.access import AccessDenied
+    monkeypatch.setenv("LANDDESK_AUTH", "signin")
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    password = "青山-correct horse 42"
+    auth.add_user(sqlite_engine, "busy", "leader", password)
+    who = auth.authenticate(sqlite_engine, "busy", password, "10.0.0.1")
+    monkeypatch.setattr(data, "_who", lambda: (who, "10.0.0.1"))
+    monkeypatch.setattr(data, "engine", lambda: sqlite_engine)
+    click = data.deferred_download(lambda: to_csv_bytes(pd.DataFrame({"a": [1, 2]})), "t.csv", rows=2)
+
+    log, errors, disabled_at = [], [], []
+    stop = threading.Event()
+
+    def signer():
+        while not stop.is_set():
+            t0 = time.monotonic()
+            try:
+                ok = auth.authenticate(sqlite_engine, "busy", password, "10.0.0.2") is not None
+            except auth.SignInLocked:
+                ok = False
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+                return
+            log.append(("sign_in", t0, ok))
+
+    def downloader():
+        while not stop.is_set():
+            t0 = time.monotonic()
+            try:
+                ok = bool(click())
+            except AccessDenied:
+                ok = False
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+                return
+            log.append(("download", t0, ok))
+
+    threads = [threading.Thread(target=f) for f in (signer, signer, downloader, downloader, downloader)]
+    for th in threads:
+        th.start()
+    time.sleep(1.0)
+    auth.set_active(sqlite_engine, "busy", False, by="root")
+    disabled_at.append(time.monotonic())
+    time.sleep(1.0)
+    stop.set()
+    for th in threads:
+        th.join(30)
+    assert not errors, errors[:3]
+    before = [ok for kind, t0, ok in log if t0 < disabled_at[0] and kind == "download"]
+    after = [(kind, ok) for kind, t0, ok in log if t0 > disabled_at[0]]
+    assert before and any(before), "downloads were served before the disable"
+    assert after and not any(ok for _, ok in after), [a for a in after if a[1]][:5]
+    served = sum(ok for kind, _, ok in log if kind == "download")
+    assert len(audit.recent(sqlite_engine, 100000, action="download")) == served
