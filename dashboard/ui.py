@@ -315,9 +315,15 @@ def views(page: str, sections: list[tuple[str, Callable[[], None]]]) -> str:
     labels = [tr(name) for name in names]
     shadow = KEEP + key
     asked = st.query_params.get(key)
-    if asked is not None and asked not in labels and asked not in names:   # a tab that does not exist
+    known = {t(name, code) for name in names for code in LANGS} | set(names)   # a tab named in any language
+    told = st.session_state.setdefault("_tab_corrected", set())
+    if asked is not None and asked not in known and (key, asked) not in told:   # a tab that does not exist
         from dashboard.params import Correction
-        st.query_params.pop(key, None)
+        told.add((key, asked))
+        try:
+            st.query_params.pop(key, None)
+        except Exception:  # noqa: BLE001 - bound to the tabs already: they fall back to the first tab themselves
+            pass
         url_corrected([Correction(key, asked, labels[0])])
     kept = st.session_state.get(shadow, names[0])
     default = labels[names.index(kept)] if kept in names else labels[0]
