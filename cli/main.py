@@ -185,7 +185,8 @@ def _date(text: str) -> dt.date:
 
 
 def _check_filters(engine, args) -> None:
-    """An unknown --township / --case-type / --department is a typo, not "no cases": say which values exist."""
+    """An unknown --township / --case-type / --department / --system is a typo, not "no cases": say which
+    values exist."""
     from sqlalchemy import select
 
     from analytics.coverage import dimension_values
@@ -196,7 +197,8 @@ def _check_filters(engine, args) -> None:
             t for (t,) in conn.execute(select(petitions.c.township).distinct()) if t})
     for flag, dim, values in (("--township", "township", known["townships"]),
                               ("--case-type", "case_type", known["case_types"]),
-                              ("--department", "department", known["departments"])):
+                              ("--department", "department", known["departments"]),
+                              ("--system", "system", known.get("systems", []))):
         value = getattr(args, dim, None)
         if value is not None and value not in values:
             listed = ", ".join(values[:30]) + (" …" if len(values) > 30 else "")

@@ -154,7 +154,8 @@ def test_read_only_commands_never_create_a_store(tmp_path, cmd):
     assert not missing.parent.exists()
 
 
-@pytest.mark.parametrize("flag,value", [("--township", "东坪"), ("--case-type", "不动产登记"), ("--department", "nope")])
+@pytest.mark.parametrize("flag,value", [("--township", "东坪"), ("--case-type", "不动产登记"), ("--department", "nope"),
+                                        ("--system", "审批系")])
 def test_an_unknown_filter_value_says_which_exist(sample_db, flag, value):
     """Finding 8: a typo gave zeros and exit 0, reading as "no cases"."""
     err = _one_sentence(landdesk("export", "kpis", flag, value, db=sample_db))
