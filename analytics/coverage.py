@@ -61,7 +61,11 @@ def activity_range(conn: Connection) -> tuple[dt.date | None, dt.date | None]:
     return (min(firsts) if firsts else None), data_end(conn)
 
 
-def default_period(conn: Connection, days: int = 30, end: dt.date | None = None) -> tuple[dt.date, dt.date]:
+#: The default period every page and export starts on: this many days up to the data end.
+DEFAULT_PERIOD_DAYS = 30
+
+
+def default_period(conn: Connection, days: int = DEFAULT_PERIOD_DAYS, end: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """The default period: `days` days ending at `end`, else at the data end (today in an empty store)."""
     from landdesk.settings import local_now
     last = end or data_end(conn) or local_now().date()

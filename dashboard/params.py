@@ -11,12 +11,31 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from analytics.coverage import DEFAULT_PERIOD_DAYS
+
 #: The longest URL value quoted back in a notice.
 QUOTE_LIMIT = 40
 #: How far before the first day with data the period picker reaches (ui.filter_bar's min_value).
 LOOKBACK = dt.timedelta(days=366)
-#: The default period: the 30 days up to the last day with data.
-DEFAULT_DAYS = 30
+#: The default period: the days up to the last day with data (analytics.coverage.DEFAULT_PERIOD_DAYS).
+DEFAULT_DAYS = DEFAULT_PERIOD_DAYS
+
+
+
+def _bounded(raw: dict, key: str, default: dt.date, lo: dt.date, hi: dt.date, notes: list) -> dt.date:
+    """The date of URL parameter `key` within [lo, hi]: `default` when absent, `default` (noted) when unreadable,
+    the nearest bound (noted) when outside."""
+    if not raw.get(key):
+        return default
+    value = _date(raw[key])
+    if value is None:
+        notes.append(Correction(key, raw[key], default.isoformat()))
+        return default
+    if not lo <= value <= hi:
+        fixed = min(max(value, lo), hi)
+        notes.append(Correction(key, raw[key], fixed.isoformat()))
+        return fixed
+    return value
 
 
 @dataclass(frozen=True)
@@ -55,24 +74,8 @@ def parse_period(raw: Mapping[str, str], first: dt.date | None, last: dt.date | 
     lo, hi = date_bounds(first, last, today)
     last = last or today
     notes: list[Correction] = []
-    end_default = min(max(last, lo), hi)
-    end = _date(raw["to"]) if raw.get("to") else end_default
-    if end is None:
-        end = end_default
-        notes.append(Correction("to", raw["to"], end.isoformat()))
-    elif not lo <= end <= hi:
-        fixed = min(max(end, lo), hi)
-        notes.append(Correction("to", raw["to"], fixed.isoformat()))
-        end = fixed
-    start_default = max(end - dt.timedelta(days=DEFAULT_DAYS - 1), lo)
-    start = _date(raw["from"]) if raw.get("from") else start_default
-    if start is None:
-        start = start_default
-        notes.append(Correction("from", raw["from"], start.isoformat()))
-    elif not lo <= start <= hi:
-        fixed = min(max(start, lo), hi)
-        notes.append(Correction("from", raw["from"], fixed.isoformat()))
-        start = fixed
+    end = _bounded(raw, "to", min(max(last, lo), hi), lo, hi, notes)
+    start = _bounded(raw, "from", max(end - dt.timedelta(days=DEFAULT_DAYS - 1), lo), lo, hi, notes)
     if end < start:
         start, end = end, start
     return (start, end), notes

@@ -145,7 +145,7 @@ def filter_bar(status: dict) -> Scope:
     _seed("period", None)
     fixed = params.clamp_period(st.session_state.get("period"), status["first"], status["last"], today)
     if fixed != st.session_state.get("period"):
-        st.session_state["period"] = fixed if fixed else (max(last - dt.timedelta(days=29), lo), min(last, hi))
+        st.session_state["period"] = fixed if fixed else (max(last - dt.timedelta(days=params.DEFAULT_DAYS - 1), lo), min(last, hi))
     options = {"township": status["townships"], "case_type": status["case_types"],
                "department": status["departments"], SYSTEM_DIM: status.get("systems") or []}
     dims = FILTER_DIMS + ((SYSTEM_DIM,) if len(options[SYSTEM_DIM]) > 1 else ())

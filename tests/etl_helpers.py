@@ -69,3 +69,19 @@ def local_table(engine, name: str, order: str | None = None, tz: str = "Asia/Sha
         if col.type.__class__.__name__ == "DateTime" and col.name in df:
             df[col.name] = wall(pd.to_datetime(df[col.name]), tz)
     return df
+
+
+def cli_load(tmp_path, mapping):
+    """`landdesk etl load MAPPING --quiet` on a fresh upgraded SQLite store in `tmp_path`, as a subprocess:
+    the CompletedProcess (text output)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, "-m", "cli.main", "db", "upgrade", "--db", db], cwd=root, env=env,
+                   check=True, capture_output=True)
+    return subprocess.run([sys.executable, "-m", "cli.main", "etl", "load", str(mapping), "--db", db, "--quiet"],
+                          cwd=root, env=env, capture_output=True, text=True)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from etl import schema as S
 from etl.load import list_batches, list_rejects, load_mapping
-from etl_helpers import FIXTURES, snapshot, table, write_mapping
+from etl_helpers import cli_load, FIXTURES, snapshot, table, write_mapping
 from landdesk.errors import LandDeskError
 
 BAD = Path(__file__).resolve().parent / "bad_input"
@@ -196,12 +196,7 @@ def test_a_50_mb_single_field(engine, tmp_path):
 def test_cli_prints_one_sentence_and_exits_2(tmp_path, case):
     doc, (_, pattern) = CORPUS[case]
     mapping = write_mapping(tmp_path, "bad.yaml", doc)
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "cli.main", "db", "upgrade", "--db", db], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    p = subprocess.run([sys.executable, "-m", "cli.main", "etl", "load", str(mapping), "--db", db, "--quiet"],
-                       cwd=ROOT, env=env, capture_output=True, text=True)
+    p = cli_load(tmp_path, mapping)
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("landdesk: ") and "Traceback" not in p.stderr

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from etl.load import list_batches, list_rejects, load_mapping
-from etl_helpers import local_table, snapshot, table, write_mapping
+from etl_helpers import cli_load, local_table, snapshot, table, write_mapping
 from landdesk.errors import LandDeskError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,12 +80,7 @@ def test_a_load_that_keeps_nothing_fails_and_names_the_cause(engine, tmp_path):
 def test_a_load_that_keeps_nothing_exits_2_on_the_cli(tmp_path):
     text = "case,activity,time\n" + "".join(f"X{i},Review,not a date {i}\n" for i in range(5))
     mapping = _events_mapping(tmp_path, text, reject_threshold=1.0)
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "cli.main", "db", "upgrade", "--db", db], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    p = subprocess.run([sys.executable, "-m", "cli.main", "etl", "load", str(mapping), "--db", db, "--quiet"],
-                       cwd=ROOT, env=env, capture_output=True, text=True)
+    p = cli_load(tmp_path, mapping)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "5 rows read, none kept" in lines[0] and "completed_at … is not a date/time" in lines[0]
