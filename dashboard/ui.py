@@ -463,10 +463,14 @@ def data_badge(status: dict) -> None:
 
 
 def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = None, height: int | None = None) -> None:
-    """A table with CSV and Excel downloads (formulas neutralised); labels translated for display."""
+    """A table with CSV and Excel downloads (formulas neutralised); labels translated for display. The source
+    system column is shown only when the rows come from more than one system."""
     from landdesk.spreadsheet import to_csv_bytes, to_xlsx_bytes
 
-    shown = df.rename(columns=column_labels or {})
+    if "system" in df.columns and df["system"].nunique(dropna=True) <= 1:
+        df = df.drop(columns="system")
+    column_labels = {"system": tr("system"), **(column_labels or {})}
+    shown = df.rename(columns=column_labels)
     kwargs = {"height": height} if height else {}
     config = {}
     for original in df.columns:

@@ -274,3 +274,18 @@ def test_township_scope_still_applies_with_a_system_filter(sqlite_engine, tmp_pa
     df = results.read(sqlite_engine, "cases", Scope(MARCH.start, MARCH.end, system="乡镇审批", township="西乡"),
                       principal=officer)
     assert list(df["case_id"]) == ["T1"] and set(df["township"]) == {"东乡"}
+
+
+def test_tables_show_the_system_column_only_when_rows_come_from_several_systems():
+    from streamlit.testing.v1 import AppTest
+
+    def app():
+        import pandas as pd
+
+        from dashboard.ui import table
+        table(pd.DataFrame({"system": ["default", "default"], "case_id": ["A", "B"]}), "one")
+        table(pd.DataFrame({"system": ["北区审批", "南区审批"], "case_id": ["A", "A"]}), "two")
+    at = AppTest.from_function(app).run()
+    assert not at.exception
+    one, two = (list(d.value.columns) for d in at.dataframe)
+    assert one == ["case_id"] and two == ["来源系统", "case_id"]
