@@ -52,9 +52,11 @@ def test_audit_row_rolls_back_with_the_work_it_describes(engine):
     assert audit.recent(engine, 10).empty
 
 
-def test_time_is_the_bureaus_wall_clock():
-    expected = dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+def test_time_is_a_utc_instant():
+    """Audit rows are stamped like every time in the store: naive UTC (shown in the bureau's zone)."""
+    expected = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     assert abs((audit.now() - expected).total_seconds()) < 5
+    assert abs((audit.now() - dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)).total_seconds()) > 3600
 
 
 def test_store_without_the_audit_table_says_run_db_upgrade(tmp_path):
@@ -74,17 +76,18 @@ def landdesk(*args, db):
 def test_cli_exports_and_etl_runs_are_audited(tmp_path):
     db = f"sqlite:///{(tmp_path / 'a.db').as_posix()}"
     assert landdesk("db", "upgrade", db=db).returncode == 0
-    r = landdesk("etl", "load", str(SAMPLE_DIR / "mappings" / "targets.yaml"), "--quiet", db=db)
+    r = landdesk("etl", "load", str(SAMPLE_DIR / "mappings" / "targets.yaml"),
+                 str(SAMPLE_DIR / "mappings" / "approval_cases.yaml"), "--quiet", db=db)
     assert r.returncode == 0, r.stderr
     r = landdesk("export", "kpis", "--from", "2026-10-01", "--to", "2026-10-31", "--township", "东坪镇", db=db)
     assert r.returncode == 0, r.stderr
     log = json.loads(landdesk("audit", "--format", "json", db=db).stdout)
-    assert [e["action"] for e in log] == ["export", "etl_run"]
+    assert log[0]["action"] == "export" and {e["action"] for e in log[1:]} == {"etl_run"} and len(log) >= 2
     assert all(e["client"] == "cli" and e["username"] for e in log)
     exp = json.loads(log[0]["detail"])
     assert exp["export"] == "kpis" and exp["township"] == "东坪镇" and exp["from"] == "2026-10-01"
-    etl = json.loads(log[1]["detail"])
-    assert etl["batches"][0]["status"] == "loaded" and "targets" in etl["batches"][0]["summary"]
+    batches = [b for e in log[1:] for b in json.loads(e["detail"])["batches"]]
+    assert all(b["status"] == "loaded" for b in batches) and any("targets" in b["summary"] for b in batches)
 
 
 def test_audit_log_is_never_updated_or_deleted_by_landdesk():
