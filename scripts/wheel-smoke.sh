@@ -70,9 +70,32 @@ install_cached() {
 mkdir -p "$WHEELHOUSE"
 if ! install_cached; then
   say "filling the wheel cache $WHEELHOUSE from the package index (first run, or new dependencies)"
-  "$WORK/venv/bin/pip" download --quiet --dest "$WHEELHOUSE" "$WHEEL" >>"$WORK/install.log" 2>&1 \
-    || { grep -v 'is ignored' "$WORK/install.log" | tail -30; fail "pip download (the wheel's dependencies)"; }
+  # The repository venv's pip (upgraded by `make setup`, which has just resolved the same dependencies and
+  # holds them in pip's cache) fills it; the fresh venv's bundled pip is the fallback. A registry that fails
+  # once (seen in CI: "from versions: none") gets two more tries.
+  downloaded=
+  for attempt in 1 2 3; do
+    for downloader in "$DEV_PY -m pip" "$WORK/venv/bin/pip"; do
+      [[ $downloader == "$DEV_PY -m pip" && ! -x $DEV_PY ]] && continue
+      echo "== attempt $attempt: $downloader download" >>"$WORK/install.log"
+      if $downloader download --quiet --dest "$WHEELHOUSE" "$WHEEL" >>"$WORK/install.log" 2>&1; then
+        downloaded=1; break 2
+      fi
+    done
+    say "pip download failed (attempt $attempt of 3); retrying in $((attempt * 10)) s"
+    sleep $((attempt * 10))
+  done
+  [[ -n $downloaded ]] || { grep -v 'is ignored' "$WORK/install.log" | tail -30; fail "pip download (the wheel's dependencies)"; }
   rm -f "$WHEELHOUSE"/landdesk-*.whl
+  # Dependencies published only as source (jieba) become wheels here, so that the offline install below
+  # needs no build backend (setuptools) in the cache.
+  for sdist in "$WHEELHOUSE"/*.tar.gz "$WHEELHOUSE"/*.zip; do
+    [[ -e $sdist ]] || continue
+    builder_pip="$WORK/venv/bin/pip"; [[ -x $DEV_PY ]] && builder_pip="$DEV_PY -m pip"
+    $builder_pip wheel --quiet --no-deps --wheel-dir "$WHEELHOUSE" "$sdist" >>"$WORK/install.log" 2>&1 \
+      || { grep -v 'is ignored' "$WORK/install.log" | tail -30; fail "pip wheel $(basename "$sdist")"; }
+    rm -f "$sdist"
+  done
   install_cached || { grep -v 'is ignored' "$WORK/install.log" | tail -30; fail "pip install $(basename "$WHEEL")"; }
 fi
 "$WORK/venv/bin/pip" check >/dev/null || fail "pip check: $("$WORK/venv/bin/pip" check)"
