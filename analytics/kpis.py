@@ -205,12 +205,15 @@ def status(value: float, target: float, direction: int) -> str:
 
 
 def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays") -> pd.DataFrame:
-    """One row per KPI: value, previous-period value, change, target and status.
+    """One row per KPI: value, the comparison period's value, change, target and status.
 
-    Grain: one row per KPI code for the scope. `change` is value − previous (rates in points).
+    Grain: one row per KPI code for the scope. `previous` is the value in `scope.baseline()` — the period
+    before (环比) or the same period a year earlier (同比), as the scope's `compare` says; `change` is
+    value − previous (rates in points).
     """
     now = kpi_values(conn, scope, cal, unit)
-    before = kpi_values(conn, scope.previous(), cal, unit)
+    base = scope.baseline()
+    before = kpi_values(conn, base, cal, unit)
     rows = []
     for code, spec in KPI_SPEC.items():
         direction, indicator = spec.direction, spec.target
@@ -223,6 +226,7 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
             "change": value - prev if not (math.isnan(value) or math.isnan(prev)) else math.nan,
             "target": target, "status": status(value, target, direction),
             "period_start": scope.start.isoformat(), "period_end": scope.end.isoformat(),
+            "compare": scope.compare, "baseline_start": base.start.isoformat(), "baseline_end": base.end.isoformat(),
         })
     return pd.DataFrame(rows)
 

@@ -27,10 +27,17 @@ class Scope:
     department: str | None = None
     system: str | None = None
     tz: str = ""          # the zone whose days these are; "" = the bureau's (LANDDESK_TIMEZONE), filled in
+    compare: str = "previous"   # what the period is compared with: "previous" (环比) or "year" (同比)
+    grain: str = ""       # the calendar unit the period is (to date) a part of: week/month/quarter/year; "" free
 
     def __post_init__(self):
+        from analytics.periods import COMPARES, GRAINS
         if self.end < self.start:
             raise ValueError(f"the period ends ({self.end}) before it starts ({self.start})")
+        if self.compare not in COMPARES:
+            raise ValueError(f"unknown comparison {self.compare!r} (one of {', '.join(COMPARES)})")
+        if self.grain not in GRAINS:
+            raise ValueError(f"unknown calendar unit {self.grain!r}")
         if not self.tz:
             from landdesk.settings import bureau_timezone
             object.__setattr__(self, "tz", bureau_timezone())
@@ -57,12 +64,16 @@ class Scope:
                        end=self.start - dt.timedelta(days=1))
 
     def year_before(self) -> "Scope":
-        def back(d: dt.date) -> dt.date:
-            try:
-                return d.replace(year=d.year - 1)
-            except ValueError:
-                return d.replace(year=d.year - 1, day=28)
-        return replace(self, start=back(self.start), end=back(self.end))
+        """The same dates a year earlier (29 Feb → 28 Feb), same filters."""
+        from analytics.periods import baseline_range
+        start, end = baseline_range(self.start, self.end, "year")
+        return replace(self, start=start, end=end)
+
+    def baseline(self) -> "Scope":
+        """The period this one is compared with (analytics.periods.baseline_range): 环比 or 同比, as chosen."""
+        from analytics.periods import baseline_range
+        start, end = baseline_range(self.start, self.end, self.compare, self.grain)
+        return replace(self, start=start, end=end)
 
     def in_period(self, column) -> ColumnElement:
         return and_(column >= self.start_ts, column < self.end_ts)

@@ -17,6 +17,7 @@ from pathlib import Path
 from landdesk.errors import LandDeskError
 from landdesk.resources import APP_PATH, SAMPLE_DIR
 from landdesk.settings import database_url
+from analytics.periods import COMPARES, DEFAULT_COMPARE, PRESETS
 
 
 #: Exit codes (module docstring, README.md).
@@ -243,13 +244,20 @@ def cmd_export(args) -> int:
         last = data_end(conn)
         to = local_now().date() if args.to == "today" else args.to
         start, end = default_period(conn, 30, to)
+        grain = ""
+        if args.period:
+            if args.from_:
+                raise LandDeskError("--period names its own days: give either --period or --from, not both.")
+            from analytics.periods import PRESET_GRAIN, preset_range
+            start, end = preset_range(args.period, end)
+            grain = PRESET_GRAIN[args.period]
         start = args.from_ or start
         if end < start:
             raise LandDeskError(f"--to ({end}) is before --from ({start}).")
         print(t("cli_period", "en", start=start, end=end, data_end=last or "none"), file=sys.stderr)
         _calendar_warning(conn, *activity_range(conn))
     scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department,
-                  system=args.system)
+                  system=args.system, compare=args.compare, grain=grain)
     frame = results.read(engine, args.name, scope, args.time_unit, args.by, client="cli",
                          on_audit_error=_not_audited)
     _print_frame(frame, args.format)
@@ -483,6 +491,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--from", dest="from_", type=_date, help="first day (default: 30 days before --to)")
     sp.add_argument("--to", type=_date_or_today,
                     help="last day, or `today` (default: the data end, the store's last event day)")
+    sp.add_argument("--period", choices=[p for p in PRESETS if p != "custom"],
+                    help="a named period ending on --to (this_month = month to date); instead of --from")
+    sp.add_argument("--compare", choices=list(COMPARES), default=DEFAULT_COMPARE,
+                    help="what kpis compares with: the period before (previous, 环比) or a year earlier (year, 同比)")
     sp.add_argument("--township")
     sp.add_argument("--case-type")
     sp.add_argument("--department")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from analytics.coverage import DEFAULT_PERIOD_DAYS
+from analytics.periods import DEFAULT_PRESET, PRESETS
 
 #: The longest URL value quoted back in a notice.
 QUOTE_LIMIT = 40
@@ -79,6 +80,14 @@ def parse_period(raw: Mapping[str, str], first: dt.date | None, last: dt.date | 
     if end < start:
         start, end = end, start
     return (start, end), notes
+
+
+def parse_preset(raw: Mapping[str, str]) -> tuple[str, Correction | None]:
+    """The named period a URL asks for (?preset=this_month). A link with ?from=/?to= and no preset is a custom
+    range; no period at all: the default preset; an unknown name: the default, corrected."""
+    if not raw.get("preset"):
+        return ("custom" if raw.get("from") or raw.get("to") else DEFAULT_PRESET), None
+    return parse_choice(raw, "preset", PRESETS, DEFAULT_PRESET)
 
 
 def clamp_period(period, first: dt.date | None, last: dt.date | None, today: dt.date):

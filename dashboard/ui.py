@@ -9,6 +9,8 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
+from analytics.periods import (COMPARES, DEFAULT_COMPARE, DEFAULT_PRESET, PRESET_GRAIN, PRESETS, matching_preset,
+                               preset_range)
 from analytics.scope import Scope
 from landdesk.i18n import DEFAULT_LANG, LANGS, has, keys, language_name, t
 from landdesk.fmt import fmt_count, to_area_unit
@@ -91,7 +93,7 @@ def _keep(key: str) -> None:
     st.session_state[KEEP + key] = st.session_state[key]
 
 
-URL_FILTERS = ("from", "to", *FILTER_DIMS, SYSTEM_DIM, "unit", "area")
+URL_FILTERS = ("from", "to", "preset", "compare", *FILTER_DIMS, SYSTEM_DIM, "unit", "area")
 _OPENED_WITH = "_opened_with"
 
 
@@ -140,8 +142,21 @@ def filter_bar(status: dict) -> Scope:
     qp = st.query_params
     raw = _raw_url(URL_FILTERS)
     corrections = []
-    if "period" not in st.session_state and KEEP + "period" not in st.session_state:
-        st.session_state["period"], corrections = params.parse_period(raw, status["first"], status["last"], today)
+    fresh = "period" not in st.session_state and KEEP + "period" not in st.session_state
+    if fresh:
+        preset, fix = params.parse_preset(raw)
+        corrections.append(fix)
+        st.session_state["preset"] = preset
+        if preset == "custom":
+            st.session_state["period"], notes = params.parse_period(raw, status["first"], status["last"], today)
+            corrections += notes
+        else:
+            st.session_state["period"] = params.clamp_period(preset_range(preset, last), status["first"],
+                                                             status["last"], today)
+    compare, fix = params.parse_choice(raw, "compare", COMPARES, DEFAULT_COMPARE, shown_as=tr("compare_" + DEFAULT_COMPARE))
+    corrections.append(fix)
+    _seed("preset", DEFAULT_PRESET)
+    _seed("compare", compare)
     _seed("period", None)
     fixed = params.clamp_period(st.session_state.get("period"), status["first"], status["last"], today)
     if fixed != st.session_state.get("period"):
@@ -169,8 +184,15 @@ def filter_bar(status: dict) -> Scope:
             st.session_state[dim] = choices[dim][0]
     url_corrected(corrections)
     st.sidebar.subheader(tr("filters"))
-    period = st.sidebar.date_input(tr("period"), key="period", min_value=lo, max_value=hi)
+    st.sidebar.selectbox(tr("preset"), PRESETS, key="preset", format_func=lambda p: tr("preset_" + p),
+                         on_change=_preset_chosen, args=(last, status, today), help=tr("preset_help"))
+    _keep("preset")
+    period = st.sidebar.date_input(tr("period"), key="period", min_value=lo, max_value=hi,
+                                   on_change=_period_chosen, args=(last,))
     _keep("period")
+    st.sidebar.radio(tr("compare"), COMPARES, key="compare", horizontal=True,
+                     format_func=lambda c: tr("compare_" + c), help=tr("compare_help"))
+    _keep("compare")
     for dim in dims:
         st.sidebar.selectbox(tr(dim), choices[dim], key=dim,
                              format_func=lambda x, d=dim: x or tr(all_labels[d]))
@@ -180,6 +202,8 @@ def filter_bar(status: dict) -> Scope:
     else:
         start = end = period[0] if isinstance(period, (tuple, list)) and period else last
     qp["from"], qp["to"] = start.isoformat(), end.isoformat()
+    preset, compare = st.session_state["preset"], st.session_state["compare"]
+    qp["preset"], qp["compare"] = preset, compare
     chosen = {}
     if SYSTEM_DIM not in dims and SYSTEM_DIM in qp:
         del qp[SYSTEM_DIM]
@@ -189,7 +213,25 @@ def filter_bar(status: dict) -> Scope:
             qp[dim] = chosen[dim]
         elif dim in qp:
             del qp[dim]
-    return Scope(start, end, **chosen)
+    return Scope(start, end, compare=compare, grain=PRESET_GRAIN.get(preset, ""), **chosen)
+
+
+def _preset_chosen(last: dt.date, status: dict, today: dt.date) -> None:
+    """A preset picked: the period picker shows its days."""
+    from dashboard import params
+    preset = st.session_state["preset"]
+    if preset != "custom":
+        st.session_state["period"] = params.clamp_period(preset_range(preset, last), status["first"],
+                                                         status["last"], today)
+
+
+def _period_chosen(last: dt.date) -> None:
+    """Days picked by hand: the preset they happen to equal, else custom."""
+    period = st.session_state.get("period")
+    if isinstance(period, (tuple, list)) and len(period) == 2:
+        st.session_state["preset"] = matching_preset(period[0], period[1], last)
+    else:
+        st.session_state["preset"] = "custom"
 
 
 _FORCED = "_scope_forced_audited"
@@ -367,7 +409,7 @@ def kpi_card(code: str, row: pd.Series, unit: str = "workdays") -> None:
         tr("kpi_" + code), format_kpi(code, row["value"], unit),
         delta=fmt_change(code, row["change"], lang()),
         delta_color="normal" if direction > 0 else ("inverse" if direction < 0 else "off"),
-        help=tr("vs_previous"),
+        help=tr("vs_" + row.get("compare", "previous")),
     )
     if isinstance(row["target"], float) and not math.isnan(row["target"]):
         colour = STATUS_BADGE[row["status"]]
@@ -540,8 +582,10 @@ def area(value_ha: float, area_unit: str) -> str:
 
 
 def period_caption(scope: Scope) -> None:
-    previous = scope.previous()
-    st.caption(tr("period_caption", start=scope.start, end=scope.end, pstart=previous.start, pend=previous.end))
+    """The period and the one it is compared with (环比 or 同比)."""
+    base = scope.baseline()
+    st.caption(tr("period_caption_" + scope.compare, start=scope.start, end=scope.end, pstart=base.start,
+                  pend=base.end))
 
 
 def page_header(title_key: str, durations: bool = False, areas: bool = False):

@@ -9,8 +9,8 @@ import streamlit as st
 from analytics.petitions import NEAR_LIMIT_DAYS, near_limit
 from landdesk.kpispec import KPI_SPEC
 from dashboard import data
-from dashboard.ui import (cols, data_badge, filter_bar, kpi_card, plotly_layout, store_status, table, tr, tr_data,
-                          unit_selector)
+from dashboard.ui import (cols, data_badge, filter_bar, kpi_card, period_caption, plotly_layout, store_status, table,
+                          tr, tr_data, unit_selector)
 
 TREND_WEEKS = 12
 
@@ -21,8 +21,7 @@ unit = unit_selector()
 page = data.Page(key, status, scope, unit)
 data_badge(status)
 
-previous = scope.previous()
-st.caption(tr("period_caption", start=scope.start, end=scope.end, pstart=previous.start, pend=previous.end))
+period_caption(scope)
 kpis = page.export("kpis").set_index("kpi")
 codes = list(KPI_SPEC)
 for chunk in (codes[:4], codes[4:8], codes[8:]):

@@ -82,6 +82,25 @@ def test_demo_store_and_kpi_export(db):
     assert landdesk("export", "nope", db=db).returncode == 2
 
 
+def test_export_period_presets_and_comparison(db):
+    """--period this_month --compare year: the month to date of --to against the same days a year earlier;
+    --period with --from is refused in one sentence."""
+    assert landdesk("demo", "--no-serve", db=db).returncode == 0
+    out = landdesk("export", "kpis", "--to", "2026-10-20", "--period", "this_month", "--compare", "year",
+                   "--format", "json", db=db)
+    assert out.returncode == 0, out.stderr
+    rows = {row["kpi"]: row for row in json.loads(out.stdout)}
+    assert (rows["cases_received"]["period_start"], rows["cases_received"]["period_end"]) == ("2026-10-01", "2026-10-20")
+    assert (rows["cases_received"]["baseline_start"], rows["cases_received"]["baseline_end"]) == ("2025-10-01", "2025-10-20")
+    last_year = landdesk("export", "kpis", "--from", "2025-10-01", "--to", "2025-10-20", "--format", "json", db=db)
+    ly = {row["kpi"]: row for row in json.loads(last_year.stdout)}
+    assert rows["cases_received"]["previous"] == ly["cases_received"]["value"]
+    mom = landdesk("export", "kpis", "--to", "2026-10-20", "--period", "this_month", "--format", "json", db=db)
+    assert json.loads(mom.stdout)[0]["baseline_start"] == "2026-09-01"
+    both = landdesk("export", "kpis", "--period", "ytd", "--from", "2026-01-01", db=db)
+    assert both.returncode == 2 and "either --period or --from" in both.stderr and "Traceback" not in both.stderr
+
+
 @pytest.mark.parametrize("cmd", [[], ["demo"], ["serve"], ["db", "upgrade"], ["etl", "load"], ["etl", "run"],
                                  ["etl", "batches"], ["etl", "rejects"], ["export"], ["forecast"], ["briefing"],
                                  ["sample", "generate"]])

@@ -35,7 +35,7 @@ def test_cockpit_shows_the_kpis_of_the_export(app):
 
 def test_township_filter_changes_the_numbers(app):
     app.run()
-    app.sidebar.selectbox[0].set_value("西河镇").run()
+    app.selectbox(key="township").set_value("西河镇").run()
     assert not app.exception
     m = _metrics(app)
     assert m["收件量"][0] == "0"
@@ -60,3 +60,21 @@ def test_empty_store_gives_guidance(engine, monkeypatch):
     at.run()
     assert not at.exception
     assert "landdesk demo" in at.info[0].value
+
+
+def test_period_preset_and_comparison(app):
+    """本月 sets the period to the month to date of the data end; 同比 compares with the same days a year
+    earlier, and the cards' help and the caption say which comparison they show."""
+    app.run()
+    app.selectbox(key="preset").set_value("this_month").run()
+    assert not app.exception
+    start, end = app.date_input(key="period").value
+    assert start == end.replace(day=1)
+    assert app.query_params["preset"] in ("this_month", ["this_month"])
+    assert any("环比对比" in c.value for c in app.caption)
+    app.radio(key="compare").set_value("year").run()
+    assert not app.exception
+    assert any(f"同比对比上年同期 {start.replace(year=start.year - 1)}" in c.value for c in app.caption)
+    assert all(m.help == "较上年同期（同比）" for m in app.metric)
+    app.date_input(key="period").set_value((start, start)).run()     # days picked by hand: custom
+    assert app.selectbox(key="preset").value == "custom"

@@ -519,6 +519,7 @@ def test_every_page_survives_fuzzed_url_parameters(on_sample):
     no exception reaches the page, and the period shown is inside the picker's bounds. Bounded: ~20 examples."""
     from hypothesis import HealthCheck, given, settings as hsettings, strategies as s
 
+    from analytics.periods import PRESETS
     from dashboard.ui import page_views
     from landdesk.i18n import t
     pages = _fuzz_pages()
@@ -535,7 +536,8 @@ def test_every_page_survives_fuzzed_url_parameters(on_sample):
                         junk.map(lambda v: {param: v}))
 
     params = s.sampled_from(pages).flatmap(lambda page: s.tuples(s.just(page), s.fixed_dictionaries({}, optional={
-        "from": dates, "to": dates, "township": junk, "case_type": junk, "department": junk,
+        "from": dates, "to": dates, "preset": s.one_of(junk, s.sampled_from(list(PRESETS))),
+        "compare": s.one_of(junk, s.sampled_from(["previous", "year"])), "township": junk, "case_type": junk, "department": junk,
         "unit": s.one_of(junk, s.sampled_from(["workdays", "days", "hours"])),
         "area": s.one_of(junk, s.just("mu")), "lang": s.one_of(junk, s.sampled_from(["zh", "en"]))}), view_param(page)))
 

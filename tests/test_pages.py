@@ -278,13 +278,13 @@ def test_briefing_page_previews_and_offers_downloads(on_sample, sample):
 def test_filter_changes_the_numbers_and_persists_across_pages(on_sample):
     at = run("efficiency")
     before = metrics(at)["收件量"]
-    at.sidebar.selectbox[0].set_value("东坪镇").run()
+    at.selectbox(key="township").set_value("东坪镇").run()
     assert not at.exception
     assert metrics(at)["收件量"] != before
     at.switch_page(str(ROOT / "pages" / "data.py")).run()       # a page without the filter bar
     at.switch_page(str(ROOT / "pages" / "petitions.py")).run()
     assert not at.exception
-    assert at.sidebar.selectbox[0].value == "东坪镇"
+    assert at.selectbox(key="township").value == "东坪镇"
     assert at.query_params["township"] in (["东坪镇"], "东坪镇")
 
 
@@ -294,7 +294,7 @@ def test_a_link_to_a_page_without_the_filter_bar_keeps_its_filters(on_sample):
         at.query_params.pop(key, None)
     at.switch_page(str(ROOT / "pages" / "petitions.py")).run()
     assert not at.exception
-    assert at.sidebar.selectbox[0].value == "东坪镇"
+    assert at.selectbox(key="township").value == "东坪镇"
     assert at.query_params["from"] in ([FROM], FROM) and at.query_params["to"] in ([TO], TO)
 
 

@@ -146,7 +146,7 @@ def test_officer_sees_only_their_township(signin_mode):
     own = _kpi_values(signin_mode, Scope(SCOPE.start, SCOPE.end, township="东坪镇"))
     county = _kpi_values(signin_mode, SCOPE)
     assert {k: shown[k] for k in own} == own != county
-    assert at.sidebar.selectbox[0].options == ["东坪镇"]
+    assert at.selectbox(key="township").options == ["东坪镇"]
     # the overdue list on the cockpit holds no other township's case
     for df in at.dataframe:
         if "乡镇" in df.value.columns:
@@ -161,7 +161,7 @@ def test_forged_township_parameter_is_narrowed_to_the_officers_own(signin_mode):
         own = _kpi_values(signin_mode, Scope(SCOPE.start, SCOPE.end, township="东坪镇"))
         if page == "cockpit":
             assert {k: shown[k] for k in own} == own
-        assert at.sidebar.selectbox[0].value == "东坪镇"
+        assert at.selectbox(key="township").value == "东坪镇"
         q = at.query_params.get("township")
         assert q in ("东坪镇", ["东坪镇"])
 
