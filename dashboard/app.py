@@ -9,7 +9,7 @@ import uuid
 
 import streamlit as st
 
-from dashboard import session
+from dashboard import layout, session
 from dashboard.ui import lang, language_switch, remember_opening_url, store_down, text
 from landdesk.i18n import t
 from landdesk.pages import PAGES
@@ -89,6 +89,7 @@ def main() -> None:
     st.set_page_config(page_title=t("app_title", lang()), page_icon="🗺️", layout="wide")
     language_switch()
     remember_opening_url()
+    layout.page_style(lang())
 
     if session.auth_mode() == "signin":
         try:

@@ -334,7 +334,9 @@ def chart(fig, caption: str, key: str | None = None, select: bool = False):
     """A Plotly chart (title and units set by its builder) with its one-line caption; returns the selection
     event when `select` (point or box selection re-runs the page)."""
     kwargs = dict(on_select="rerun", selection_mode=("points", "box"), key=key) if select else {"key": key}
+    from dashboard import layout
     event = st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, **kwargs)
+    layout.alt(fig, lang())
     st.caption(caption)
     return event
 
@@ -528,8 +530,11 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
             t = df[original].dropna()
             midnight = len(t) > 0 and bool((t == t.dt.normalize()).all())
             config[label] = st.column_config.DatetimeColumn(format="YYYY-MM-DD" if midnight else "YYYY-MM-DD HH:mm")
+    from dashboard import data, layout, session
+    if layout.print_view():
+        layout.print_table(shown, lang())
+        return
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config or None, **kwargs)
-    from dashboard import data, session
     who = session.principal()
     if who is not None and not who.can("download"):
         return

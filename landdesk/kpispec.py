@@ -36,6 +36,8 @@ KPI_SPEC: dict[str, KPI] = {k.code: k for k in (
     KPI("petition_reply_on_time_rate", "rate", +1, "petition_reply_on_time_rate"),
     KPI("cultivated_land_ha", "area", +1, "cultivated_land_ha"),
 )}
+#: The cockpit's first row (and all a phone shows before the rest is opened): on time, late, in hand, petitions.
+HEADLINE_KPIS = ("on_time_rate", "overdue", "backlog", "petition_reply_on_time_rate")
 
 
 def kind(code: str) -> str:

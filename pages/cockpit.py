@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.petitions import NEAR_LIMIT_DAYS, near_limit
-from landdesk.kpispec import KPI_SPEC
-from dashboard import data
-from dashboard.ui import (cols, data_badge, filter_bar, kpi_card, period_caption, plotly_layout, store_status, table,
+from landdesk.kpispec import HEADLINE_KPIS, KPI_SPEC
+from dashboard import data, layout
+from dashboard.ui import (chart, cols, data_badge, filter_bar, kpi_card, period_caption, plotly_layout, store_status, table,
                           tr, tr_data, unit_selector)
 
 TREND_WEEKS = 12
@@ -23,11 +23,24 @@ data_badge(status)
 
 period_caption(scope)
 kpis = page.export("kpis").set_index("kpi")
-codes = list(KPI_SPEC)
-for chunk in (codes[:4], codes[4:8], codes[8:]):
-    for col, code in zip(st.columns(4), chunk):
-        with col, st.container(border=True):
-            kpi_card(code, kpis.loc[code], unit)
+
+
+def cards(codes: list[str]) -> None:
+    for chunk in [codes[i:i + 4] for i in range(0, len(codes), 4)]:
+        for col, code in zip(st.columns(4), chunk):
+            with col, st.container(border=True):
+                kpi_card(code, kpis.loc[code], unit)
+
+
+# the four headline KPIs with their status first (a phone shows them before anything else), the rest one tap away
+cards(list(HEADLINE_KPIS))
+rest = [code for code in KPI_SPEC if code not in HEADLINE_KPIS]
+missed = int(kpis.loc[rest, "status"].isin(["red", "amber"]).sum())
+if layout.print_view():
+    cards(rest)
+else:
+    with st.expander(tr("ck_more_kpis", n=len(rest)) + (tr("ck_more_missed", n=missed) if missed else "")):
+        cards(rest)
 
 trend_start = min(scope.start, scope.end - dt.timedelta(weeks=TREND_WEEKS) + dt.timedelta(days=1))
 flow = page.export("weekly-flow", scope=replace(scope, start=trend_start), unit="workdays")
@@ -36,8 +49,7 @@ fig.add_scatter(x=flow["week"], y=flow["received"], name=tr("received"), mode="l
 fig.add_scatter(x=flow["week"], y=flow["closed"], name=tr("closed"), mode="lines+markers")
 fig.update_xaxes(title=tr("week"))
 fig.update_yaxes(title=f"{tr('count_cases')} ({tr('unit_cases')})")
-st.plotly_chart(plotly_layout(fig, tr("weekly_trend")), width="stretch")
-st.caption(tr("weekly_trend_help"))
+chart(plotly_layout(fig, tr("weekly_trend")), tr("weekly_trend_help"))
 
 # where work is stuck, what is late, which petitions are near their legal limit
 left, right = st.columns(2)
