@@ -33,7 +33,11 @@ _STYLE = """
     border-radius:.5rem;}
   [data-testid="stExpandSidebarButton"]::after {content:"%(filters)s"; margin-left:.3rem; font-size:.9rem;}
   [data-testid="stMainBlockContainer"] {padding-left:.8rem; padding-right:.8rem; padding-top:3rem;}
-  [data-testid="stMetricValue"] {font-size:1.6rem;}
+  [data-testid="stMetricValue"] {font-size:1.5rem;}
+  /* KPI cards two to a row, so the four headline KPIs fill the first screen */
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) {flex-wrap:wrap; gap:.5rem;}
+  [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) > [data-testid="stColumn"]
+    {min-width:calc(50%% - .25rem) !important; flex:1 1 calc(50%% - .25rem) !important;}
 }
 @media print {
   @page {size:A4; margin:12mm;}

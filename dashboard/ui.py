@@ -405,12 +405,17 @@ def format_kpi(code: str, value: float, unit: str = "workdays") -> str:
 
 
 def kpi_card(code: str, row: pd.Series, unit: str = "workdays") -> None:
-    """One KPI: value, change against the previous period (coloured by its direction), target and status."""
+    """One KPI: value, change against the comparison period (环比 or 同比, coloured by its direction; no arrow
+    and no colour when unchanged), target and status."""
     direction = KPI_SPEC[code].direction
+    change = row["change"]
+    unchanged = isinstance(change, (int, float)) and change == 0
     st.metric(
         tr("kpi_" + code), format_kpi(code, row["value"], unit),
-        delta=fmt_change(code, row["change"], lang()),
-        delta_color="normal" if direction > 0 else ("inverse" if direction < 0 else "off"),
+        delta=fmt_change(code, change, lang()),
+        delta_color="off" if unchanged else ("normal" if direction > 0 else ("inverse" if direction < 0 else "off")),
+        delta_arrow="off" if unchanged else "auto",
+        delta_description=tr("vs_short_" + row.get("compare", "previous")),
         help=tr("vs_" + row.get("compare", "previous")),
     )
     if isinstance(row["target"], float) and not math.isnan(row["target"]):
