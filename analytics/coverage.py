@@ -105,7 +105,23 @@ def status(conn: Connection) -> dict:
     from analytics.workcal import load_calendar
     first, last = activity_range(conn)
     return {"first": first, "last": last, **dimension_values(conn), "last_event": last_event(conn),
-            "as_of": data_as_of(conn), "uncovered_years": load_calendar(conn).uncovered_years(first, last)}
+            "as_of": data_as_of(conn), "uncovered_years": load_calendar(conn).uncovered_years(first, last),
+            "ranges": dataset_ranges(conn)}
+
+
+#: The column whose days bound each time-stamped dataset (what a page's period selects on).
+RANGE_COLUMNS = {"cases": cases.c.received_at, "case_events": case_events.c.completed_at,
+                 "petitions": petitions.c.received_at}
+
+
+def dataset_ranges(conn: Connection) -> dict[str, tuple[dt.date | None, dt.date | None]]:
+    """Per dataset, its first and last day (bureau-local) — so a page whose period holds none of its rows can
+    say where they are: stores that join exports of different years are normal."""
+    out = {}
+    for name, col in RANGE_COLUMNS.items():
+        lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
+        out[name] = (_as_date(_instant(lo)), _as_date(_instant(hi)))
+    return out
 
 
 def dataset_rows(conn: Connection) -> dict[str, int]:

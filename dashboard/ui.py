@@ -184,18 +184,18 @@ def filter_bar(status: dict) -> Scope:
             st.session_state[dim] = choices[dim][0]
     url_corrected(corrections)
     st.sidebar.subheader(tr("filters"))
-    st.sidebar.selectbox(tr("preset"), PRESETS, key="preset", format_func=lambda p: tr("preset_" + p),
+    st.sidebar.selectbox(tr("preset"), PRESETS, key="preset", format_func=lambda p, lg=lang(): t("preset_" + p, lg),
                          on_change=_preset_chosen, args=(last, status, today), help=tr("preset_help"))
     _keep("preset")
     period = st.sidebar.date_input(tr("period"), key="period", min_value=lo, max_value=hi,
                                    on_change=_period_chosen, args=(last,))
     _keep("period")
     st.sidebar.radio(tr("compare"), COMPARES, key="compare", horizontal=True,
-                     format_func=lambda c: tr("compare_" + c), help=tr("compare_help"))
+                     format_func=lambda c, lg=lang(): t("compare_" + c, lg), help=tr("compare_help"))
     _keep("compare")
     for dim in dims:
         st.sidebar.selectbox(tr(dim), choices[dim], key=dim,
-                             format_func=lambda x, d=dim: x or tr(all_labels[d]))
+                             format_func=lambda x, d=dim, lg=lang(): x or t(all_labels[d], lg))
         _keep(dim)
     if isinstance(period, (tuple, list)) and len(period) == 2:
         start, end = period
@@ -263,7 +263,7 @@ def unit_selector() -> str:
     url_corrected([fix])
     _seed("unit", wanted)
     st.sidebar.radio(tr("time_unit"), UNITS, key="unit", horizontal=True,
-                     format_func=lambda u: tr("unit_name_" + u))
+                     format_func=lambda u, lg=lang(): t("unit_name_" + u, lg))
     _keep("unit")
     if st.session_state["unit"] == "workdays":
         st.query_params.pop("unit", None)
@@ -279,7 +279,7 @@ def area_unit_selector() -> str:
     url_corrected([fix])
     _seed("area_unit", wanted)
     st.sidebar.radio(tr("area_unit"), ("ha", "mu"), key="area_unit", horizontal=True,
-                     format_func=lambda u: tr("unit_" + u))
+                     format_func=lambda u, lg=lang(): t("unit_" + u, lg))
     _keep("area_unit")
     if st.session_state["area_unit"] == "ha":
         st.query_params.pop("area", None)
@@ -395,8 +395,30 @@ def section_failed(what: str, error: str) -> None:
     st.warning(tr("section_failed", what=what, error=text(error)), icon=":material/error:")
 
 
+#: Guidance that an empty period gives, and the dataset whose rows the period missed.
+EMPTY_PERIOD = {"no_cases_period": "cases", "no_events_period": "case_events", "no_petitions_period": "petitions"}
+_STATUS = "_page_status"
+
+
 def guidance(key: str, **fmt) -> None:
+    """A short note on what to do. When the period holds none of a dataset's rows but the store has some, the
+    note says where they are and offers their last DEFAULT_PERIOD_DAYS in one click."""
     st.info(tr(key, **fmt), icon=":material/info:")
+    status = st.session_state.get(_STATUS) or {}
+    first, last = (status.get("ranges") or {}).get(EMPTY_PERIOD.get(key), (None, None))
+    if last is None:
+        return
+    from analytics.periods import preset_range
+    start, end = preset_range("recent", last)
+    start = max(start, first)
+    st.caption(tr("data_range_" + EMPTY_PERIOD[key], first=first, last=last))
+    st.button(tr("show_period", start=start, end=end), key=f"show-{key}", icon=":material/date_range:",
+              on_click=_show_period, args=(start, end))
+
+
+def _show_period(start: dt.date, end: dt.date) -> None:
+    st.session_state["period"] = (start, end)
+    st.session_state["preset"] = "custom"
 
 
 def format_kpi(code: str, value: float, unit: str = "workdays") -> str:
@@ -477,6 +499,7 @@ def store_status() -> tuple[str, dict]:
     if status["last"] is None:
         st.info(tr("no_data"))
         st.stop()
+    st.session_state[_STATUS] = status
     return key, status
 
 

@@ -104,3 +104,39 @@ def test_kpis_follow_the_chosen_comparison(sample_store_url):
     assert mom.loc["cases_received", "previous"] == pm.loc["cases_received", "value"]
     assert yoy.loc["cases_received", "baseline_start"] == baseline_range(start, end, "year")[0].isoformat()
     assert (yoy["compare"] == "year").all() and (mom["compare"] == "previous").all()
+
+
+def test_an_empty_period_points_to_where_the_data_are(tmp_path, monkeypatch):
+    """A store whose petitions end years after its stage events: the bottlenecks page's default period holds no
+    events; the page says when the events are and one click shows their last 30 days."""
+    from streamlit.testing.v1 import AppTest
+    from sqlalchemy import insert
+
+    from etl.schema import case_events, cases, petitions
+    from etl.store import make_engine, upgrade
+    url = f"sqlite:///{(tmp_path / 'mixed.db').as_posix()}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(cases), [{"case_id": "c1", "system": "default", "case_type": "t", "department": "d",
+                                      "township": "x", "channel": "online", "status": "closed",
+                                      "received_at": dt.datetime(2011, 3, 1, 2), "closed_at": dt.datetime(2011, 3, 9, 2)}])
+        conn.execute(insert(case_events), [
+            {"case_id": "c1", "system": "default", "seq": i, "stage": s, "completed_at": dt.datetime(2011, 3, d, 2)}
+            for i, (s, d) in enumerate([("收件", 1), ("审核", 4), ("办结", 9)])])
+        conn.execute(insert(petitions), [{"petition_id": "p1", "system": "default", "topic": "t", "township": "x",
+                                          "channel": "online", "received_at": dt.datetime(2018, 10, 14, 2)}])
+    monkeypatch.setenv("LANDDESK_DATABASE_URL", url)
+    app = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+    at = AppTest.from_file(app, default_timeout=90)
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page(str(__import__("pathlib").Path(app).parent.parent / "pages" / "bottlenecks.py")).run()
+    assert not at.exception
+    assert any("completed from 2011-03-01 to 2011-03-09" in c.value for c in at.caption)
+    show = [b for b in at.button if b.label.startswith("Show 2011-03-01 to 2011-03-09")]
+    assert show, [b.label for b in at.button]
+    show[0].click().run()
+    assert not at.exception
+    assert at.date_input(key="period").value == (D(2011, 3, 1), D(2011, 3, 9))
+    assert not any("completed from" in c.value for c in at.caption)     # the page has events now
