@@ -83,7 +83,7 @@ def main() -> None:
 
     from dashboard import data
     from service.access import AccessDenied
-    # One output path for data (also passed by `landdesk serve`, cli.main.SERVE_OPTIONS): Streamlit's own table
+    # One output path for data (also in dashboard/.streamlit/config.toml, which `landdesk serve` passes as flags): Streamlit's own table
     # toolbar download and clipboard copy bypass the formula neutralisation and the audit of ui.table's buttons.
     st.set_option("client.disableDataExport", True)
     st.set_page_config(page_title=t("app_title", lang()), page_icon="🗺️", layout="wide")
