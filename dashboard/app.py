@@ -103,6 +103,8 @@ def main() -> None:
             except LandDeskError as exc:
                 st.error(text(exc))
                 st.stop()
+        with st.sidebar:
+            session.cookie_exchange()         # the one-time grant → the HttpOnly cookie (or its clearing)
         if principal is None:
             st.navigation([st.Page(_sign_in_page, title=t("signin_title", lang()), icon=":material/login:",
                                    url_path="signin", default=True)], position="hidden").run()
