@@ -22,7 +22,18 @@ from starlette.routing import Route
 
 from service.sessions import COOKIE, claim
 
-PATH = "/_landdesk/session"
+
+
+def _path() -> str:
+    """/_landdesk/session below server.baseUrlPath (dashboard.session.ENDPOINT is where the page posts)."""
+    from streamlit import config
+
+    from dashboard.session import ENDPOINT
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return "/" + (base + "/" if base else "") + ENDPOINT
+
+
+PATH = _path()
 
 
 @cache
