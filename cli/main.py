@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from landdesk.errors import LandDeskError
-from landdesk.resources import APP_PATH, SAMPLE_DIR
+from landdesk.resources import SAMPLE_DIR, SERVER_PATH
 from landdesk.settings import database_url
 from analytics.periods import COMPARES, DEFAULT_COMPARE, PRESETS
 
@@ -344,37 +344,73 @@ AUTH_NOTE = {"signin": "sign-in required", "none": "DEVELOPMENT MODE: no sign-in
              "public": "open-government mode: disclosure pages only"}
 
 
-#: Streamlit options every served dashboard runs with (the app sets the client ones again: dashboard/app.py).
-SERVE_OPTIONS = (
-    # a served dashboard does not watch its own source files: the watcher polled every module on every
-    # run and took a sixth of the server's time under load (bench/bench_load.py, py-spy)
-    "--server.fileWatcherType", "none", "--server.runOnSave", "false",
-    "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
-    # one output path for data: no toolbar CSV download or clipboard copy on st.dataframe (those bypass the
-    # formula neutralisation and the audit log); LandDesk's own CSV/Excel buttons are the only downloads
-    "--client.disableDataExport", "true",
-    # no traceback, server path or exception text ever reaches a browser: the app's error boundary
-    # (dashboard/app.py) logs the error with a reference; anything that escapes it shows a generic message
-    "--client.showErrorDetails", "none",
-)
+def streamlit_flags() -> list[str]:
+    """LandDesk's Streamlit configuration (dashboard/.streamlit/config.toml, shipped in the wheel) as `streamlit
+    run` flags: flags win over ~/.streamlit/, ./.streamlit/ and STREAMLIT_* variables, so what a served dashboard
+    runs with never depends on the machine's HOME (headless, no prompt, no usage statistics, no advert)."""
+    import tomllib
+
+    from landdesk.resources import streamlit_config
+    doc = tomllib.loads(streamlit_config().read_text(encoding="utf-8"))
+    flags: list[str] = []
+    for section, options in doc.items():
+        for name, value in options.items():
+            flags += [f"--{section}.{name}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return flags
 
 
 def serve_command(db: str | None, host: str, port: int, headless: bool, auth: str = "signin") -> tuple[list, dict]:
-    """(argv, environment) of the Streamlit server `landdesk serve` becomes."""
+    """(argv, environment) of the Streamlit server `landdesk serve` becomes. Streamlit itself is always headless
+    (`headless` only says whether `landdesk demo` opens a browser: `_open_browser_when_up`)."""
     env = dict(os.environ, LANDDESK_DATABASE_URL=database_url(db), LANDDESK_AUTH=auth)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH), "--server.address", host,
-           "--server.port", str(port), "--server.headless", "true" if headless else "false",
-           "--server.maxUploadSize", str(MAX_UPLOAD_MB), *SERVE_OPTIONS]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(SERVER_PATH), "--server.address", host,
+           "--server.port", str(port), "--server.maxUploadSize", str(MAX_UPLOAD_MB), *streamlit_flags()]
     return cmd, env
 
 
-def _serve(db: str | None, host: str, port: int, headless: bool, auth: str = "signin") -> int:
+def _has_browser() -> bool:
+    """A browser can be shown: a desktop session on Linux/BSD (DISPLAY or WAYLAND_DISPLAY), always on macOS and
+    Windows. A console browser (w3m, lynx) is never started: it would take over the server's terminal."""
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return sys.platform in ("darwin", "win32")
+
+
+def _open_browser_when_up(url: str, timeout: float = 120) -> None:
+    """Open `url` in the desktop's browser once the server answers its health check, from a short-lived child
+    process (the parent becomes the server). Nothing happens where there is no browser."""
+    if not _has_browser() or not hasattr(os, "fork"):
+        return
+    if os.fork() != 0:
+        return
+    try:                                   # the child: wait for the server, open the page, leave
+        import time
+        import urllib.request
+        import webbrowser
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url.rstrip("/") + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        webbrowser.open(url)
+                        break
+            except OSError:
+                time.sleep(0.5)
+    finally:
+        os._exit(0)
+
+
+def _serve(db: str | None, host: str, port: int, headless: bool, auth: str = "signin",
+           open_browser: bool = False) -> int:
     """Run Streamlit with the store URL and the auth mode (LANDDESK_AUTH: signin, none, public) in its
     environment; the mode is always set here, so one left in the shell cannot switch sign-in off."""
     cmd, env = serve_command(db, host, port, headless, auth)
     store = make_url_safe(env["LANDDESK_DATABASE_URL"])
-    print(f"LandDesk on http://{host}:{port}  (store: {store}; {AUTH_NOTE[auth]})", flush=True)
+    url = f"http://{host}:{port}"
+    print(f"LandDesk on {url}  (store: {store}; {AUTH_NOTE[auth]})", flush=True)
     sys.stderr.flush()
+    if open_browser and not headless:
+        _open_browser_when_up(url)
     # Become the Streamlit server (no child process), so a service manager's or a test's SIGTERM stops it
     # instead of leaving an orphaned server holding the port.
     os.execve(sys.executable, cmd, env)
@@ -404,7 +440,8 @@ def cmd_demo(args) -> int:
         print(r.summary())
     if args.no_serve:
         return 0
-    return _serve(args.db, args.host, args.port, args.headless, "none")   # the demo: sample data, no sign-in
+    # the demo: sample data, no sign-in, the browser opened where there is one
+    return _serve(args.db, args.host, args.port, args.headless, "none", open_browser=True)
 
 
 def _version() -> str:

@@ -1,7 +1,8 @@
 """LandDesk's Streamlit entry point: a router building st.navigation from the signed-in principal's pages.
 
 Only the pages the principal's role may see exist in the navigation, so a URL naming another page gets
-Streamlit's page-not-found redirect, never the page (service.auth.ROLE_PAGES)."""
+Streamlit's page-not-found redirect, never the page (service.auth.ROLE_PAGES). Signed out, every page's address
+shows the sign-in form, and signing in opens the page the address names (a deep link survives sign-in)."""
 from __future__ import annotations
 
 import logging
@@ -58,6 +59,16 @@ def _sign_in_page() -> None:
                 st.rerun()
 
 
+def _sign_in_navigation():
+    """Signed out, every page's address shows the sign-in form (a shared link never meets "Page not found"):
+    the form answers at the root and at each page's own path, so after signing in the same address — with its
+    filters and tab still in the URL — opens the linked page (when the role may see it, else the role's first)."""
+    title = t("signin_title", lang())
+    pages = [st.Page(_sign_in_page, title=title, icon=":material/login:", url_path="signin", default=True)]
+    pages += [st.Page(_sign_in_page, title=title, icon=":material/login:", url_path=key) for key in PAGES]
+    return st.navigation(pages, position="hidden")
+
+
 def _account_box(principal) -> None:
     from dashboard import data
     mode = session.auth_mode()
@@ -83,7 +94,7 @@ def main() -> None:
 
     from dashboard import data
     from service.access import AccessDenied
-    # One output path for data (also passed by `landdesk serve`, cli.main.SERVE_OPTIONS): Streamlit's own table
+    # One output path for data (also in dashboard/.streamlit/config.toml, which `landdesk serve` passes as flags): Streamlit's own table
     # toolbar download and clipboard copy bypass the formula neutralisation and the audit of ui.table's buttons.
     st.set_option("client.disableDataExport", True)
     st.set_page_config(page_title=t("app_title", lang()), page_icon="🗺️", layout="wide")
@@ -104,9 +115,10 @@ def main() -> None:
             except LandDeskError as exc:
                 st.error(text(exc))
                 st.stop()
+        with st.sidebar:
+            session.cookie_exchange()         # the one-time grant → the HttpOnly cookie (or its clearing)
         if principal is None:
-            st.navigation([st.Page(_sign_in_page, title=t("signin_title", lang()), icon=":material/login:",
-                                   url_path="signin", default=True)], position="hidden").run()
+            _sign_in_navigation().run()
             return
     principal = session.principal()
 

@@ -114,3 +114,21 @@ def parse_choice(raw: Mapping[str, str], param: str, allowed: Sequence[str], def
     if value in allowed:
         return value, None
     return default, Correction(param, value, shown_as if shown_as is not None else default)
+
+
+def tab_id(name: str) -> str:
+    """The stable ASCII id a URL gives a tab: its translation key after PREFIX_tab_ (bn_tab_map → map). The label
+    shown stays translated; the id is the same in every language, so a shared link does not depend on it."""
+    return name.split("_tab_", 1)[1] if "_tab_" in name else name
+
+
+def parse_tab(value: str | None, names: Sequence[str], labels: Mapping[str, Sequence[str]]) -> str | None:
+    """The tab (translation key, one of `names`) a URL value names — its id (`map`), its key (`bn_tab_map`) or,
+    for links made before the ids, its label in any language (`labels`: key → its labels) — else None."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    for name in names:
+        if value in (tab_id(name), name) or value in labels.get(name, ()):
+            return name
+    return None

@@ -4,6 +4,10 @@ The mode comes from LANDDESK_AUTH, which `landdesk serve` always sets (`signin` 
 `--no-auth` or in `landdesk demo`, `public` with `--public`); unset means sign-in, so a dashboard started some
 other way never opens without it. The principal lives in session state and is re-read from the store on every
 run (`service.auth.refresh`), so a disabled account loses its session at once.
+
+A sign-in lasts beyond the tab (service/sessions.py): the tab keeps its session id, and the browser gets an
+HttpOnly cookie through a one-time grant the page posts to /_landdesk/session (dashboard/server.py); a reload,
+a new tab or a reconnect starts a Streamlit session that reads the cookie (st.context.cookies) and resumes.
 """
 from __future__ import annotations
 
@@ -19,6 +23,11 @@ KEY = "principal"
 METHOD = "principal_method"          # "password" or "oidc": how the session's principal signed in
 REFUSED = "oidc_refused"             # a provider identity with no active LandDesk account
 SIGNED_OUT = "oidc_signed_out"
+SESSION_ID = "landdesk_session_id"    # the tab's row in the store's sessions table
+GRANT = "landdesk_session_grant"      # the one-time grant the page exchanges for the cookie (then dropped)
+CLEAR_COOKIE = "landdesk_clear_cookie"
+#: The server's session endpoints (dashboard/server.py), below server.baseUrlPath.
+ENDPOINT = "_landdesk/session"
 
 
 def auth_mode() -> str:
@@ -104,8 +113,53 @@ def sign_in(engine, username: str, password: str) -> Principal | None:
     from service.auth import authenticate
     p = authenticate(engine, username, password, client())
     if p is not None:
-        st.session_state[KEY] = p
+        _start(engine, p, "password")
     return p
+
+
+def _start(engine, p: Principal, method: str) -> None:
+    """Keep the principal in the tab and start its lasting session (the cookie follows through the grant)."""
+    from service import sessions
+    issued = sessions.issue(engine, p, client(), method=method)
+    st.session_state[KEY] = p
+    st.session_state[METHOD] = method
+    st.session_state[SESSION_ID] = issued.session_id
+    st.session_state[GRANT] = issued.grant
+    st.session_state.pop(CLEAR_COOKIE, None)
+
+
+def _endpoint() -> str:
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return "/" + (base + "/" if base else "") + ENDPOINT
+
+
+def cookie_exchange() -> None:
+    """Draw the few lines of script that hand the tab's one-time grant to the server, which answers with the
+    HttpOnly session cookie (or, after sign-out, clears it). The grant is a random URL-safe string made here,
+    never user input; the token itself never reaches the page's scripts."""
+    import json
+    grant = st.session_state.pop(GRANT, None)
+    if grant is not None:
+        body, path = "grant=" + grant, _endpoint()
+    elif st.session_state.pop(CLEAR_COOKIE, False):
+        body, path = "", _endpoint() + "/end"
+    else:
+        return
+    st.html(f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', headers: "
+            f"{{'Content-Type': 'application/x-www-form-urlencoded'}}, body: {json.dumps(body)}}});</script>",
+            unsafe_allow_javascript=True, width="content")
+
+
+def _cookie_token() -> str | None:
+    try:
+        return st.context.cookies.get(sessions_cookie())
+    except Exception:  # noqa: BLE001 - no request context (bare mode, AppTest)
+        return None
+
+
+def sessions_cookie() -> str:
+    from service.sessions import COOKIE
+    return COOKIE
 
 
 def oidc_configured() -> bool:
@@ -137,21 +191,25 @@ def sign_in_oidc(engine) -> Principal | None:
         return None
     p = authenticate_external(engine, identity, client(), method="oidc")
     if p is not None:
-        st.session_state[KEY] = p
-        st.session_state[METHOD] = "oidc"
+        _start(engine, p, "oidc")
     else:
         st.session_state[REFUSED] = identity
     return p
 
 
 def sign_out(engine) -> None:
-    from service import audit
+    """Sign the user out everywhere: every session of theirs ends (service.sessions.sign_out, audited), this
+    tab forgets it and its next run clears the cookie."""
+    from service import sessions
     p = st.session_state.pop(KEY, None)
     method = st.session_state.pop(METHOD, "password")
+    st.session_state.pop(SESSION_ID, None)
+    st.session_state.pop(GRANT, None)
+    st.session_state[CLEAR_COOKIE] = True
     if p is not None:
         try:
-            audit.record(engine, "sign_out", p.username, None, client())
-        except Exception:  # noqa: BLE001 - signing out must always work
+            sessions.sign_out(engine, p.username, client())
+        except Exception:  # noqa: BLE001 - signing out of this tab must always work
             pass
     if method == "oidc":
         st.session_state[SIGNED_OUT] = True     # not signed straight back in from the provider's cookie
@@ -162,14 +220,33 @@ def sign_out(engine) -> None:
 
 
 def refresh(engine) -> Principal | None:
-    """Re-read the signed-in account (role, township, active) from the store; drop it when gone."""
+    """The signed-in principal as the store has it now, or None: the tab's session when it is still live (not
+    signed out anywhere, not idle too long, its account active — role or township re-read), else the session the
+    browser's cookie names (a reload, a new tab, a reconnect)."""
+    from service import sessions
     from service.auth import refresh as reread
+    sid = st.session_state.get(SESSION_ID)
+    if sid is not None:
+        now = sessions.validate(engine, sid, client=client())
+        if now is None:
+            for key in (KEY, SESSION_ID, GRANT):
+                st.session_state.pop(key, None)
+            st.session_state[CLEAR_COOKIE] = True
+        elif now != st.session_state.get(KEY):
+            st.session_state[KEY] = now
+        return now
     p = st.session_state.get(KEY)
-    if p is None:
+    if p is not None:                      # a principal without a session row (set by a test): re-read it
+        now = reread(engine, p)
+        if now is None:
+            st.session_state.pop(KEY, None)
+        elif now != p:
+            st.session_state[KEY] = now
+        return now
+    if st.session_state.get(CLEAR_COOKIE):
+        return None                        # signed out in this tab: the cookie is being cleared
+    resumed = sessions.resume(engine, _cookie_token(), client=client())
+    if resumed is None:
         return None
-    now = reread(engine, p)
-    if now is None:
-        st.session_state.pop(KEY, None)
-    elif now != p:
-        st.session_state[KEY] = now
-    return now
+    st.session_state[SESSION_ID], st.session_state[KEY], st.session_state[METHOD] = resumed
+    return resumed[1]

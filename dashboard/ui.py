@@ -351,27 +351,30 @@ def page_views(page: str) -> tuple[str | None, list[str]]:
 
 def views(page: str, sections: list[tuple[str, Callable[[], None]]]) -> str:
     """The page's sections as tabs of which only the open one runs and is drawn (the others cost nothing until
-    opened). `sections` are (translation key of the tab label, function drawing it); the open tab is in the URL
-    (?PREFIX_view=label, the page's `tabs` in landdesk.pages) so a view can be shared, and stays open when the language changes.
-    Returns the open tab's key."""
+    opened). `sections` are (translation key of the tab label, function drawing it). The open tab is in the URL
+    as a stable ASCII id (?PREFIX_view=map for bn_tab_map, the page's `tabs` in landdesk.pages; params.tab_id),
+    the same in every language, so a view can be shared; a link naming a tab by its label (links made before the
+    ids) opens that tab too, and the URL is rewritten to its id. The open tab stays open when the language
+    changes. Returns the open tab's key."""
+    from dashboard import params
     key = PAGES[page].tabs + "_view"
     names = [name for name, _ in sections]
     labels = [tr(name) for name in names]
-    shadow = KEEP + key
+    shadow, written = KEEP + key, "_url_" + key
     asked = st.query_params.get(key)
-    known = {t(name, code) for name in names for code in LANGS} | set(names)   # a tab named in any language
-    told = st.session_state.setdefault("_tab_corrected", set())
-    if asked is not None and asked not in known and (key, asked) not in told:   # a tab that does not exist
-        from dashboard.params import Correction
-        told.add((key, asked))
-        try:
-            st.query_params.pop(key, None)
-        except Exception:  # noqa: BLE001 - bound to the tabs already: they fall back to the first tab themselves
-            pass
-        url_corrected([Correction(key, asked, labels[0])])
-    kept = st.session_state.get(shadow, names[0])
-    default = labels[names.index(kept)] if kept in names else labels[0]
-    tabs = st.tabs(labels, key=key, default=default, on_change="rerun", bind="query-params")
+    wanted = None
+    if asked is not None and asked != st.session_state.get(written):     # the URL says so (a link, a new URL)
+        wanted = params.parse_tab(asked, names, {n: [t(n, code) for code in LANGS] for n in names})
+        told = st.session_state.setdefault("_tab_corrected", set())
+        if wanted is None and (key, asked) not in told:                   # a tab that does not exist
+            told.add((key, asked))
+            url_corrected([params.Correction(key, asked, labels[0])])
+    if wanted is not None:
+        st.session_state[key] = labels[names.index(wanted)]
+    elif st.session_state.get(key) not in labels:                       # first run, or the language changed
+        kept = st.session_state.get(shadow, names[0])
+        st.session_state[key] = labels[names.index(kept)] if kept in names else labels[0]
+    tabs = st.tabs(labels, key=key, on_change="rerun")
     opened = names[0]
     for (name, draw), tab in zip(sections, tabs):
         if tab.open:
@@ -379,6 +382,8 @@ def views(page: str, sections: list[tuple[str, Callable[[], None]]]) -> str:
             with tab:
                 draw()
     st.session_state[shadow] = opened
+    st.session_state[written] = params.tab_id(opened)
+    st.query_params[key] = params.tab_id(opened)
     return opened
 
 

@@ -260,3 +260,28 @@ audit_log = Table(
 Index("ix_audit_log_at", audit_log.c.at)
 Index("ix_audit_log_username_action_at", audit_log.c.username, audit_log.c.action, audit_log.c.at)
 Index("ix_audit_log_client_action_at", audit_log.c.client, audit_log.c.action, audit_log.c.at)
+
+# --- Dashboard sessions (issue 15) -------------------------------------------------------------
+
+#: Why a session ended (sessions.end_reason).
+SESSION_END_REASONS = ("signed_out", "disabled", "expired")
+
+sessions = Table(
+    "sessions", metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("username", String(100), ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=True, unique=True),
+    Column("grant_hash", String(64), nullable=True, unique=True),
+    Column("grant_expires_at", DateTime, nullable=True),
+    Column("method", String(20), nullable=False),
+    Column("client", String(100), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),
+    Column("end_reason", String(20), nullable=True),
+    CheckConstraint("end_reason IS NULL OR end_reason IN ('signed_out', 'disabled', 'expired')",
+                    name="end_reason_known"),
+    comment="Grain: one row per dashboard sign-in (a browser session); token_hash and grant_hash are keyed "
+            "hashes (HMAC with the store's secret), never the token itself.",
+)
+Index("ix_sessions_username_ended_at", sessions.c.username, sessions.c.ended_at)

@@ -37,6 +37,11 @@ def app_path() -> Path:
     return package_dir("dashboard") / "app.py"
 
 
+def streamlit_config() -> Path:
+    """LandDesk's Streamlit configuration, shipped beside the entry script (dashboard/.streamlit/config.toml)."""
+    return package_dir("dashboard") / ".streamlit" / "config.toml"
+
+
 def pages_dir() -> Path:
     """The folder of the thin page scripts: dashboard/pages/ in a wheel, the repository's pages/ in a checkout."""
     packaged = package_dir("dashboard") / "pages"
@@ -72,4 +77,6 @@ def default_realdata() -> Path | None:
 
 
 APP_PATH = app_path()
+#: What `landdesk serve` hands to `streamlit run`.
+SERVER_PATH = package_dir("dashboard") / "server.py"
 SAMPLE_DIR = sample_dir()

@@ -45,6 +45,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "LANDDESK_CALENDAR": ("the business calendar of working days: cn (the official Chinese calendar of the "
                           "chinese-calendar package plus the store's calendar table) or weekdays (Monday to Friday, "
                           "the calendar table's rows as holidays and extra workdays)", "cn"),
+    "LANDDESK_SESSION_IDLE_HOURS": ("hours of inactivity after which a dashboard sign-in ends (a reload, a new tab "
+                                    "or a reconnect keeps it until then)", "8"),
     "LANDDESK_TRUSTED_PROXIES": ("comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For "
                                  "the dashboard believes", "none: the socket's peer address is the client"),
 }
@@ -65,6 +67,7 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     calendar: str = "cn"
     trusted_proxies: tuple = ()        # ipaddress networks; empty: X-Forwarded-For is never believed
+    session_idle_hours: float = 8.0    # a dashboard sign-in ends after this much inactivity
 
 
 def _env(name: str) -> str | None:
@@ -112,7 +115,20 @@ def settings() -> Settings:
         timezone=_timezone(_env("LANDDESK_TIMEZONE") or DEFAULT_TIMEZONE),
         calendar=_calendar(_env("LANDDESK_CALENDAR") or "cn"),
         trusted_proxies=trusted_proxies(_env("LANDDESK_TRUSTED_PROXIES")),
+        session_idle_hours=_idle_hours(_env("LANDDESK_SESSION_IDLE_HOURS")),
     )
+
+
+def _idle_hours(text: str | None) -> float:
+    if text is None:
+        return 8.0
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = float("nan")
+    if not 0 < hours <= 24 * 30:
+        raise LandDeskError(f"LANDDESK_SESSION_IDLE_HOURS {text!r} is not a number of hours between 0 and 720.")
+    return hours
 
 
 def _timezone(name: str) -> str:

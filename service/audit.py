@@ -27,7 +27,9 @@ ACTIONS = (
     "sign_in",           # a successful sign-in
     "sign_in_failed",    # wrong password, unknown or disabled account (counts toward the lock-out)
     "sign_in_blocked",   # an attempt refused because the account or client is locked out
-    "sign_out",
+    "sign_out",          # a user signed out: every session of theirs ended (detail: how many)
+    "session_expired",   # a dashboard session ended after LANDDESK_SESSION_IDLE_HOURS without activity
+    "session_refused",   # a session cookie refused: not signed with the store's secret, or unknown
     "export",            # `landdesk export` or an export run on a user's behalf
     "download",          # a CSV/Excel/briefing file downloaded from the dashboard
     "upload",            # a file uploaded through the data page

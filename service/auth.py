@@ -217,9 +217,21 @@ def _set(engine: Engine, username: str, values: dict, action: str, by: str | Non
 
 def set_active(engine: Engine, username: str, active: bool, *, by: str | None = None,
                client: str | None = None) -> None:
-    """Disable (or re-enable) an account; a disabled account cannot sign in and loses its session
-    at the dashboard's next check (`refresh`). Accounts are never deleted: the audit log names them."""
-    _set(engine, username, {"active": bool(active)}, "user_enabled" if active else "user_disabled", by, client)
+    """Disable (or re-enable) an account; a disabled account cannot sign in, and every session it has ends at
+    once (service.sessions.end_all, in the same transaction; each open tab notices at its next run). Accounts are
+    never deleted: the audit log names them."""
+    from service.sessions import end_all
+    try:
+        with engine.begin() as conn:
+            n = conn.execute(update(users).where(users.c.username == username).values(active=bool(active))).rowcount
+            if not n:
+                raise LandDeskError(f"There is no account named {username!r}.")
+            detail = {"user": username}
+            if not active:
+                detail["sessions_ended"] = end_all(conn, username, "disabled")
+            audit.record(conn, "user_enabled" if active else "user_disabled", by, detail, client)
+    except SQLAlchemyError as exc:
+        raise _store_error(engine, exc) from None
 
 
 def set_password(engine: Engine, username: str, password: str, *, by: str | None = None,

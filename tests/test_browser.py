@@ -140,7 +140,7 @@ def test_a_tab_opens_on_click_and_is_kept_in_the_url(server, browser):
     label = t("bn_tab_map", "zh")
     assert page.get_by_text(t("bn_process_map", "zh")).count() == 0          # not drawn before it is opened
     page.get_by_role("tab", name=label).click()
-    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("bn_view") == [label], timeout=30_000)
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("bn_view") == ["map"], timeout=30_000)  # its id
     page.get_by_text(t("bn_process_map", "zh"), exact=True).wait_for(timeout=60_000)
     _settled(page)
     assert page.locator('[data-testid="stException"]').count() == 0
