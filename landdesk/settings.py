@@ -47,7 +47,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
                           "the calendar table's rows as holidays and extra workdays)", "cn"),
     "LANDDESK_TRUSTED_PROXIES": ("comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For "
                                  "the dashboard believes", "none: the socket's peer address is the client"),
+    "LANDDESK_API_PORT": ("the port `landdesk api` listens on (`--port` wins)", str(8502)),
+    "LANDDESK_API_RATE_LIMIT": ("requests a minute one API token may make (per API process)", str(120)),
 }
+DEFAULT_API_PORT = 8502
+DEFAULT_API_RATE_LIMIT = 120
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     calendar: str = "cn"
     trusted_proxies: tuple = ()        # ipaddress networks; empty: X-Forwarded-For is never believed
+    api_port: int = DEFAULT_API_PORT
+    api_rate_limit: int = DEFAULT_API_RATE_LIMIT
 
 
 def _env(name: str) -> str | None:
@@ -112,7 +118,23 @@ def settings() -> Settings:
         timezone=_timezone(_env("LANDDESK_TIMEZONE") or DEFAULT_TIMEZONE),
         calendar=_calendar(_env("LANDDESK_CALENDAR") or "cn"),
         trusted_proxies=trusted_proxies(_env("LANDDESK_TRUSTED_PROXIES")),
+        api_port=_whole("LANDDESK_API_PORT", DEFAULT_API_PORT, 1, 65535),
+        api_rate_limit=_whole("LANDDESK_API_RATE_LIMIT", DEFAULT_API_RATE_LIMIT, 1, 1_000_000),
     )
+
+
+def _whole(name: str, default: int, lo: int, hi: int) -> int:
+    """A whole-number setting within lo..hi (one sentence when it is not)."""
+    text = _env(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not lo <= value <= hi:
+        raise LandDeskError(f"{name} {text!r} is not a whole number from {lo} to {hi}.")
+    return value
 
 
 def _timezone(name: str) -> str:
