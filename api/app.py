@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
@@ -48,6 +48,7 @@ class Api:
 
     engine: Engine
     limiter: RateLimit
+    ends: dict = field(default_factory=dict)        # data version → data end (analytics.coverage.data_end)
 
     # --- the parts every handler shares -----------------------------------------------------------
 
@@ -132,8 +133,11 @@ class Api:
         from analytics.coverage import data_end
         from etl.store import data_version
         with self.engine.connect() as conn:
-            first, end = params.resolve_period(conn, start, to, _label)
-            last, version = data_end(conn), data_version(conn)
+            version = data_version(conn)
+            last = self.ends.get(version)
+            if version not in self.ends:               # the data end changes only with the data version
+                last = self.ends[version] = data_end(conn)
+            first, end = params.resolve_period(conn, start, to if to is not None else last, _label)
         scope = Scope(first, end, **filters)
         etag = _etag(version, name, scope, unit, by, fmt, principal)
         detail = {"export": name, "from": first, "to": end, "by": by, "unit": unit, **filters, "format": fmt}
