@@ -69,6 +69,18 @@ def get(name: str) -> Export:
     return export
 
 
+def check_by(export: Export, by: str | None) -> None:
+    """Refuse a breakdown the export does not accept (one sentence listing those it does)."""
+    if by is not None and by not in export.by:
+        accepted = ", ".join(export.by) or "none"
+        raise LandDeskError(f"The export {export.name!r} cannot be broken down by {by!r} (accepted: {accepted}).")
+
+
+def grain(export: Export) -> str:
+    """The grain an export's description states after its semicolon ("…; one row per KPI")."""
+    return export.description.rsplit(";", 1)[1].strip() if ";" in export.description else ""
+
+
 def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", by: str | None = None) -> pd.DataFrame:
     """Compute export `name` for `scope` on the store behind `engine`: pure computation, no access control.
     Instants come out as wall-clock times in the bureau's zone (`shown_local`).
@@ -77,9 +89,7 @@ def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", 
     from analytics.workcal import load_calendar
 
     export = get(name)
-    if by is not None and by not in export.by:
-        accepted = ", ".join(export.by) or "none"
-        raise LandDeskError(f"The export {name!r} cannot be broken down by {by!r} (accepted: {accepted}).")
+    check_by(export, by)
     try:
         with engine.connect() as conn:
             cal = load_calendar(conn)

@@ -31,6 +31,7 @@ def plan(keep: Path, pg: str | None) -> list[tuple[str, list[str]]]:
         ("briefing", ["bench_briefing.py"]),
         ("forecast", ["bench_forecast.py"]),
         ("bottlenecks", ["bench_bottlenecks.py", "--db", store, "--from", "2026-08-01", "--to", "2026-10-31"]),
+        ("api", ["bench_api.py", "--db", store]),
     ]
 
 
@@ -38,7 +39,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", type=Path, default=Path("/tmp/landdesk-bench"))
     ap.add_argument("--only", help="comma-separated names: etl, analytics, pages, load, detect, briefing, "
-                                   "forecast, bottlenecks")
+                                   "forecast, bottlenecks, api")
     ap.add_argument("--pg", help="a PostgreSQL URL for the ETL and analytics benchmarks (its tables are overwritten)")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None

@@ -8,7 +8,6 @@ interrupted. Every failure is one sentence on stderr."""
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 from landdesk.errors import LandDeskError
 from landdesk.resources import SAMPLE_DIR, SERVER_PATH
 from landdesk.settings import database_url
-from analytics.periods import COMPARES, DEFAULT_COMPARE, PRESETS
+from analytics.periods import COMPARES, DEFAULT_COMPARE, PRESET_GRAIN, PRESETS
 
 
 #: Exit codes (module docstring, README.md).
@@ -170,46 +169,22 @@ def cmd_etl_rejects(args) -> int:
     return 0
 
 
-#: The dates a command accepts: wide enough for any record, narrow enough that a period's arithmetic (the previous
-#: period, 30 days before) stays inside what Python's dates hold.
-FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-10-31") from None
-    if not FIRST_DATE <= day <= LAST_DATE:
-        raise argparse.ArgumentTypeError(f"{text} is outside the dates LandDesk handles ({FIRST_DATE} to {LAST_DATE})")
-    return day
+def _argtype(parse):
+    """An argparse type from one of service.params' parsers (its sentence becomes argparse's usage error)."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except LandDeskError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    convert.__name__ = parse.__name__
+    return convert
 
 
 def _check_filters(engine, args) -> None:
     """An unknown --township / --case-type / --department / --system is a typo, not "no cases": say which
-    values exist."""
-    from sqlalchemy import select
-
-    from analytics.coverage import dimension_values
-    from etl.schema import petitions
-    with engine.connect() as conn:
-        known = dimension_values(conn)
-        known["townships"] = sorted(set(known["townships"]) | {
-            t for (t,) in conn.execute(select(petitions.c.township).distinct()) if t})
-    for flag, dim, values in (("--township", "township", known["townships"]),
-                              ("--case-type", "case_type", known["case_types"]),
-                              ("--department", "department", known["departments"]),
-                              ("--system", "system", known.get("systems", []))):
-        value = getattr(args, dim, None)
-        if value is not None and value not in values:
-            listed = ", ".join(values[:30]) + (" …" if len(values) > 30 else "")
-            raise LandDeskError(f"{flag} {value!r} does not occur in the store; the values there are: "
-                                f"{listed or '(none: the store has no cases)'}.")
-
-
-def _date_or_today(text: str) -> dt.date | str:
-    """A date, or the word `today` (the bureau's today, decided when the command runs)."""
-    return "today" if text.strip().lower() == "today" else _date(text)
+    values exist (service.params.check_filters, the API's check too)."""
+    from service.params import FILTERS, check_filters
+    check_filters(engine, {dim: getattr(args, dim, None) for dim in FILTERS})
 
 
 def _calendar_warning(conn, first, last) -> None:
@@ -234,30 +209,19 @@ def cmd_export(args) -> int:
         return 0
     if args.name not in registry():
         raise LandDeskError(f"There is no export named {args.name!r}; `landdesk export --list` shows the names.")
-    from analytics.coverage import activity_range, data_end, default_period
+    from analytics.coverage import activity_range, data_end
     from landdesk.i18n import t
-    from landdesk.settings import local_now
+    from service.params import resolve_period
     engine = _engine(args)
     ensure_ready(engine)
     _check_filters(engine, args)
     with engine.connect() as conn:
         last = data_end(conn)
-        to = local_now().date() if args.to == "today" else args.to
-        start, end = default_period(conn, 30, to)
-        grain = ""
-        if args.period:
-            if args.from_:
-                raise LandDeskError("--period names its own days: give either --period or --from, not both.")
-            from analytics.periods import PRESET_GRAIN, preset_range
-            start, end = preset_range(args.period, end)
-            grain = PRESET_GRAIN[args.period]
-        start = args.from_ or start
-        if end < start:
-            raise LandDeskError(f"--to ({end}) is before --from ({start}).")
+        start, end = resolve_period(conn, args.from_, args.to, preset=args.period)
         print(t("cli_period", "en", start=start, end=end, data_end=last or "none"), file=sys.stderr)
         _calendar_warning(conn, *activity_range(conn))
     scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department,
-                  system=args.system, compare=args.compare, grain=grain)
+                  system=args.system, compare=args.compare, grain=PRESET_GRAIN.get(args.period or "", ""))
     frame = results.read(engine, args.name, scope, args.time_unit, args.by, client="cli",
                          on_audit_error=_not_audited)
     _print_frame(frame, args.format)
@@ -266,8 +230,8 @@ def cmd_export(args) -> int:
 
 def _print_frame(df, fmt: str) -> None:
     if fmt == "json":
-        records = json.loads(df.to_json(orient="records", date_format="iso", force_ascii=False))
-        print(json.dumps(records, ensure_ascii=False, indent=1))
+        from service.results import records
+        print(json.dumps(records(df), ensure_ascii=False, indent=1))
     elif fmt == "csv":
         sys.stdout.write(df.to_csv(index=False))
     else:
@@ -312,6 +276,36 @@ def cmd_users(args) -> int:
         auth.set_active(engine, args.name, args.users_command == "enable", by=who, client="cli")
         print(f"account {args.name} {args.users_command}d")
     return 0
+
+
+def cmd_tokens(args) -> int:
+    from etl.store import ensure_ready
+    from service import tokens
+    from service.audit import os_user
+    engine = _engine(args)
+    ensure_ready(engine)
+    if args.tokens_command == "list":
+        _print_frame(tokens.list_tokens(engine), args.format)
+    elif args.tokens_command == "add":
+        token = tokens.add_token(engine, args.name, args.role, township=args.township, expires_days=args.expires,
+                                 by=os_user(), client="cli")
+        print(token)
+        print(f"token {args.name} added ({args.role}{', ' + args.township if args.township else ''}); it is shown "
+              "only now: hand it to the other system's operator (Authorization: Bearer TOKEN)", file=sys.stderr)
+    else:
+        tokens.revoke_token(engine, args.name, by=os_user(), client="cli")
+        print(f"token {args.name} revoked")
+    return 0
+
+
+def cmd_api(args) -> int:
+    from etl.store import ensure_ready
+    ensure_ready(_engine(args))
+    from api.server import run
+    store = make_url_safe(database_url(args.db))
+    print(f"LandDesk API on http://{args.host}:{args.port}/api/v1/  (store: {store}; docs: /api/v1/docs)",
+          flush=True)
+    return run(database_url(args.db), args.host, args.port)
 
 
 def cmd_audit(args) -> int:
@@ -525,8 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("export", parents=[common], help="print an analytics result by name")
     sp.add_argument("name", nargs="?")
     sp.add_argument("--list", action="store_true", help="list the export names")
-    sp.add_argument("--from", dest="from_", type=_date, help="first day (default: 30 days before --to)")
-    sp.add_argument("--to", type=_date_or_today,
+    from service.params import TIME_UNITS, parse_date, parse_date_or_today
+    sp.add_argument("--from", dest="from_", type=_argtype(parse_date), help="first day (default: 30 days before --to)")
+    sp.add_argument("--to", type=_argtype(parse_date_or_today),
                     help="last day, or `today` (default: the data end, the store's last event day)")
     sp.add_argument("--period", choices=[p for p in PRESETS if p != "custom"],
                     help="a named period ending on --to (this_month = month to date); instead of --from")
@@ -537,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--department")
     sp.add_argument("--system", help="only the records of this source system (a mapping's `system:`)")
     sp.add_argument("--by", help="break the result down by a dimension, where the export allows it")
-    sp.add_argument("--time-unit", choices=["workdays", "days", "hours"], default="workdays")
+    sp.add_argument("--time-unit", choices=TIME_UNITS, default="workdays")
     sp.add_argument("--format", choices=["csv", "json", "table"], default="csv")
     sp.set_defaults(func=cmd_export)
 
@@ -577,6 +572,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sp.set_defaults(func=cmd_users)
 
+    from etl.schema import TOKEN_ROLES
+    from landdesk.settings import settings
+    sp = sub.add_parser("api", parents=[common], help="serve the read-only JSON API of the exports (tokens required)")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=None, help="port (default: $LANDDESK_API_PORT or 8502)")
+    sp.set_defaults(func=_api_port(cmd_api, settings))
+    tok = sub.add_parser("tokens", help="the API's tokens").add_subparsers(dest="tokens_command", required=True)
+    sp = tok.add_parser("add", parents=[common], help="make a token and print it once (stored hashed)")
+    sp.add_argument("name")
+    sp.add_argument("--role", required=True, choices=TOKEN_ROLES)
+    sp.add_argument("--township", help="the township a township_officer token may see")
+    sp.add_argument("--expires", type=int, metavar="DAYS", help="days until it expires (default: never)")
+    sp.set_defaults(func=cmd_tokens)
+    sp = tok.add_parser("list", parents=[common], help="list the tokens and their state (never the tokens)")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.set_defaults(func=cmd_tokens)
+    sp = tok.add_parser("revoke", parents=[common], help="revoke a token at once")
+    sp.add_argument("name")
+    sp.set_defaults(func=cmd_tokens)
+
     sp = sub.add_parser("audit", parents=[common], help="show the audit log, newest first")
     sp.add_argument("--limit", type=int, default=50)
     sp.add_argument("--action", help="only this action (sign_in, sign_in_failed, export, download, upload, etl_run, …)")
@@ -591,6 +606,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=str(SAMPLE_DIR / "exports"))
     sp.set_defaults(func=cmd_sample_generate)
     return p
+
+
+def _api_port(cmd, settings):
+    """`--port`, else LANDDESK_API_PORT (read when the command runs, so a bad value is one sentence)."""
+    def cmd_api_port(args) -> int:
+        if args.port is None:
+            args.port = settings().api_port
+        return cmd(args)
+    return cmd_api_port
 
 
 def _guarded_briefing(run):

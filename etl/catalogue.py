@@ -38,3 +38,27 @@ def catalogue(engine: Engine, today: dt.datetime | None = None) -> pd.DataFrame:
     out["last_batch"] = out["last_batch"].astype("Int64")
     return out
 
+
+
+def fields() -> pd.DataFrame:
+    """One row per dataset × field, from the schema alone (no store needed): its type, whether it may be empty,
+    whether it is part of the natural key, and its comment. The data dictionary of the catalogue (目录体系)."""
+    from etl.schema import NATURAL_KEYS
+    rows = []
+    for name, table in DATASETS.items():
+        key = NATURAL_KEYS.get(name, ())
+        for col in table.columns:
+            if col.name == "batch_id":
+                continue
+            rows.append({"dataset": name, "field": col.name, "type": _type_name(col.type),
+                         "nullable": bool(col.nullable), "key": col.name in key, "comment": col.comment or ""})
+    return pd.DataFrame(rows, columns=["dataset", "field", "type", "nullable", "key", "comment"])
+
+
+def _type_name(type_) -> str:
+    from sqlalchemy import Boolean, Date, DateTime, Float, Integer
+    for cls, label in ((DateTime, "datetime"), (Date, "date"), (Boolean, "boolean"), (Integer, "integer"),
+                       (Float, "number")):
+        if isinstance(type_, cls):
+            return label
+    return "string"

@@ -285,3 +285,23 @@ sessions = Table(
             "hashes (HMAC with the store's secret), never the token itself.",
 )
 Index("ix_sessions_username_ended_at", sessions.c.username, sessions.c.ended_at)
+# --- The exchange interface's tokens (issue 19) ----------------------------------------------
+
+#: The roles an API token may carry: the dashboard's roles and `public` (the disclosure exports only).
+TOKEN_ROLES = ROLES + ("public",)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("township", String(100), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=True),
+    Column("revoked_at", DateTime, nullable=True),
+    CheckConstraint("role IN ('leader', 'planner', 'analyst', 'township_officer', 'admin', 'public')",
+                    name="role_known"),
+    CheckConstraint("role <> 'township_officer' OR township IS NOT NULL", name="officer_township"),
+    comment="Grain: one row per API token of another system (一网通办, 政务公开 …); token_hash is the SHA-256 of "
+            "the token (never the token itself).",
+)

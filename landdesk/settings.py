@@ -49,7 +49,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
                                     "or a reconnect keeps it until then)", "8"),
     "LANDDESK_TRUSTED_PROXIES": ("comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For "
                                  "the dashboard believes", "none: the socket's peer address is the client"),
+    "LANDDESK_API_PORT": ("the port `landdesk api` listens on (`--port` wins)", str(8502)),
+    "LANDDESK_API_RATE_LIMIT": ("requests a minute one API token may make (per API process)", str(120)),
 }
+DEFAULT_API_PORT = 8502
+DEFAULT_API_RATE_LIMIT = 120
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class Settings:
     calendar: str = "cn"
     trusted_proxies: tuple = ()        # ipaddress networks; empty: X-Forwarded-For is never believed
     session_idle_hours: float = 8.0    # a dashboard sign-in ends after this much inactivity
+    api_port: int = DEFAULT_API_PORT
+    api_rate_limit: int = DEFAULT_API_RATE_LIMIT
 
 
 def _env(name: str) -> str | None:
@@ -116,6 +122,8 @@ def settings() -> Settings:
         calendar=_calendar(_env("LANDDESK_CALENDAR") or "cn"),
         trusted_proxies=trusted_proxies(_env("LANDDESK_TRUSTED_PROXIES")),
         session_idle_hours=_idle_hours(_env("LANDDESK_SESSION_IDLE_HOURS")),
+        api_port=_whole("LANDDESK_API_PORT", DEFAULT_API_PORT, 1, 65535),
+        api_rate_limit=_whole("LANDDESK_API_RATE_LIMIT", DEFAULT_API_RATE_LIMIT, 1, 1_000_000),
     )
 
 
@@ -129,6 +137,20 @@ def _idle_hours(text: str | None) -> float:
     if not 0 < hours <= 24 * 30:
         raise LandDeskError(f"LANDDESK_SESSION_IDLE_HOURS {text!r} is not a number of hours between 0 and 720.")
     return hours
+
+
+def _whole(name: str, default: int, lo: int, hi: int) -> int:
+    """A whole-number setting within lo..hi (one sentence when it is not)."""
+    text = _env(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not lo <= value <= hi:
+        raise LandDeskError(f"{name} {text!r} is not a whole number from {lo} to {hi}.")
+    return value
 
 
 def _timezone(name: str) -> str:

@@ -39,6 +39,9 @@ ACTIONS = (
     "scope_forced",      # a township officer's request for another township was narrowed to their own
     "access_denied",     # a request refused (e.g. a non-disclosure export in public mode)
     "user_added", "user_disabled", "user_enabled", "password_changed",
+    "token_added", "token_revoked",   # an exchange-interface token made or revoked (`landdesk tokens`)
+    "api_refused",       # an API call without a valid token (missing, unknown, revoked, expired) or over its rate
+    "api_read",          # an API call answered without an export (the catalogue, a 304 Not Modified)
 )
 MAX_DETAIL_CHARS = 4000
 

@@ -16,6 +16,13 @@ from service.auth import Principal
 log = logging.getLogger(__name__)
 
 
+def records(df: pd.DataFrame) -> list[dict]:
+    """An export's rows as JSON records with typed values (numbers, booleans, ISO dates and times, null for a
+    missing value): what `landdesk export --format json` prints and the API's `data` holds, value for value."""
+    import json
+    return json.loads(df.to_json(orient="records", date_format="iso", force_ascii=False))
+
+
 def who(principal: Principal | None) -> str:
     """The audit identity: the account, else (the trusted command line) the operating-system user."""
     return principal.username if principal is not None else audit.os_user()
