@@ -156,7 +156,7 @@ class Api:
         if fmt == "csv":
             return Response(frame.to_csv(index=False), media_type="text/csv; charset=utf-8", headers=headers)
         meta = {"export": name, "description": export.description, "grain": registry_mod.grain(export),
-                "period": {"from": first.isoformat(), "to": end.isoformat(), "compare": scope.compare},
+                "period": {"from": first.isoformat(), "to": end.isoformat()}, "compare": scope.compare,
                 "data_end": last.isoformat() if last else None, "data_version": version,
                 "scope": {dim: getattr(seen, dim) for dim in params.FILTERS}, "by": by,
                 "units": {"time": unit, "area": "ha", "rates": "share of 1"},

@@ -343,3 +343,14 @@ def test_the_rate_limit_is_per_token_and_says_when_to_retry(sample_store_url, tm
         assert int(over[1]["Retry-After"]) >= 1 and "3 requests" in doc["detail"]
         assert get(srv.base, "/api/v1/exports", b)[0] == 200          # another token has its own count
     engine.dispose()
+
+
+def test_named_periods_and_comparison_over_http(api, store, tok, capsys):
+    """?period=this_month&compare=year: the same frame as `landdesk export kpis --period this_month --compare year`;
+    an unknown comparison is a problem detail naming the allowed values."""
+    body = data(api, "kpis", tok["leader"], to="2026-10-20", period="this_month", compare="year")
+    assert body["meta"]["period"] == {"from": "2026-10-01", "to": "2026-10-20"} and body["meta"]["compare"] == "year"
+    assert body["data"] == cli_json(capsys, store, "kpis", "--to", "2026-10-20", "--period", "this_month",
+                                    "--compare", "year")
+    status, _, bad = get(api, "/api/v1/exports/kpis", tok["leader"], compare="mom")
+    assert status == 400 and "is not one of previous, year" in json.loads(bad)["detail"]

@@ -2,7 +2,7 @@
 role, township scope, expiry and revocation.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 15:00:00
 """
 from alembic import op
