@@ -47,6 +47,12 @@ VARIABLES: dict[str, tuple[str, str]] = {
                           "the calendar table's rows as holidays and extra workdays)", "cn"),
     "LANDDESK_TRUSTED_PROXIES": ("comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For "
                                  "the dashboard believes", "none: the socket's peer address is the client"),
+    "LANDDESK_PUBLIC_URL": ("the dashboard's address as recipients reach it (the link in delivered briefings and "
+                            "alerts, e.g. https://landdesk.bureau.example)", "none: messages carry no link"),
+    "LANDDESK_DELIVERY_ATTEMPTS": ("attempts per e-mail recipient or robot before a delivery is reported failed",
+                                   "3"),
+    "LANDDESK_DELIVERY_BACKOFF": ("seconds before the first retry of a failed delivery (doubled for each further "
+                                  "retry)", "5"),
 }
 
 
@@ -65,6 +71,9 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     calendar: str = "cn"
     trusted_proxies: tuple = ()        # ipaddress networks; empty: X-Forwarded-For is never believed
+    public_url: str | None = None
+    delivery_attempts: int = 3
+    delivery_backoff: float = 5.0
 
 
 def _env(name: str) -> str | None:
@@ -112,7 +121,25 @@ def settings() -> Settings:
         timezone=_timezone(_env("LANDDESK_TIMEZONE") or DEFAULT_TIMEZONE),
         calendar=_calendar(_env("LANDDESK_CALENDAR") or "cn"),
         trusted_proxies=trusted_proxies(_env("LANDDESK_TRUSTED_PROXIES")),
+        public_url=_env("LANDDESK_PUBLIC_URL"),
+        delivery_attempts=int(_number("LANDDESK_DELIVERY_ATTEMPTS", 3, 1, 20, integer=True)),
+        delivery_backoff=_number("LANDDESK_DELIVERY_BACKOFF", 5.0, 0, 3600),
     )
+
+
+def _number(name: str, default: float, low: float, high: float, integer: bool = False) -> float:
+    """A numeric setting within [low, high]; anything else is one sentence naming the variable."""
+    text = _env(name)
+    if text is None:
+        return default
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        kind = "a whole number" if integer else "a number"
+        raise LandDeskError(f"{name} {text!r} is not {kind} from {low:g} to {high:g}.")
+    return value
 
 
 def _timezone(name: str) -> str:
