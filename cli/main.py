@@ -1,4 +1,4 @@
-"""The `landdesk` command line: demo, serve, db, etl, export, briefing, deliver, sample.
+"""The `landdesk` command line: demo, serve, db, etl, export, briefing, deliver, alerts, sample.
 
 Exit codes, the same for every command (README.md): 0 done; 2 the command could not do what was asked because
 of its input — a bad argument or value, an unknown township, an unreadable or malformed file or mapping, a load
@@ -512,6 +512,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_deliver_arguments(sp)
     sp.set_defaults(func=cmd_deliver)
 
+    from delivery.cli import add_alerts_arguments
+    alerts = sub.add_parser("alerts", help="threshold alerts").add_subparsers(dest="alerts_command", required=True)
+    sp = alerts.add_parser("check", parents=[common], help="evaluate the alert rules, store and deliver new alerts "
+                                                           "(for cron, e.g. hourly)")
+    add_alerts_arguments(sp)
+    sp.set_defaults(func=cmd_alerts_check)
+
     from etl.schema import ROLES
     users = sub.add_parser("users", help="dashboard accounts").add_subparsers(dest="users_command", required=True)
     sp = users.add_parser("add", parents=[common], help="add an account (password asked, or --password-stdin)")
@@ -569,6 +576,14 @@ def _guarded_briefing(run):
         args.week = args.week or default_week(engine)
         return run_deliver(engine, args, config)
     return cmd_briefing
+
+
+def cmd_alerts_check(args) -> int:
+    from delivery.cli import run_alerts
+    from etl.store import ensure_ready
+    engine = _engine(args)
+    ensure_ready(engine)
+    return run_alerts(engine, args)
 
 
 def cmd_deliver(args) -> int:

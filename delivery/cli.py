@@ -45,3 +45,26 @@ def run_deliver(engine, args, config=None) -> int:
     return report(deliver_briefing(engine, getattr(args, "week", None), config, archive=getattr(args, "out", None),
                                    progress=progress))
 
+
+def add_alerts_arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--rules", required=True, help="the alert rules file (YAML: rules: [{rule: case_due, …}])")
+    sp.add_argument("--deliver", metavar="FILE", help="deliver new and changed alerts as this delivery file says "
+                                                      "(without it the alerts are only evaluated and stored)")
+
+
+def run_alerts(engine, args) -> int:
+    """Evaluate the rules, store the alerts (deduplicated), deliver the new and changed ones; print a summary."""
+    from delivery import load_config
+    from delivery.alerts import check, load_rules, message, recent_alerts
+    from delivery.run import check_secrets
+    rules = load_rules(args.rules)
+    config = load_config(args.deliver) if getattr(args, "deliver", None) else None
+    if config is not None:
+        check_secrets(config)
+    state, outcomes = check(engine, rules, config)
+    print(f"alerts: {len(state.new)} new, {len(state.changed)} changed, {len(state.unchanged)} unchanged, "
+          f"{len(state.resolved)} resolved")
+    current = recent_alerts(engine)
+    for _, row in current[current["id"].isin(state.new + state.changed)].iterrows():
+        print(f"  {message(row, 'en')}")
+    return report(outcomes)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics.petitions import NEAR_LIMIT_DAYS, near_limit
 from landdesk.kpispec import KPI_SPEC
-from dashboard import data
+from dashboard import alertsview, data
 from dashboard.ui import (cols, data_badge, filter_bar, kpi_card, plotly_layout, store_status, table, tr, tr_data,
                           unit_selector)
 
@@ -20,6 +20,7 @@ scope = filter_bar(status)
 unit = unit_selector()
 page = data.Page(key, status, scope, unit)
 data_badge(status)
+alertsview.alerts_panel()
 
 previous = scope.previous()
 st.caption(tr("period_caption", start=scope.start, end=scope.end, pstart=previous.start, pend=previous.end))

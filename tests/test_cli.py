@@ -84,7 +84,7 @@ def test_demo_store_and_kpi_export(db):
 
 @pytest.mark.parametrize("cmd", [[], ["demo"], ["serve"], ["db", "upgrade"], ["etl", "load"], ["etl", "run"],
                                  ["etl", "batches"], ["etl", "rejects"], ["export"], ["forecast"], ["briefing"],
-                                 ["deliver"], ["sample", "generate"]])
+                                 ["deliver"], ["alerts"], ["alerts", "check"], ["sample", "generate"]])
 def test_every_help_page_renders(cmd):
     r = landdesk(*cmd, "--help")
     assert r.returncode == 0 and "usage: landdesk" in r.stdout and "Traceback" not in r.stderr
