@@ -6,6 +6,7 @@ import html
 from dataclasses import dataclass
 
 from briefing.model import Briefing
+from landdesk.fmt import fmt_day_range
 from landdesk.i18n import t
 from landdesk.kpispec import KPI_SPEC
 
@@ -39,8 +40,7 @@ def headline(b: Briefing) -> list[Headline]:
 
 def week_words(b: Briefing) -> str:
     """The week as a person reads it (第20周 / week 20) with its dates."""
-    year, number = b.week.split("-W")
-    return t("deliver_week", b.lang, year=int(year), week=int(number), start=b.start, end=b.end)
+    return t("deliver_week", b.lang, week=int(b.week.split("-W")[1]), range=fmt_day_range(b.start, b.end, b.lang))
 
 
 def subject(b: Briefing, township: str | None = None) -> str:

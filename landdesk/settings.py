@@ -47,6 +47,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
                           "the calendar table's rows as holidays and extra workdays)", "cn"),
     "LANDDESK_TRUSTED_PROXIES": ("comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For "
                                  "the dashboard believes", "none: the socket's peer address is the client"),
+    "LANDDESK_BRIEFING_MARK": ("the classification mark (密级 / 内部资料) printed at the top of every briefing, e.g. "
+                               "内部资料 注意保存", "none: no mark"),
+    "LANDDESK_BRIEFING_ISSUER": ("the issuing authority (发文机关) signed at the end of every briefing with its date",
+                                 "the bureau's name (LANDDESK_BUREAU)"),
     "LANDDESK_PUBLIC_URL": ("the dashboard's address as recipients reach it (the link in delivered briefings and "
                             "alerts, e.g. https://landdesk.bureau.example)", "none: messages carry no link"),
     "LANDDESK_DELIVERY_ATTEMPTS": ("attempts per e-mail recipient or robot before a delivery is reported failed",
@@ -72,6 +76,8 @@ class Settings:
     calendar: str = "cn"
     trusted_proxies: tuple = ()        # ipaddress networks; empty: X-Forwarded-For is never believed
     public_url: str | None = None
+    briefing_mark: str | None = None
+    briefing_issuer: str | None = None
     delivery_attempts: int = 3
     delivery_backoff: float = 5.0
 
@@ -122,6 +128,8 @@ def settings() -> Settings:
         calendar=_calendar(_env("LANDDESK_CALENDAR") or "cn"),
         trusted_proxies=trusted_proxies(_env("LANDDESK_TRUSTED_PROXIES")),
         public_url=_env("LANDDESK_PUBLIC_URL"),
+        briefing_mark=_env("LANDDESK_BRIEFING_MARK"),
+        briefing_issuer=_env("LANDDESK_BRIEFING_ISSUER"),
         delivery_attempts=int(_number("LANDDESK_DELIVERY_ATTEMPTS", 3, 1, 20, integer=True)),
         delivery_backoff=_number("LANDDESK_DELIVERY_BACKOFF", 5.0, 0, 3600),
     )
