@@ -23,9 +23,10 @@ from service import results
 from briefing.model import Briefing, Chart, Section, Sentence, Table
 from briefing.weeks import data_range, default_week, parse_week, same_week_last_year, week_bounds, week_label
 from landdesk.i18n import LANGS, bureau_name, t
-from landdesk.fmt import fmt_count, fmt_day, fmt_number, fmt_rate, missing
+from landdesk.fmt import fmt_count, fmt_day_range, fmt_number, fmt_rate, missing
 from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_kpi
 from landdesk.errors import LandDeskError
+from landdesk.settings import settings
 
 #: KPIs compared week on week in the "largest movers" sentence (cultivated land changes yearly).
 MOVER_KPIS = ("cases_received", "cases_closed", "on_time_rate", "median_throughput", "backlog", "overdue",
@@ -545,6 +546,12 @@ def _data_as_of(engine: Engine) -> tuple:
                 load_calendar(conn).uncovered_years(*activity_range(conn)))
 
 
+def _last_complete_week(engine: Engine, last: dt.date) -> str:
+    from analytics.workcal import load_calendar
+    from briefing.weeks import last_complete_week
+    return last_complete_week(last, load_calendar(engine))
+
+
 def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *, bureau: str | None = None,
                    charts: bool = True, principal=None) -> Briefing:
     """The briefing of ISO week `week` (default: the last complete week of the data) in `lang`, as `principal`
@@ -567,7 +574,9 @@ def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *,
         notices.append(ctx.tr("brief_notice_before_data", first=first))
     elif start > last:
         notices.append(ctx.tr("brief_notice_after_data", last=last))
-    elif end > last:
+    elif end > last and ctx.week > _last_complete_week(engine, last):
+        # incomplete only by the tool's own rule (briefing.weeks.last_complete_week): data ending on a Friday or
+        # Saturday before a weekend (or holidays) complete their week
         notices.append(ctx.tr("brief_notice_partial", last=last))
     if first is not None and start <= first <= end:
         notices.append(ctx.tr("brief_notice_first_week"))
@@ -608,9 +617,10 @@ def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *,
     b = Briefing(
         lang=lang, week=ctx.week, start=start, end=end, bureau=bureau,
         title=ctx.tr("brief_title", bureau=bureau),
-        subtitle=ctx.tr("brief_subtitle", year=year, week=number, start=fmt_day(start, lang), end=fmt_day(end, lang)),
+        subtitle=ctx.tr("brief_subtitle", week=number, range=fmt_day_range(start, end, lang)),
         meta=meta, kpi_table=_kpi_table(ctx, kpi_df), narrative=narrative, sections=sections,
         definitions=_definitions(ctx), notices=notices,
+        mark=settings().briefing_mark or "", issuer=settings().briefing_issuer or bureau,
     )
     b.meta.append((ctx.tr("brief_meta_generated"), f"{b.generated_at:%Y-%m-%d %H:%M}"))
     return b

@@ -90,6 +90,8 @@ class Briefing:
     sections: list[Section]
     definitions: list[tuple[str, str]]
     notices: list[str] = field(default_factory=list)  # "no data this week" and similar, shown up front
+    mark: str = ""                         # 密级 / 内部资料 mark at the top (LANDDESK_BRIEFING_MARK)
+    issuer: str = ""                       # 发文机关 signed at the end with the date (LANDDESK_BRIEFING_ISSUER)
     generated_at: dt.datetime = field(default_factory=lambda: _now())
 
     @property

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from briefing.model import Briefing, Table
 from briefing.render_html import ensure_charts
+from landdesk.fmt import fmt_date
 from landdesk.i18n import t
 from landdesk.settings import settings
 
@@ -175,6 +176,7 @@ def build_document(b: Briefing, charts: bool = True):
     """The briefing as a python-docx Document."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm, Pt
 
     if charts:
@@ -195,6 +197,8 @@ def build_document(b: Briefing, charts: bool = True):
     props.language = "zh-CN" if lang == "zh" else "en"
     props.keywords = b.week
 
+    if b.mark:
+        _para(doc, b.mark, size=11, bold=True).alignment = WD_ALIGN_PARAGRAPH.RIGHT
     _para(doc, b.bureau, size=10, colour="57606A")
     title = doc.add_heading(level=0)
     _run(title, b.title)
@@ -228,6 +232,9 @@ def build_document(b: Briefing, charts: bool = True):
     _heading(doc, t("brief_sec_definitions", lang), 1)
     _table(doc, Table("definitions", "", [t("brief_col_term", lang), t("brief_col_definition", lang)],
                       [[k, v] for k, v in b.definitions]), heading=False)
+    if b.issuer:
+        for line in (b.issuer, fmt_date(b.generated_at.date(), lang)):
+            _para(doc, line).alignment = WD_ALIGN_PARAGRAPH.RIGHT
     return doc
 
 

@@ -7,6 +7,7 @@ import re
 
 from briefing.charts import render_charts
 from briefing.model import Briefing, Chart, Table
+from landdesk.fmt import fmt_date
 from landdesk.i18n import t
 
 FONT_STACK = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
@@ -21,6 +22,9 @@ header { border-bottom: 3px solid var(--accent); padding-bottom: 4mm; margin-bot
 header .bureau { color: var(--muted); font-size: 10pt; letter-spacing: .08em; }
 h1 { font-size: 20pt; margin: 1mm 0; color: var(--accent); }
 .subtitle { font-size: 12pt; margin: 0 0 2mm; }
+.mark { text-align: right; font-weight: bold; font-size: 11pt; margin: 0 0 2mm; }
+.issuer { text-align: right; margin: 8mm 0 4mm; }
+.issuer p { margin: 0; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.5mm 4mm; margin: 2mm 0 0; font-size: 9pt;
           color: var(--muted); }
 dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; }
@@ -134,6 +138,7 @@ def render_html(b: Briefing, charts: bool = True) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="LandDesk briefing"><meta name="landdesk-week" content="{_e(b.week)}">',
         f"<title>{_e(b.title)} {_e(b.week)}</title><style>{css}</style></head><body>",
+        (f'<div class="mark">{_e(b.mark)}</div>' if b.mark else "") +
         f'<header><div class="bureau">{_e(b.bureau)}</div><h1>{_e(b.title)}</h1>'
         f'<p class="subtitle">{_e(b.subtitle)}</p><dl class="meta">',
     ]
@@ -158,6 +163,8 @@ def render_html(b: Briefing, charts: bool = True) -> str:
                  f'<th>{_e(t("brief_col_definition", lang))}</th></tr></thead><tbody>')
     parts.extend(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in b.definitions)
     parts.append("</tbody></table></section>")
+    if b.issuer:
+        parts.append(f'<div class="issuer"><p>{_e(b.issuer)}</p><p>{_e(fmt_date(b.generated_at.date(), lang))}</p></div>')
     parts.append(f"<footer>{_e(t('brief_footer', lang))} · {_e(b.generated_at.strftime('%Y-%m-%d %H:%M'))}</footer>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -1,4 +1,4 @@
-"""The `landdesk` command line: demo, serve, db, etl, export, sample.
+"""The `landdesk` command line: demo, serve, db, etl, export, briefing, deliver, alerts, sample.
 
 Exit codes, the same for every command (README.md): 0 done; 2 the command could not do what was asked because
 of its input — a bad argument or value, an unknown township, an unreadable or malformed file or mapping, a load
@@ -548,7 +548,20 @@ def build_parser() -> argparse.ArgumentParser:
     from briefing.cli import add_arguments as briefing_arguments, run as run_briefing
     sp = sub.add_parser("briefing", parents=[common], help="write the weekly briefing (PDF, DOCX, HTML)")
     briefing_arguments(sp)
+    sp.add_argument("--deliver", metavar="FILE", help="then deliver it as this delivery file says (e-mail, robots)")
     sp.set_defaults(func=_guarded_briefing(run_briefing))
+
+    from delivery.cli import add_deliver_arguments
+    sp = sub.add_parser("deliver", parents=[common], help="deliver an archived weekly briefing (e-mail, robots)")
+    add_deliver_arguments(sp)
+    sp.set_defaults(func=cmd_deliver)
+
+    from delivery.cli import add_alerts_arguments
+    alerts = sub.add_parser("alerts", help="threshold alerts").add_subparsers(dest="alerts_command", required=True)
+    sp = alerts.add_parser("check", parents=[common], help="evaluate the alert rules, store and deliver new alerts "
+                                                           "(for cron, e.g. hourly)")
+    add_alerts_arguments(sp)
+    sp.set_defaults(func=cmd_alerts_check)
 
     from etl.schema import ROLES
     users = sub.add_parser("users", help="dashboard accounts").add_subparsers(dest="users_command", required=True)
@@ -621,8 +634,41 @@ def _guarded_briefing(run):
     """`landdesk briefing` reads an existing store only: a mistyped SQLite path is refused, not created."""
     def cmd_briefing(args) -> int:
         must_exist(database_url(args.db))
-        return run(args)
+        config = None
+        if getattr(args, "deliver", None):           # a bad delivery file or missing secret stops before the work
+            from delivery import load_config
+            from delivery.run import check_secrets
+            config = load_config(args.deliver)
+            check_secrets(config)
+        code = run(args)
+        if code or config is None:
+            return code
+        from briefing.weeks import default_week
+        from delivery.cli import run_deliver
+        engine = _engine(args)
+        args.week = args.week or default_week(engine)
+        return run_deliver(engine, args, config)
     return cmd_briefing
+
+
+def cmd_alerts_check(args) -> int:
+    from delivery.cli import run_alerts
+    from etl.store import ensure_ready
+    engine = _engine(args)
+    ensure_ready(engine)
+    return run_alerts(engine, args)
+
+
+def cmd_deliver(args) -> int:
+    from delivery import load_config
+    from delivery.cli import run_deliver
+    from delivery.run import check_secrets
+    from etl.store import ensure_ready
+    config = load_config(args.config)
+    check_secrets(config)
+    engine = _engine(args)
+    ensure_ready(engine)
+    return run_deliver(engine, args, config)
 
 
 def _os_sentence(exc: OSError) -> str:

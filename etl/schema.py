@@ -305,3 +305,47 @@ api_tokens = Table(
     comment="Grain: one row per API token of another system (一网通办, 政务公开 …); token_hash is the SHA-256 of "
             "the token (never the token itself).",
 )
+# --- Delivery and alerts (issue 17) -------------------------------------------------------------
+
+DELIVERY_CHANNELS = ("email", "dingtalk", "wecom", "feishu")
+DELIVERY_STATUSES = ("sent", "failed")
+ALERT_STATUSES = ("active", "resolved")
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("subject", String(20), nullable=False),          # briefing | alert
+    Column("week", String(10), nullable=True),              # the briefing's ISO week
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="SET NULL"), nullable=True),
+    Column("channel", String(20), nullable=False),
+    Column("target", String(500), nullable=False),          # an address, or a webhook URL without its query
+    Column("lang", String(5), nullable=True),
+    Column("township", String(100), nullable=True),
+    Column("formats", String(40), nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    CheckConstraint("status IN ('sent', 'failed')", name="status_known"),
+    comment="Grain: one row per delivery of a briefing or an alert to one recipient or robot, with its outcome; "
+            "webhook tokens are never stored (target is the URL without its query). Append-only.",
+)
+Index("ix_deliveries_week_at", deliveries.c.week, deliveries.c.at)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(60), nullable=False),
+    Column("key", String(300), nullable=False),             # rule + what it is about (a township, the county)
+    Column("fingerprint", String(64), nullable=False),      # sha256 of what the alert says: a change re-sends it
+    Column("status", String(10), nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("sent_at", DateTime, nullable=True),             # last time it was delivered (null: not yet)
+    Column("resolved_at", DateTime, nullable=True),
+    Column("detail", Text, nullable=False),                 # JSON: numbers and ids only, no personal data
+    CheckConstraint("status IN ('active', 'resolved')", name="status_known"),
+    comment="Grain: one row per alert occurrence (a rule firing for one subject until it clears); detail is JSON "
+            "with ids and numbers only.",
+)
+Index("ix_alerts_key_status", alerts.c.key, alerts.c.status)

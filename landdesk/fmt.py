@@ -62,6 +62,21 @@ def fmt_day(d: dt.date, lang: str = "zh") -> str:
     return f"{d.month}月{d.day}日" if lang == "zh" else d.strftime("%d %b").lstrip("0")
 
 
+def fmt_day_range(start: dt.date, end: dt.date, lang: str = "zh") -> str:
+    """A span of days as official documents write it: 2026年5月11日—17日, 2026年4月27日—5月3日,
+    2025年12月29日—2026年1月4日 / 11–17 May 2026, 27 Apr – 3 May 2026."""
+    if lang == "zh":
+        if start.year != end.year:
+            return f"{fmt_date(start, lang)}—{fmt_date(end, lang)}"
+        tail = f"{end.day}日" if start.month == end.month else f"{end.month}月{end.day}日"
+        return f"{fmt_date(start, lang)}—{tail}"
+    if start.year != end.year:
+        return f"{fmt_date(start, lang)} – {fmt_date(end, lang)}"
+    if start.month == end.month:
+        return f"{start.day}–{end.day} {end:%b} {end.year}"
+    return f"{fmt_day(start, lang)} – {fmt_day(end, lang)} {end.year}"
+
+
 def fmt_date(d: dt.date, lang: str = "zh") -> str:
     """A whole date: 2026年11月30日 / 30 Nov 2026."""
     return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else f"{fmt_day(d, lang)} {d.year}"

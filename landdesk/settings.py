@@ -51,6 +51,16 @@ VARIABLES: dict[str, tuple[str, str]] = {
                                  "the dashboard believes", "none: the socket's peer address is the client"),
     "LANDDESK_API_PORT": ("the port `landdesk api` listens on (`--port` wins)", str(8502)),
     "LANDDESK_API_RATE_LIMIT": ("requests a minute one API token may make (per API process)", str(120)),
+    "LANDDESK_BRIEFING_MARK": ("the classification mark (密级 / 内部资料) printed at the top of every briefing, e.g. "
+                               "内部资料 注意保存", "none: no mark"),
+    "LANDDESK_BRIEFING_ISSUER": ("the issuing authority (发文机关) signed at the end of every briefing with its date",
+                                 "the bureau's name (LANDDESK_BUREAU)"),
+    "LANDDESK_PUBLIC_URL": ("the dashboard's address as recipients reach it (the link in delivered briefings and "
+                            "alerts, e.g. https://landdesk.bureau.example)", "none: messages carry no link"),
+    "LANDDESK_DELIVERY_ATTEMPTS": ("attempts per e-mail recipient or robot before a delivery is reported failed",
+                                   "3"),
+    "LANDDESK_DELIVERY_BACKOFF": ("seconds before the first retry of a failed delivery (doubled for each further "
+                                  "retry)", "5"),
 }
 DEFAULT_API_PORT = 8502
 DEFAULT_API_RATE_LIMIT = 120
@@ -74,6 +84,11 @@ class Settings:
     session_idle_hours: float = 8.0    # a dashboard sign-in ends after this much inactivity
     api_port: int = DEFAULT_API_PORT
     api_rate_limit: int = DEFAULT_API_RATE_LIMIT
+    public_url: str | None = None
+    briefing_mark: str | None = None
+    briefing_issuer: str | None = None
+    delivery_attempts: int = 3
+    delivery_backoff: float = 5.0
 
 
 def _env(name: str) -> str | None:
@@ -122,8 +137,13 @@ def settings() -> Settings:
         calendar=_calendar(_env("LANDDESK_CALENDAR") or "cn"),
         trusted_proxies=trusted_proxies(_env("LANDDESK_TRUSTED_PROXIES")),
         session_idle_hours=_idle_hours(_env("LANDDESK_SESSION_IDLE_HOURS")),
-        api_port=_whole("LANDDESK_API_PORT", DEFAULT_API_PORT, 1, 65535),
-        api_rate_limit=_whole("LANDDESK_API_RATE_LIMIT", DEFAULT_API_RATE_LIMIT, 1, 1_000_000),
+        api_port=int(_number("LANDDESK_API_PORT", DEFAULT_API_PORT, 1, 65535, integer=True)),
+        api_rate_limit=int(_number("LANDDESK_API_RATE_LIMIT", DEFAULT_API_RATE_LIMIT, 1, 1_000_000, integer=True)),
+        public_url=_env("LANDDESK_PUBLIC_URL"),
+        briefing_mark=_env("LANDDESK_BRIEFING_MARK"),
+        briefing_issuer=_env("LANDDESK_BRIEFING_ISSUER"),
+        delivery_attempts=int(_number("LANDDESK_DELIVERY_ATTEMPTS", 3, 1, 20, integer=True)),
+        delivery_backoff=_number("LANDDESK_DELIVERY_BACKOFF", 5.0, 0, 3600),
     )
 
 
@@ -139,17 +159,18 @@ def _idle_hours(text: str | None) -> float:
     return hours
 
 
-def _whole(name: str, default: int, lo: int, hi: int) -> int:
-    """A whole-number setting within lo..hi (one sentence when it is not)."""
+def _number(name: str, default: float, low: float, high: float, integer: bool = False) -> float:
+    """A numeric setting within [low, high]; anything else is one sentence naming the variable."""
     text = _env(name)
     if text is None:
         return default
     try:
-        value = int(text)
+        value = int(text) if integer else float(text)
     except ValueError:
         value = None
-    if value is None or not lo <= value <= hi:
-        raise LandDeskError(f"{name} {text!r} is not a whole number from {lo} to {hi}.")
+    if value is None or not low <= value <= high:
+        kind = "a whole number" if integer else "a number"
+        raise LandDeskError(f"{name} {text!r} is not {kind} from {low:g} to {high:g}.")
     return value
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.scope import Scope
-from dashboard import charts, data
+from dashboard import alertsview, charts, data
 from briefing.weeks import week_bounds
 from dashboard.ui import LANGS, chart, guidance, lang, store_status, table, tr, tr_data
 from landdesk.i18n import language_name
@@ -71,3 +71,5 @@ else:
     _archived = data.deferred_download(chosen.path.read_bytes, chosen.path.name, kind="briefing")
     st.download_button(tr_data("bp_archive_download", file=chosen.path.name), _archived,
                        chosen.path.name, key="brief-archive-dl", icon=":material/download:", on_click="ignore")
+
+alertsview.delivery_history(week)

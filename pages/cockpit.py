@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics.petitions import NEAR_LIMIT_DAYS, near_limit
 from landdesk.kpispec import HEADLINE_KPIS, KPI_SPEC
-from dashboard import data, layout
+from dashboard import alertsview, data, layout
 from dashboard.ui import (chart, cols, data_badge, filter_bar, kpi_card, period_caption, plotly_layout, store_status, table,
                           tr, tr_data, unit_selector)
 
@@ -20,6 +20,7 @@ scope = filter_bar(status)
 unit = unit_selector()
 page = data.Page(key, status, scope, unit)
 data_badge(status)
+alertsview.alerts_panel()
 
 period_caption(scope)
 kpis = page.export("kpis").set_index("kpi")

@@ -38,6 +38,8 @@ ACTIONS = (
     "briefing",          # a weekly briefing written or downloaded
     "scope_forced",      # a township officer's request for another township was narrowed to their own
     "access_denied",     # a request refused (e.g. a non-disclosure export in public mode)
+    "delivery",          # a briefing delivered by e-mail / robots (outcomes in the deliveries table)
+    "alert",             # `landdesk alerts check` ran (alerts raised, sent, resolved)
     "user_added", "user_disabled", "user_enabled", "password_changed",
     "token_added", "token_revoked",   # an exchange-interface token made or revoked (`landdesk tokens`)
     "api_refused",       # an API call without a valid token (missing, unknown, revoked, expired) or over its rate

@@ -12,7 +12,7 @@ import pytest
 from landdesk import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("landdesk", "etl", "analytics", "service", "briefing", "dashboard", "pages", "cli")
+PRODUCT = ("landdesk", "etl", "analytics", "service", "briefing", "delivery", "dashboard", "pages", "cli")
 CALLS = {"t", "tr", "tr_data", "guidance", "page_header", "section_failed"}
 
 

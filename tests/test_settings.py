@@ -8,7 +8,7 @@ from pathlib import Path
 from landdesk import settings as S
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("landdesk", "etl", "analytics", "service", "briefing", "dashboard", "pages", "cli", "api")
+PRODUCT = ("landdesk", "etl", "analytics", "service", "briefing", "delivery", "dashboard", "pages", "cli", "api")
 
 
 def test_every_variable_is_documented_and_every_documented_one_declared():
