@@ -47,6 +47,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
                           "the calendar table's rows as holidays and extra workdays)", "cn"),
     "LANDDESK_TRUSTED_PROXIES": ("comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For "
                                  "the dashboard believes", "none: the socket's peer address is the client"),
+    "LANDDESK_MAP_TILES": ("an XYZ raster tile URL ({z}/{x}/{y}) drawn under the maps as a basemap (a server the "
+                           "dashboard's users can reach)", "none: boundaries on a plain background, fully offline"),
 }
 
 
@@ -65,6 +67,7 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     calendar: str = "cn"
     trusted_proxies: tuple = ()        # ipaddress networks; empty: X-Forwarded-For is never believed
+    map_tiles: str | None = None       # XYZ tile URL of the maps' optional basemap
 
 
 def _env(name: str) -> str | None:
@@ -112,6 +115,7 @@ def settings() -> Settings:
         timezone=_timezone(_env("LANDDESK_TIMEZONE") or DEFAULT_TIMEZONE),
         calendar=_calendar(_env("LANDDESK_CALENDAR") or "cn"),
         trusted_proxies=trusted_proxies(_env("LANDDESK_TRUSTED_PROXIES")),
+        map_tiles=_env("LANDDESK_MAP_TILES"),
     )
 
 
