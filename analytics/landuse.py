@@ -33,6 +33,8 @@ PROJECTION_HORIZON = 30
 LAND_BY = ("township",)
 SUPPLY_BY = ("purpose", "method", "township", "system", "period")
 TRANSFER_COLUMNS = ["from_code", "from_zh", "from_en", "to_code", "to_zh", "to_en", "area_ha", "parcels"]
+#: the transfer-matrix export: the matrix and the two survey years it is between
+TRANSFER_STORE_COLUMNS = ["year_a", "year_b"] + TRANSFER_COLUMNS
 NO_PARCELS_NOTE = f"{t('no_parcels_note', 'en')} {t('no_parcels_note', 'zh')}"
 
 
@@ -211,10 +213,17 @@ def transfer_matrix_wide(matrix: pd.DataFrame) -> pd.DataFrame:
 
 
 def transfer_matrix_store(conn: Connection, scope: Scope) -> pd.DataFrame:
-    """The store has no parcel table yet: an empty matrix whose attrs['note'] says why."""
-    out = pd.DataFrame(columns=TRANSFER_COLUMNS)
-    out.attrs["note"] = NO_PARCELS_NOTE
-    return out
+    """The transfer matrix of the store's parcels (analytics.transfer: by id, overlay where ids differ) between
+    the scope's two survey years; without parcels of two years, an empty matrix whose attrs['note'] says why."""
+    from analytics.transfer import store_matrix
+    m = store_matrix(conn, scope)
+    if m.empty:
+        out = pd.DataFrame(columns=TRANSFER_STORE_COLUMNS)
+        out.attrs["note"] = NO_PARCELS_NOTE
+        return out
+    out = _named(_named(m, "from_code", "from"), "to_code", "to")
+    out["year_a"], out["year_b"] = m.attrs["year_a"], m.attrs["year_b"]
+    return out[TRANSFER_STORE_COLUMNS].reset_index(drop=True)
 
 
 # ---------- cultivated land against its target ----------

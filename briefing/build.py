@@ -319,6 +319,9 @@ def _petition_section(ctx: _Ctx):
         vals = [fmt_count(int(by_topic.sum()), lang), fmt_count(top_n, lang), fmt_count(town_n, lang)]
         sentences.append(Sentence(ctx.tr("brief_s_petitions", total=vals[0], topic=top_topic, topic_n=vals[1],
                                          town=top_town, town_n=vals[2]), vals))
+        petition_map = _petition_map(ctx, by_town)
+        if petition_map is not None:
+            sec.charts.append(petition_map)
     # hot spots: the petition-spikes export's spikes of this week (township × topic above its forecast bound)
     hot = _spikes(ctx)
     if len(hot):
@@ -345,6 +348,23 @@ def _export_counts(ctx: _Ctx, scope: Scope, by: str) -> pd.Series:
     counts = pd.Series(df["received"].astype(int).to_numpy(), index=keys)
     counts = counts[counts > 0]
     return counts.sort_values(ascending=False, kind="stable")
+
+
+def _petition_map(ctx: _Ctx, by_town: pd.Series) -> Chart | None:
+    """The week's petitions per 10,000 residents by township on the township map (None without boundaries)."""
+    from analytics.geo import per_10k
+    from briefing.maps import choropleth
+    shapes = ctx.read("region-shapes", ctx.scope)
+    if shapes.empty or shapes["geometry"].isna().all():
+        return None
+    pop = shapes.set_index("name")["population"]
+    frame = pd.DataFrame({"township": by_town.index, "n": by_town.to_numpy()})
+    frame["rate"] = per_10k(frame["n"], frame["township"].map(pop)).to_numpy()
+    title = ctx.tr("brief_chart_petition_map")
+    fig = choropleth(shapes, frame, "township", "rate", title, ctx.tr("map_petitions_unit"), classes="natural",
+                     no_data=ctx.tr("map_no_data"), height=480)
+    fig.update_layout(width=900)
+    return Chart("petition_map", title, fig, height=480)
 
 
 def _petition_handling(ctx: _Ctx, sec: Section) -> list[Sentence]:

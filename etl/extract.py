@@ -1,4 +1,4 @@
-"""Extract: read a mapping's source (csv, xlsx, xes / xes.gz, sql) into a frame of strings.
+"""Extract: read a mapping's source (csv, xlsx, xes / xes.gz, sql; vector files through etl.geoextract) into a frame of strings.
 
 Every frame carries `_row`, the 1-based record number in the source that reject reports cite:
 the line (csv) or sheet row (xlsx) a person sees in an editor, the event's ordinal (xes), the
@@ -577,6 +577,9 @@ def extract(mapping: Mapping, progress: bool = False) -> pd.DataFrame:
         return read_xlsx(src, want)
     if src.format == "xls":
         return read_xls(src, want)
+    if src.format in ("geojson", "shp", "gpkg"):
+        from etl.geoextract import read_vector
+        return read_vector(src.path, src.format, src.layer, src.encoding)
     keep = want
     return read_xes(src, progress=progress, keep=keep)
 
@@ -584,5 +587,8 @@ def extract(mapping: Mapping, progress: bool = False) -> pd.DataFrame:
 def source_sha256(mapping: Mapping, frame: pd.DataFrame | None = None) -> str | None:
     """The file's SHA-256 (or, for SQL, the extracted records')."""
     if mapping.source.path is not None:
+        if mapping.source.format == "shp":     # a shapefile's attributes and CRS live in its sidecar files
+            parts = [mapping.source.path.with_suffix(s) for s in (".shp", ".dbf", ".shx", ".prj", ".cpg")]
+            return hashlib.sha256("".join(file_sha256(p) for p in parts if p.is_file()).encode()).hexdigest()
         return file_sha256(mapping.source.path)
     return frame_sha256(frame) if frame is not None else None

@@ -19,7 +19,9 @@ SPECIAL_FORMATS = ("auto", "iso", "excel")
 
 #: Where the shared real data lives when LANDDESK_REALDATA is unset (a source checkout only; None in a wheel).
 DEFAULT_REALDATA = resources.default_realdata()
-FORMATS = ("csv", "xlsx", "xls", "xes", "sql")
+FORMATS = ("csv", "xlsx", "xls", "xes", "sql", "geojson", "shp", "gpkg")
+#: Vector formats: features with a geometry (etl.geoextract reads them).
+VECTOR_FORMATS = ("geojson", "shp", "gpkg")
 DEFAULT_REJECT_THRESHOLD = 0.05
 #: Extra canonical names a mapping may use beside the table's columns, per dataset.
 EXTRA_COLUMNS = {"case_events": ("lifecycle",)}
@@ -36,7 +38,7 @@ DEFAULT_EARLIEST_YEAR = 1949
 CATEGORY_CODE_RULES = ("gbt21010", "free")
 #: How the values of several source columns mapped to one canonical column are joined ("Review+complete").
 JOINER = "+"
-_SOURCE_KEYS = {"path", "url", "query", "format", "encoding", "sheet", "header_row", "delimiter"}
+_SOURCE_KEYS = {"path", "url", "query", "format", "encoding", "sheet", "header_row", "delimiter", "crs", "layer"}
 _UNSET_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 
@@ -51,6 +53,8 @@ class Source:
     sheet: int | str = 0
     header_row: int | None = None   # None: row 0 for csv; for xlsx the first row holding the mapped headers
     delimiter: str = "auto"
+    crs: str | None = None          # the geometries' CRS when the file has none (or to override it); csv: WKT's CRS
+    layer: str | int | None = None  # gpkg: the layer to read (default: the first)
 
     def describe(self) -> str:
         """The file path, or the SQL URL with its password hidden."""
@@ -143,7 +147,8 @@ def _joined_columns(path: Path, raw: Any) -> tuple[dict[str, str], dict[str, lis
 def _format_for(path: Path) -> str | None:
     name = path.name.lower()
     for suffix, fmt in ((".xes.gz", "xes"), (".xes", "xes"), (".csv", "csv"), (".txt", "csv"),
-                        (".tsv", "csv"), (".csv.gz", "csv"), (".xlsx", "xlsx"), (".xlsm", "xlsx"), (".xls", "xls")):
+                        (".tsv", "csv"), (".csv.gz", "csv"), (".xlsx", "xlsx"), (".xlsm", "xlsx"), (".xls", "xls"),
+                        (".geojson", "geojson"), (".json", "geojson"), (".shp", "shp"), (".gpkg", "gpkg")):
         if name.endswith(suffix):
             return fmt
     return None
@@ -166,8 +171,13 @@ def _source(path: Path, raw: Any) -> Source:
     delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter.lower(), delimiter)
     if delimiter != "auto" and len(delimiter) != 1:
         raise _fail(path, "`source.delimiter` must be one character (or tab, or auto).")
+    crs = raw.get("crs")
+    if crs is not None:
+        from etl.geoextract import parse_crs
+        crs = parse_crs(crs, f"Mapping {path}").to_wkt()
+    layer = raw.get("layer")
     common = dict(encoding=str(raw.get("encoding", "auto")), sheet=raw.get("sheet", 0),
-                  header_row=header_row, delimiter=delimiter)
+                  header_row=header_row, delimiter=delimiter, crs=crs, layer=layer)
     if "url" in raw or "query" in raw:
         if not raw.get("url") or not raw.get("query"):
             raise _fail(path, "a SQL source needs both `url` and `query`.")
@@ -213,6 +223,10 @@ def read_mapping(mapping_path: str | os.PathLike) -> Mapping:
         raise _fail(path, "`source` is missing.")
     source = _source(path, doc["source"])
     columns, joined = _joined_columns(path, doc.get("columns"))
+    table = DATASETS[dataset]
+    if source.format in VECTOR_FORMATS and "geometry" in table.c and "geometry" not in columns:
+        from etl.geoextract import GEOMETRY_SOURCE
+        columns["geometry"] = GEOMETRY_SOURCE     # a vector file's own geometry, unless another column is mapped
     case_columns = _str_map(path, doc.get("case_columns"), "case_columns")
     defaults = doc.get("defaults") or {}
     values = doc.get("values") or {}

@@ -191,6 +191,39 @@ calendar = Table(
     comment="Grain: one row per date whose working-day status overrides the official calendar library.",
 )
 
+REGION_LEVELS = ("county", "township", "village")
+#: The one geographic CRS every stored geometry is in: CGCS2000 (国家2000大地坐标系), longitude/latitude degrees.
+STORE_CRS = "EPSG:4490"
+
+regions = Table(
+    "regions", metadata,
+    Column("region_code", String(20), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("parent", String(20), nullable=True),
+    Column("population", Integer, nullable=True),
+    Column("geometry", Text, nullable=True),     # GeoJSON text in STORE_CRS (portable: SQLite and PostgreSQL)
+    _batch_fk(),
+    CheckConstraint("level IN ('county', 'township', 'village')", name="level_known"),
+    CheckConstraint("population IS NULL OR population >= 0", name="population_nonneg"),
+    comment="Grain: one row per administrative area (county, township, village); geometry is GeoJSON in EPSG:4490.",
+)
+Index("ix_regions_name", regions.c.name)
+
+land_parcels = Table(
+    "land_parcels", metadata,
+    Column("parcel_id", String(100), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("category_code", String(10), nullable=False),
+    Column("area_ha", Float, nullable=False),
+    Column("region_code", String(20), nullable=True),
+    Column("geometry", Text, nullable=True),     # GeoJSON text in STORE_CRS
+    _batch_fk(),
+    CheckConstraint("area_ha >= 0", name="area_nonneg"),
+    comment="Grain: one row per land-survey parcel (图斑) × survey year; geometry is GeoJSON in EPSG:4490.",
+)
+Index("ix_land_parcels_year_region", land_parcels.c.year, land_parcels.c.region_code)
+
 STAGE_ROLES = ("supplement",)
 
 stage_roles = Table(
@@ -212,6 +245,8 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "land_supply": ("system", "supply_id"),
     "targets": ("indicator", "region_code", "period"),
     "calendar": ("date",),
+    "regions": ("region_code",),
+    "land_parcels": ("parcel_id", "year"),
 }
 
 #: Datasets whose records belong to a source system (their natural key starts with `system`).
@@ -225,6 +260,8 @@ DATASETS: dict[str, Table] = {
     "land_supply": land_supply,
     "targets": targets,
     "calendar": calendar,
+    "regions": regions,
+    "land_parcels": land_parcels,
 }
 
 # --- Access control and audit (issue 8) -------------------------------------------------------

@@ -450,6 +450,7 @@ def join_columns(raw: pd.DataFrame, mapping: Mapping, where: str) -> pd.DataFram
 def to_canonical(raw: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     """Rename, code-map, default, pseudonymise and type-convert a raw frame for the mapping's dataset."""
     where = mapping.source.describe()
+    file_crs = raw.attrs.get("crs")
     if mapping.unpivot:
         raw = unpivot(raw, mapping)
     if mapping.joined:
@@ -489,10 +490,29 @@ def to_canonical(raw: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
             if overflow.any():
                 _note(frame, overflow, f"{name} × {factor:g} is not a finite number")
                 frame[name] = frame[name].mask(overflow)
-    if mapping.dataset == "land_use" and mapping.category_codes == "gbt21010" and "category_code" in frame:
+    if mapping.dataset in ("land_use", "land_parcels") and mapping.category_codes == "gbt21010" and "category_code" in frame:
         frame["category_code"] = pad_land_codes(frame["category_code"])
+    if "geometry" in frame.columns:
+        _geometry(frame, mapping, file_crs, where)
     derive_status(frame, mapping.dataset)
     return frame
+
+
+def _geometry(frame: pd.DataFrame, mapping: Mapping, file_crs, where: str) -> None:
+    """The geometry column as GeoJSON in the store CRS: from the mapping's `source.crs`, else the file's own
+    CRS, else (text columns of a table) the store CRS itself; a vector file without any CRS is an error."""
+    from etl.geoextract import geometry_column
+    from etl.mapping import VECTOR_FORMATS
+    from etl.schema import STORE_CRS
+    crs = mapping.source.crs or file_crs
+    if crs is None:
+        if mapping.source.format in VECTOR_FORMATS:
+            raise LandDeskError(f"Source {where} has no coordinate reference system (no .prj or CRS in the file); "
+                                f"set `source.crs` in mapping {mapping.name}, e.g. EPSG:4490 or EPSG:4549.")
+        crs = STORE_CRS
+    texts, reasons = geometry_column(frame["geometry"], crs)
+    _note(frame, reasons.notna(), reasons.fillna(""))
+    frame["geometry"] = texts
 
 
 def pad_land_codes(codes: pd.Series) -> pd.Series:

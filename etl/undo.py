@@ -24,7 +24,7 @@ from landdesk.errors import LandDeskError
 from landdesk.settings import local_now
 
 #: Tables whose rows carry batch_id, in delete order (events before their cases).
-BATCH_TABLES = ("case_events", "petitions", "land_use", "land_supply", "targets")
+BATCH_TABLES = ("case_events", "petitions", "land_use", "land_supply", "targets", "regions", "land_parcels")
 
 
 @dataclass

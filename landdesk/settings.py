@@ -61,6 +61,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
                                    "3"),
     "LANDDESK_DELIVERY_BACKOFF": ("seconds before the first retry of a failed delivery (doubled for each further "
                                   "retry)", "5"),
+    "LANDDESK_MAP_TILES": ("an XYZ raster tile URL ({z}/{x}/{y}) drawn under the maps as a basemap (a server the "
+                           "dashboard's users can reach)", "none: boundaries on a plain background, fully offline"),
 }
 DEFAULT_API_PORT = 8502
 DEFAULT_API_RATE_LIMIT = 120
@@ -89,6 +91,7 @@ class Settings:
     briefing_issuer: str | None = None
     delivery_attempts: int = 3
     delivery_backoff: float = 5.0
+    map_tiles: str | None = None       # XYZ tile URL of the maps' optional basemap
 
 
 def _env(name: str) -> str | None:
@@ -144,6 +147,7 @@ def settings() -> Settings:
         briefing_issuer=_env("LANDDESK_BRIEFING_ISSUER"),
         delivery_attempts=int(_number("LANDDESK_DELIVERY_ATTEMPTS", 3, 1, 20, integer=True)),
         delivery_backoff=_number("LANDDESK_DELIVERY_BACKOFF", 5.0, 0, 3600),
+        map_tiles=_env("LANDDESK_MAP_TILES"),
     )
 
 

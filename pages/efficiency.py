@@ -2,7 +2,7 @@
 throughput distributions, online / zero-visit / rating rates, and a drill-down to the cases behind a bar."""
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, maps
 from landdesk.fmt import fmt_count, fmt_rate
 from dashboard.ui import (chart, cols, duration, guidance, label_value, page_header, period_caption,
                           selected_points, table, tr, views)
@@ -54,6 +54,8 @@ def comparison() -> None:
                          tr("eff_chart_on_time", dim=dim_name), dim_name, tr("kpi_on_time_rate") + " (%)",
                          horizontal=True, percent=True, color=charts.PALETTE[2], height=380)
         event2 = chart(fig, tr("eff_chart_on_time_help"), key="eff_ontime_chart", select=True)
+    if by == "township":
+        maps.on_time_map(page, groups)
     table(groups.drop(columns=["label", "period_start", "period_end"]), f"case-efficiency-{by}",
           cols(by, "received", "completed", "throughput_median", "throughput_mean", "throughput_p90", "on_time_rate",
                "on_time_rate_statutory", "overdue", "limit_compression", "actual_vs_promised_median", "instant_rate",

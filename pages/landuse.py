@@ -4,7 +4,7 @@ the transfer matrix, cultivated land against its target with its projection, sup
 import streamlit as st
 
 from analytics.landuse import change_years
-from dashboard import charts, data
+from dashboard import charts, data, maps
 from landdesk.fmt import MU_PER_HA, fmt_count
 from dashboard.ui import (area, chart, cols, guidance, lang, page_header, range_select, table, tr, tr_data,
                           views)
@@ -101,6 +101,7 @@ def change() -> None:
                              tr("land_class"), tr("col_dynamic_degree_pct"), horizontal=True,
                              color=charts.PALETTE[4], height=400)
             chart(fig, tr("land_chart_dynamic_help"), key="land_dynamic")
+        maps.cultivated_change_map(page, lscope)
         table(change, "land-change", cols("category_code", "category_zh", "category_en", "year_a", "year_b", "area_a",
                                           "area_b", "net_change", "change_pct", "dynamic_degree_pct") |
               {c: f"{tr('col_' + c)} ({au})" for c in ("area_a", "area_b", "net_change")})
@@ -112,11 +113,12 @@ def change() -> None:
         guidance("land_no_transfer")
     else:
         moved = scaled(moved, "area_ha")
+        ta, tb = int(transfer["year_a"].iloc[0]), int(transfer["year_b"].iloc[0])     # the parcels' survey years
         fig = charts.sankey(moved, "from_zh" if lang() == "zh" else "from_en", "to_zh" if lang() == "zh" else "to_en",
-                            "area_ha", tr("land_chart_transfer", a=a, b=b), f"{tr('col_area')} ({au})",
-                            suffix_source=f" ({a})", suffix_target=f" ({b})")
+                            "area_ha", tr("land_chart_transfer", a=ta, b=tb), f"{tr('col_area')} ({au})",
+                            suffix_source=f" ({ta})", suffix_target=f" ({tb})")
         chart(fig, tr("land_chart_transfer_help"), key="land_transfer")
-        table(transfer, "transfer-matrix", cols("from_code", "from_zh", "from_en", "to_code", "to_zh", "to_en",
+        table(transfer, "transfer-matrix", cols("year_a", "year_b", "from_code", "from_zh", "from_en", "to_code", "to_zh", "to_en",
                                                 "area_ha", "parcels"))
 
 
@@ -149,6 +151,7 @@ def cultivated() -> None:
                                    slope=None if t is None else t["slope_ha_per_year"] * factor, until=until,
                                    height=380)
         chart(fig, tr("land_chart_cultivated_help"), key="land_cultivated")
+    maps.cultivated_target_map(page, target)
     shown = scaled(target, "area_ha", "target_ha", "gap_ha", "slope_ha_per_year")
     shown = shown.assign(region_name=shown["region_name"].fillna(tr("all_townships")),
                          status=[tr("land_status_" + str(s)) for s in shown["status"]])
@@ -189,6 +192,7 @@ def supply() -> None:
                          tr("land_chart_unsupplied", end=scope.end), tr("township"), f"{tr('col_area')} ({au})",
                          color=charts.PALETTE[6], height=340)
         chart(fig, tr("land_chart_unsupplied_help"), key="land_unsupplied")
+        maps.area_map(page, unsupplied, "map_unsupplied", f"{tr('col_area')} ({au})", "map_unsupplied", factor=1.0, end=scope.end)
         table(unsupplied, "unsupplied", cols("region_code", "region_name", "parcels", "area_ha", "mean_age_years",
                                              "max_age_years", "oldest_approved_at")
               | {"area_ha": f"{tr('col_area')} ({au})"})
@@ -197,6 +201,7 @@ def supply() -> None:
     if idle.empty:
         guidance("land_none_idle")
     else:
+        maps.area_map(page, idle, "map_idle", f"{tr('col_area')} ({au})", "map_idle", factor=1.0, end=scope.end)
         st.caption(tr("land_idle_caption", n=len(idle), area=f"{fmt_count(round(idle['area_ha'].sum(), 1))} {au}"))
         table(idle, "idle-land", cols("supply_id", "region_code", "region_name", "purpose", "method", "area_ha",
                                       "supplied_at", "agreed_start", "actual_start", "idle_since",

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.petitions import NEAR_LIMIT_DAYS, near_limit
-from dashboard import charts, data
+from dashboard import charts, data, maps
 from landdesk.fmt import fmt_count, fmt_rate
 from dashboard.ui import (auto_cols, chart, cols, guidance, label_value, page_header, period_caption,
                           section_failed, table, tr, views)
@@ -59,6 +59,7 @@ def volume() -> None:
                              f"{tr('pet_count')} ({tr('unit_items')})", horizontal=where is not None,
                              color=charts.PALETTE[["topic", "channel", "township"].index(dim)], height=360)
             chart(fig, tr("pet_chart_volume_help", dim=tr(dim)), key=f"pet_vol_{dim}")
+    maps.petitions_map(page)
 
 
 def timeliness() -> None:

@@ -874,8 +874,10 @@ def _targets(land_use: pd.DataFrame, c2018: dict) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # Entry points
 # ----------------------------------------------------------------------------------------------
-def generate(out_dir: Path, seed: int = 20240101, scale: float = 1.0, verbose: bool = False) -> dict:
-    """Write the six exports into `out_dir`; return {file name: number of records}.
+def generate(out_dir: Path, seed: int = 20240101, scale: float = 1.0, verbose: bool = False,
+             parcel_scale: float = 1.0) -> dict:
+    """Write the exports into `out_dir`; return {file name: number of records}. `parcel_scale` multiplies
+    the number of land parcels (sample_data.geography).
 
     For approval_events.xes.gz the count is stage events (start/complete pairs = case_events rows).
     """
@@ -900,6 +902,9 @@ def generate(out_dir: Path, seed: int = 20240101, scale: float = 1.0, verbose: b
     _write_csv(supply, out / "land_supply.csv", "utf-8")
     targets = _targets(land, c2018)
     _write_csv(targets, out / "targets.csv", "utf-8")
+    from sample_data.geography import write_geography
+    r_geo = np.random.default_rng(ss.spawn(1)[0])     # a fifth stream: the first four (and their files) unchanged
+    geo = write_geography(out, r_geo, land, TOWNSHIPS, (COUNTY_CODE, COUNTY_NAME), parcel_scale)
 
     if verbose:
         print({**diag, **pdiag}, file=sys.stderr)
@@ -910,6 +915,7 @@ def generate(out_dir: Path, seed: int = 20240101, scale: float = 1.0, verbose: b
         "land_use.xlsx": len(land),
         "land_supply.csv": len(supply),
         "targets.csv": len(targets),
+        **geo,
     }
 
 
@@ -919,12 +925,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20240101)
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the number of cases and petitions")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "exports")
+    ap.add_argument("--parcel-scale", type=float, default=1.0, help="multiplies the number of land parcels")
     ap.add_argument("--verbose", action="store_true", help="print planted-fact diagnostics to stderr")
     args = ap.parse_args(argv)
-    if args.scale <= 0:
-        print("--scale must be a positive number.", file=sys.stderr)
+    if args.scale <= 0 or args.parcel_scale <= 0:
+        print("--scale and --parcel-scale must be positive numbers.", file=sys.stderr)
         return 2
-    counts = generate(args.out, seed=args.seed, scale=args.scale, verbose=args.verbose)
+    counts = generate(args.out, seed=args.seed, scale=args.scale, verbose=args.verbose, parcel_scale=args.parcel_scale)
     for name, cnt in counts.items():
         print(f"{name}\t{cnt}")
     return 0

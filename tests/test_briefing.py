@@ -300,7 +300,7 @@ def test_html_is_self_contained(rendered, kpis_export, lang):
     html = (out / f"briefing-{WEEK}-{lang}.html").read_text(encoding="utf-8")
     assert "<script" not in html
     assert not re.search(r'(src|href)="(?!data:)', html)
-    assert html.count('src="data:image/png;base64,') in (0, 4)
+    assert html.count('src="data:image/png;base64,') in (0, 5)
     for code in KPI_SPEC:
         assert _expected_kpi_text(code, kpis_export.loc[code, "value"], lang).replace("<", "&lt;") in html
 
@@ -310,7 +310,20 @@ def test_charts_are_drawn(rendered):
     out, _paths, _b = rendered
     for lang in LANGS:
         html = (out / f"briefing-{WEEK}-{lang}.html").read_text(encoding="utf-8")
-        assert html.count('src="data:image/png;base64,') == 4
+        assert html.count('src="data:image/png;base64,') == 5
+
+
+def test_the_briefing_maps_petitions_per_10k_by_township(rendered):
+    """The week's petitions per 10,000 residents on the township map, in the PDF and the DOCX as well."""
+    out, _paths, _briefings = rendered
+    _need_charts()
+    from docx import Document
+    for lang in LANGS:
+        doc = Document(str(out / f"briefing-{WEEK}-{lang}.docx"))
+        assert len(doc.inline_shapes) == 5
+        pdf = subprocess.run(["pdfimages", "-list", str(out / f"briefing-{WEEK}-{lang}.pdf")], capture_output=True,
+                             text=True, check=True).stdout
+        assert len([line for line in pdf.splitlines()[2:] if line.strip() and " smask " not in line]) >= 5
 
 
 def test_files_are_named_by_week_and_reruns_replace(rendered, sample_engine):

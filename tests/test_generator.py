@@ -14,7 +14,7 @@ from sample_data.generator import generate, id_check_digit, main
 
 SCALE = 0.05
 FILES = ["approval_cases.csv", "approval_events.xes.gz", "petitions.csv", "land_use.xlsx",
-         "land_supply.csv", "targets.csv"]
+         "land_supply.csv", "targets.csv", "regions.geojson", "land_parcels.gpkg"]
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +143,9 @@ def test_mappings_match_exports(runs):
             ev = _events(a / name)
             ev["case:concept:name"] = ev["case"]
             header = set(ev.columns)
+        elif name.endswith((".geojson", ".gpkg")):
+            import pyogrio
+            header = set(pyogrio.read_info(a / name, layer=src.get("layer"))["fields"])
         elif name.endswith(".xlsx"):
             header = set(pd.read_excel(a / name, sheet_name=src["sheet"], header=src["header_row"], nrows=1).columns)
         else:

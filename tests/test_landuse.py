@@ -146,7 +146,7 @@ def test_transfer_matrix_from_parcels_and_empty_store_export(county):
     wide = lu.transfer_matrix_wide(m)
     assert wide.loc["01", "07"] == 10.0 and wide.loc["03", "01"] == 0.0
     empty = run_export(county, "transfer-matrix", ALL)
-    assert empty.empty and list(empty.columns) == lu.TRANSFER_COLUMNS
+    assert empty.empty and list(empty.columns) == lu.TRANSFER_STORE_COLUMNS
     assert "parcel" in empty.attrs["note"]
 
 
