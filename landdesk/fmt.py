@@ -13,8 +13,21 @@ DASH = "—"
 
 
 def missing(v) -> bool:
-    """None or NaN: shown as a dash."""
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    """None, NaN, NaT, pandas' NA, ±inf or a blank string: shown as a dash. The one empty-value rule of the pages,
+    the tables and the briefing, so no `nan`, `None`, `NaT` or `inf` ever reaches a reader."""
+    if v is None or type(v).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(v, str):
+        return not v.strip()
+    try:
+        return bool(v != v) or v in (math.inf, -math.inf)
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_text(v) -> str:
+    """A data value as plain text: the dash when it is empty (`missing`), else the value itself."""
+    return DASH if missing(v) else str(v)
 
 
 def fmt_number(v: float, digits: int = 1) -> str:
