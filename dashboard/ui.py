@@ -12,8 +12,8 @@ import streamlit as st
 
 from analytics.scope import Scope
 from landdesk.i18n import DEFAULT_LANG, LANGS, has, keys, language_name, t
-from landdesk.fmt import DASH, fmt_count, fmt_text, missing, to_area_unit
-from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_kpi
+from landdesk.fmt import DASH, fmt_count, fmt_model, missing, to_area_unit
+from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_kpi, kpi_help
 from landdesk.pages import PAGES
 
 STATUS_BADGE = {"green": "green", "amber": "orange", "red": "red", "": "gray"}
@@ -368,7 +368,7 @@ def kpi_card(code: str, row: pd.Series, unit: str = "workdays") -> None:
         tr("kpi_" + code), format_kpi(code, row["value"], unit),
         delta=fmt_change(code, row["change"], lang()),
         delta_color="normal" if direction > 0 else ("inverse" if direction < 0 else "off"),
-        help=tr("vs_previous"),
+        help=kpi_help(code, lang(), unit),
     )
     if isinstance(row["target"], float) and not math.isnan(row["target"]):
         colour = STATUS_BADGE[row["status"]]
@@ -494,6 +494,21 @@ def code_label(column: str, value) -> str:
     return str(value)
 
 
+def series_label(unique_id: str) -> str:
+    """A forecast series id (`cases_received:total`, `petitions:城关镇`) as its measure and group in words."""
+    measure, _, part = str(unique_id).partition(":")
+    if not has("fc_measure_" + measure):
+        return str(unique_id)
+    return f"{tr('fc_measure_' + measure)} · {tr('fc_total') if part == 'total' else part}"
+
+
+#: Columns whose values are names built by the analytics, shown through their formatter.
+FORMATTED: dict[str, Callable] = {
+    "model": lambda v: fmt_model(v, lang()),
+    "unique_id": series_label,
+}
+
+
 def _other_language_columns(columns) -> list[str]:
     """Of the paired columns `X_zh` / `X_en` (a land class in both languages), the ones not in the session's
     language: a table shows each name once, in the reader's language."""
@@ -510,7 +525,9 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.drop(columns=_other_language_columns(df.columns))
     for c in out.columns:
         s = out[c]
-        if c in CODED and not pd.api.types.is_bool_dtype(s):      # a bool column is drawn as check boxes
+        if c in FORMATTED:
+            out[c] = [DASH if missing(v) else FORMATTED[c](v) for v in s]
+        elif c in CODED and not pd.api.types.is_bool_dtype(s):      # a bool column is drawn as check boxes
             out[c] = [code_label(c, v) for v in s]
         elif pd.api.types.is_bool_dtype(s):
             continue
@@ -558,6 +575,7 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
     config = {}
     for original in df.columns:
         label = (column_labels or {}).get(original, original)
+        helped = has(f"col_{original}_help")     # the column's one-line definition, as the column header's tooltip
         if str(original).endswith(("_rate", "share", "_pct_share", "participation", "compression")) and \
                 pd.api.types.is_float_dtype(df[original]):
             config[label] = st.column_config.NumberColumn(format="percent")
@@ -569,12 +587,14 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
             t = df[original].dropna()
             midnight = len(t) > 0 and bool((t == t.dt.normalize()).all())
             config[label] = st.column_config.DatetimeColumn(format="YYYY-MM-DD" if midnight else "YYYY-MM-DD HH:mm")
+        if helped:
+            config.setdefault(label, st.column_config.Column())["help"] = tr(f"col_{original}_help")
     # the grid draws an empty number or time as "None" whatever its format: such a column is shown as its
     # formatted text with the dash (right-aligned like a number); the downloads keep the numbers
     data = shown.copy()
     for label, fmt in _empty_cell_formats(shown, config).items():
         data[label] = [DASH if missing(v) else fmt(v) for v in shown[label]]
-        config[label] = st.column_config.TextColumn(alignment="right")
+        config[label] = st.column_config.TextColumn(alignment="right", help=(config.get(label) or {}).get("help"))
     st.dataframe(data, hide_index=True, width="stretch", column_config=config or None, **kwargs)
     from dashboard import data, session
     who = session.principal()

@@ -78,3 +78,51 @@ def fmt_day(d: dt.date, lang: str = "zh") -> str:
 def fmt_date(d: dt.date, lang: str = "zh") -> str:
     """A whole date: 2026年11月30日 / 30 Nov 2026."""
     return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else f"{fmt_day(d, lang)} {d.year}"
+
+
+# --- issue 15: forecast models in plain words ---------------------------------------------------------------
+
+#: A forecasting model's family (the technical name before its parameters) -> its plain-words catalogue key.
+MODEL_FAMILIES = {"Naive": "model_naive", "Mean": "model_mean", "Drift": "model_drift",
+                  "SeasonalNaive": "model_snaive", "ETS(A,N": "model_ses", "ETS(A,Ad": "model_holt_damped",
+                  "Theta": "model_theta", "SARIMA": "model_sarima", "ARIMA": "model_arima",
+                  "HoltWinters": "model_holt_winters"}
+
+
+def _split_top(text: str) -> list[str]:
+    """`a+b(c+d)+e` -> ['a', 'b(c+d)', 'e']: split on `+` outside parentheses."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "+" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return parts + [cur]
+
+
+def fmt_model(label: str, lang: str = "zh") -> str:
+    """A model's technical name (`Ensemble(Theta+ETS(A,N,M))`, as analytics.forecast names it) in plain words:
+    季节性指数平滑 + Theta 组合 / seasonal exponential smoothing + Theta blend. An unknown name is kept."""
+    from landdesk.i18n import t
+    if missing(label):
+        return DASH
+    label = str(label)
+    holiday = label.endswith("+SpringFestival")         # analytics.forecast's Spring Festival adjustment
+    label = label.removesuffix("+SpringFestival")
+    blend = label.startswith("Ensemble(") and label.endswith(")")
+    parts = [p for p in _split_top(label[len("Ensemble("):-1] if blend else label) if p]
+    names = []
+    for part in parts:
+        if part == "drift" and names:        # ARIMA(0,1,1)+drift is one model
+            continue
+        family = next((k for f, k in MODEL_FAMILIES.items() if part.startswith(f)), None)
+        if family is None:
+            names.append(part)
+            continue
+        seasonal = part.startswith("ETS(") and not part.endswith(",N)")
+        names.append(t("model_seasonal", lang, model=t(family, lang)) if seasonal else t(family, lang))
+    joined = " + ".join(dict.fromkeys(names))
+    plain = t("model_blend", lang, models=joined) if blend and len(names) > 1 else joined
+    return t("model_with_holiday", lang, model=plain) if holiday else plain
