@@ -292,8 +292,9 @@ def range_select(label: str, options: list, value: tuple, key: str) -> tuple:
 def chart(fig, caption: str, key: str | None = None, select: bool = False):
     """A Plotly chart (title and units set by its builder) with its one-line caption; returns the selection
     event when `select` (point or box selection re-runs the page)."""
+    from dashboard.charts import localize
     kwargs = dict(on_select="rerun", selection_mode=("points", "box"), key=key) if select else {"key": key}
-    event = st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, **kwargs)
+    event = st.plotly_chart(localize(fig, lang()), width="stretch", config={"displaylogo": False}, **kwargs)
     st.caption(caption)
     return event
 
@@ -379,9 +380,10 @@ def kpi_card(code: str, row: pd.Series, unit: str = "workdays") -> None:
 
 
 def plotly_layout(fig, title: str):
+    from dashboard.charts import localize
     fig.update_layout(title=title, font_family=CJK_FONT, margin=dict(l=10, r=10, t=50, b=10),
                       legend_title_text="", hovermode="x unified")
-    return fig
+    return localize(fig, lang())
 
 
 def store_down_message(exc: BaseException) -> str:

@@ -126,3 +126,20 @@ def fmt_model(label: str, lang: str = "zh") -> str:
     joined = " + ".join(dict.fromkeys(names))
     plain = t("model_blend", lang, models=joined) if blend and len(names) > 1 else joined
     return t("model_with_holiday", lang, model=plain) if holiday else plain
+
+
+# --- issue 15: charts follow the language -----------------------------------------------------------------------
+
+#: Plotly (d3) date formats per language: ticks of days and of months, and the hover label.
+DATE_TICKS = {"zh": {"day": "%-m月%-d日", "month": "%Y年%-m月", "hover": "%Y年%-m月%-d日"},
+              "en": {"day": "%-d %b", "month": "%b %Y", "hover": "%-d %b %Y"}}
+
+
+def fmt_axis_number(v: float, lang: str = "zh") -> str:
+    """A value-axis tick: 1.5万 / 2亿 in Chinese (no needless decimals), thousands separators in English."""
+    if missing(v):
+        return DASH
+    if lang == "zh" and abs(v) >= 1e4:
+        unit, scale = ("亿", 1e8) if abs(v) >= 1e8 else ("万", 1e4)
+        return f"{v / scale:.2f}".rstrip("0").rstrip(".") + unit
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}".rstrip("0").rstrip(".")
