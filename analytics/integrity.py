@@ -405,7 +405,9 @@ def case_flags(f: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
         if sub["single_handler"][j]:
             add("single_handler", n=int(sub["stages"][j]))
         if s > threshold:
-            feats = {lang: sep.join(reason(f"feature_{FEATURES[m]}", lang, v=float(feat[j, m])) for m in top2[j])
+            # a feature the case has no value for (NaN: e.g. no type median to compare with) is not named
+            known = [m for m in top2[j] if math.isfinite(feat[j, m])]
+            feats = {lang: sep.join(reason(f"feature_{FEATURES[m]}", lang, v=float(feat[j, m])) for m in known) or "—"
                      for lang, sep in (("zh", "、"), ("en", ", "))}
             rules.append("isolation")
             zh.append(reason("isolation", "zh", score=f"{s:.2f}", features=feats["zh"]))

@@ -23,7 +23,7 @@ from service import results
 from briefing.model import Briefing, Chart, Section, Sentence, Table
 from briefing.weeks import data_range, default_week, parse_week, same_week_last_year, week_bounds, week_label
 from landdesk.i18n import LANGS, bureau_name, t
-from landdesk.fmt import fmt_count, fmt_day_range, fmt_number, fmt_rate, missing
+from landdesk.fmt import fmt_count, fmt_day, fmt_day_range, fmt_model, fmt_number, fmt_rate, missing
 from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_kpi
 from landdesk.errors import LandDeskError
 from landdesk.settings import settings
@@ -489,7 +489,7 @@ def _forecast_section(ctx: _Ctx):
         rows.append([f"{week_label(iso.year, iso.week)} ({monday:%m-%d})", fmt_count(round(r["yhat"]), lang),
                      f"{fmt_count(round(r['lower']), lang)}–{fmt_count(round(r['upper']), lang)}"])
     rep = report.iloc[0]
-    note = ctx.tr("brief_forecast_note", model=rep["model"], mase=fmt_number(rep["mase"], 2),
+    note = ctx.tr("brief_forecast_note", model=fmt_model(rep["model"], ctx.lang), mase=fmt_number(rep["mase"], 2),
                   snaive=fmt_number(rep["snaive_mase"], 2), n=int(rep["n_obs"]))
     sec.tables.append(Table("forecast", ctx.tr("brief_tbl_forecast"),
                             [ctx.tr("week"), ctx.tr("brief_col_forecast"), ctx.tr("brief_col_interval")],

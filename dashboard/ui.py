@@ -6,6 +6,7 @@ import math
 import re
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -13,8 +14,8 @@ from analytics.periods import (COMPARES, DEFAULT_COMPARE, DEFAULT_PRESET, PRESET
                                preset_range)
 from analytics.scope import Scope
 from landdesk.i18n import DEFAULT_LANG, LANGS, has, keys, language_name, t
-from landdesk.fmt import fmt_count, to_area_unit
-from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_kpi
+from landdesk.fmt import DASH, fmt_count, fmt_model, missing, to_area_unit
+from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_kpi, kpi_help
 from landdesk.pages import PAGES
 
 STATUS_BADGE = {"green": "green", "amber": "orange", "red": "red", "": "gray"}
@@ -333,9 +334,10 @@ def range_select(label: str, options: list, value: tuple, key: str) -> tuple:
 def chart(fig, caption: str, key: str | None = None, select: bool = False):
     """A Plotly chart (title and units set by its builder) with its one-line caption; returns the selection
     event when `select` (point or box selection re-runs the page)."""
+    from dashboard.charts import localize
     kwargs = dict(on_select="rerun", selection_mode=("points", "box"), key=key) if select else {"key": key}
     from dashboard import layout
-    event = st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, **kwargs)
+    event = st.plotly_chart(localize(fig, lang()), width="stretch", config={"displaylogo": False}, **kwargs)
     layout.alt(fig, lang())
     st.caption(caption)
     return event
@@ -443,7 +445,7 @@ def kpi_card(code: str, row: pd.Series, unit: str = "workdays") -> None:
         delta_color="off" if unchanged else ("normal" if direction > 0 else ("inverse" if direction < 0 else "off")),
         delta_arrow="off" if unchanged else "auto",
         delta_description=tr("vs_short_" + row.get("compare", "previous")),
-        help=tr("vs_" + row.get("compare", "previous")),
+        help=kpi_help(code, lang(), unit),
     )
     if isinstance(row["target"], float) and not math.isnan(row["target"]):
         colour = STATUS_BADGE[row["status"]]
@@ -454,9 +456,10 @@ def kpi_card(code: str, row: pd.Series, unit: str = "workdays") -> None:
 
 
 def plotly_layout(fig, title: str):
+    from dashboard.charts import localize
     fig.update_layout(title=title, font_family=CJK_FONT, margin=dict(l=10, r=10, t=50, b=10),
                       legend_title_text="", hovermode="x unified")
-    return fig
+    return localize(fig, lang())
 
 
 def store_down_message(exc: BaseException) -> str:
@@ -539,6 +542,104 @@ def data_badge(status: dict) -> None:
         st.warning(warning, icon=":material/calendar_month:")
 
 
+# --- codes and empty values (issue 15): one rule for every table and group label -------------------------------
+
+#: The coded columns of the store (etl.schema's code lists) and of the analytics (trends, statuses), with the
+#: catalogue prefixes their labels live under, tried in order: a table or a chart label shows the label in the
+#: session's language, never the code (`online`, `trend_`); a value without a label (a township, a topic) is data
+#: and stays as it is.
+CODED: dict[str, tuple[str, ...]] = {
+    "channel": ("channel_",),
+    "status": ("case_status_", "batch_status_", "status_", "land_status_"),
+    "result": ("result_",),
+    "satisfaction": ("satisfaction_",),
+    "trend": ("trend_",),
+    "dataset": ("dataset_",),
+    "extended": ("bool_",),
+    "overdue": ("bool_",),
+    "on_time": ("bool_",),
+}
+
+
+def code_label(column: str, value) -> str:
+    """The label of `value` in the coded `column` (CODED) in the session's language; the dash for an empty
+    value (landdesk.fmt.missing); any other value as text."""
+    if missing(value):
+        return DASH
+    for prefix in CODED.get(column, ()):
+        key = prefix + (str(value).lower() if isinstance(value, bool) else str(value))
+        if has(key):
+            return tr(key)
+    return str(value)
+
+
+def series_label(unique_id: str) -> str:
+    """A forecast series id (`cases_received:total`, `petitions:城关镇`) as its measure and group in words."""
+    measure, _, part = str(unique_id).partition(":")
+    if not has("fc_measure_" + measure):
+        return str(unique_id)
+    return f"{tr('fc_measure_' + measure)} · {tr('fc_total') if part == 'total' else part}"
+
+
+#: Columns whose values are names built by the analytics, shown through their formatter.
+FORMATTED: dict[str, Callable] = {
+    "model": lambda v: fmt_model(v, lang()),
+    "unique_id": series_label,
+}
+
+
+def _other_language_columns(columns) -> list[str]:
+    """Of the paired columns `X_zh` / `X_en` (a land class in both languages), the ones not in the session's
+    language: a table shows each name once, in the reader's language."""
+    other = [c for c in LANGS if c != lang()]
+    cols_ = set(map(str, columns))
+    return [f"{base}_{code}" for c in cols_ for code in other
+            if c.endswith("_" + lang()) and (base := c[: -len(lang()) - 1]) and f"{base}_{code}" in cols_]
+
+
+def display_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame as a reader sees it: coded columns as their labels (CODED), empty text cells as the dash, ±inf as
+    empty, one language of paired name columns. Numbers stay numbers (sorting and downloads keep working); their
+    empty cells get the dash from `table`'s formatting."""
+    out = df.drop(columns=_other_language_columns(df.columns))
+    for c in out.columns:
+        s = out[c]
+        if c in FORMATTED:
+            out[c] = [DASH if missing(v) else FORMATTED[c](v) for v in s]
+        elif c in CODED and not pd.api.types.is_bool_dtype(s):      # a bool column is drawn as check boxes
+            out[c] = [code_label(c, v) for v in s]
+        elif pd.api.types.is_bool_dtype(s):
+            continue
+        elif pd.api.types.is_float_dtype(s):
+            out[c] = s.where(~s.isin([np.inf, -np.inf]))
+        elif pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+            out[c] = [DASH if missing(v) else v for v in s]
+    return out
+
+
+def _empty_cell_formats(df: pd.DataFrame, config: dict) -> dict:
+    """Per column holding an empty number or time: its formatter (matching its column format), so the table
+    shows the dash there rather than `None`, `nan` or `NaT`."""
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_object_dtype(s) or not s.isna().any():
+            continue
+        kind = ((config.get(c) or {}).get("type_config") or {}).get("format")
+        if pd.api.types.is_datetime64_any_dtype(s):
+            pattern = "%Y-%m-%d" if kind == "YYYY-MM-DD" else "%Y-%m-%d %H:%M"
+            out[c] = lambda v, p=pattern: v.strftime(p)
+        elif kind == "percent":
+            out[c] = lambda v: f"{v * 100:.1f}%"
+        elif kind == "%d":
+            out[c] = lambda v: f"{v:,.0f}"
+        elif pd.api.types.is_numeric_dtype(s):
+            out[c] = lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
+        else:
+            out[c] = lambda v: str(v)
+    return out
+
+
 def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = None, height: int | None = None) -> None:
     """A table with CSV and Excel downloads (formulas neutralised); labels translated for display. The source
     system column is shown only when the rows come from more than one system."""
@@ -546,12 +647,14 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
 
     if "system" in df.columns and df["system"].nunique(dropna=True) <= 1:
         df = df.drop(columns="system")
+    df = display_frame(df)
     column_labels = {"system": tr("system"), **(column_labels or {})}
     shown = df.rename(columns=column_labels)
     kwargs = {"height": height} if height else {}
     config = {}
     for original in df.columns:
         label = (column_labels or {}).get(original, original)
+        helped = has(f"col_{original}_help")     # the column's one-line definition, as the column header's tooltip
         if str(original).endswith(("_rate", "share", "_pct_share", "participation", "compression")) and \
                 pd.api.types.is_float_dtype(df[original]):
             config[label] = st.column_config.NumberColumn(format="percent")
@@ -563,11 +666,20 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
             t = df[original].dropna()
             midnight = len(t) > 0 and bool((t == t.dt.normalize()).all())
             config[label] = st.column_config.DatetimeColumn(format="YYYY-MM-DD" if midnight else "YYYY-MM-DD HH:mm")
-    from dashboard import data, layout, session
+        if helped:
+            config.setdefault(label, st.column_config.Column())["help"] = tr(f"col_{original}_help")
+    # the grid draws an empty number or time as "None" whatever its format: such a column is shown as its
+    # formatted text with the dash (right-aligned like a number); the downloads keep the numbers
+    data = shown.copy()
+    for label, fmt in _empty_cell_formats(shown, config).items():
+        data[label] = [DASH if missing(v) else fmt(v) for v in shown[label]]
+        config[label] = st.column_config.TextColumn(alignment="right", help=(config.get(label) or {}).get("help"))
+    from dashboard import layout
     if layout.print_view():
-        layout.print_table(shown, lang())
+        layout.print_table(data, lang())
         return
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config or None, **kwargs)
+    st.dataframe(data, hide_index=True, width="stretch", column_config=config or None, **kwargs)
+    from dashboard import data, session
     who = session.principal()
     if who is not None and not who.can("download"):
         return
@@ -591,18 +703,10 @@ def cols(*keys: str) -> dict[str, str]:
 
 # --- pages (issue 6) --------------------------------------------------------------------------
 
-CHANNELS = ("window", "online", "mobile", "mail", "other", "letter", "visit", "hotline")
-
 
 def label_value(dim: str, value) -> str:
     """A display label for a group value: channels, statuses and stage markers are codes in the store."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if dim == "channel" and value in CHANNELS:
-        return tr("channel_" + value)
-    if dim == "status" and value in ("open", "closed", "withdrawn", "rejected"):
-        return tr("case_status_" + value)
-    return str(value)
+    return code_label(dim, value)
 
 
 def duration(value: float, unit: str) -> str:
@@ -637,6 +741,11 @@ def page_header(title_key: str, durations: bool = False, areas: bool = False):
     area_unit = area_unit_selector() if areas else "ha"
     data_badge(status)
     return data.Page(key, status, scope, unit, area_unit)
+
+
+def field_label(name: str) -> str:
+    """A store field's display label (`col_<name>`), else its name."""
+    return tr("col_" + name) if has("col_" + name) else name
 
 
 def auto_cols(df: pd.DataFrame) -> dict[str, str]:

@@ -13,8 +13,21 @@ DASH = "—"
 
 
 def missing(v) -> bool:
-    """None or NaN: shown as a dash."""
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    """None, NaN, NaT, pandas' NA, ±inf or a blank string: shown as a dash. The one empty-value rule of the pages,
+    the tables and the briefing, so no `nan`, `None`, `NaT` or `inf` ever reaches a reader."""
+    if v is None or type(v).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(v, str):
+        return not v.strip()
+    try:
+        return bool(v != v) or v in (math.inf, -math.inf)
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_text(v) -> str:
+    """A data value as plain text: the dash when it is empty (`missing`), else the value itself."""
+    return DASH if missing(v) else str(v)
 
 
 def fmt_number(v: float, digits: int = 1) -> str:
@@ -80,3 +93,68 @@ def fmt_day_range(start: dt.date, end: dt.date, lang: str = "zh") -> str:
 def fmt_date(d: dt.date, lang: str = "zh") -> str:
     """A whole date: 2026年11月30日 / 30 Nov 2026."""
     return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else f"{fmt_day(d, lang)} {d.year}"
+
+
+# --- issue 15: forecast models in plain words ---------------------------------------------------------------
+
+#: A forecasting model's family (the technical name before its parameters) -> its plain-words catalogue key.
+MODEL_FAMILIES = {"Naive": "model_naive", "Mean": "model_mean", "Drift": "model_drift",
+                  "SeasonalNaive": "model_snaive", "ETS(A,N": "model_ses", "ETS(A,Ad": "model_holt_damped",
+                  "Theta": "model_theta", "SARIMA": "model_sarima", "ARIMA": "model_arima",
+                  "HoltWinters": "model_holt_winters"}
+
+
+def _split_top(text: str) -> list[str]:
+    """`a+b(c+d)+e` -> ['a', 'b(c+d)', 'e']: split on `+` outside parentheses."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "+" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return parts + [cur]
+
+
+def fmt_model(label: str, lang: str = "zh") -> str:
+    """A model's technical name (`Ensemble(Theta+ETS(A,N,M))`, as analytics.forecast names it) in plain words:
+    季节性指数平滑 + Theta 组合 / seasonal exponential smoothing + Theta blend. An unknown name is kept."""
+    from landdesk.i18n import t
+    if missing(label):
+        return DASH
+    label = str(label)
+    holiday = label.endswith("+SpringFestival")         # analytics.forecast's Spring Festival adjustment
+    label = label.removesuffix("+SpringFestival")
+    blend = label.startswith("Ensemble(") and label.endswith(")")
+    parts = [p for p in _split_top(label[len("Ensemble("):-1] if blend else label) if p]
+    names = []
+    for part in parts:
+        if part == "drift" and names:        # ARIMA(0,1,1)+drift is one model
+            continue
+        family = next((k for f, k in MODEL_FAMILIES.items() if part.startswith(f)), None)
+        if family is None:
+            names.append(part)
+            continue
+        seasonal = part.startswith("ETS(") and not part.endswith(",N)")
+        names.append(t("model_seasonal", lang, model=t(family, lang)) if seasonal else t(family, lang))
+    joined = " + ".join(dict.fromkeys(names))
+    plain = t("model_blend", lang, models=joined) if blend and len(names) > 1 else joined
+    return t("model_with_holiday", lang, model=plain) if holiday else plain
+
+
+# --- issue 15: charts follow the language -----------------------------------------------------------------------
+
+#: Plotly (d3) date formats per language: ticks of days and of months, and the hover label.
+DATE_TICKS = {"zh": {"day": "%-m月%-d日", "month": "%Y年%-m月", "hover": "%Y年%-m月%-d日"},
+              "en": {"day": "%-d %b", "month": "%b %Y", "hover": "%-d %b %Y"}}
+
+
+def fmt_axis_number(v: float, lang: str = "zh") -> str:
+    """A value-axis tick: 1.5万 / 2亿 in Chinese (no needless decimals), thousands separators in English."""
+    if missing(v):
+        return DASH
+    if lang == "zh" and abs(v) >= 1e4:
+        unit, scale = ("亿", 1e8) if abs(v) >= 1e8 else ("万", 1e4)
+        return f"{v / scale:.2f}".rstrip("0").rstrip(".") + unit
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}".rstrip("0").rstrip(".")

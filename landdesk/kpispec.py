@@ -1,6 +1,8 @@
 """The cockpit's KPI set: each KPI's kind (rate, count, area, duration), which direction is better, and the
-`targets` indicator it is held against; one formatter for its value and one for its change, used by the KPI
-cards and the briefing alike. The formulas live in analytics.kpis; the definitions in docs/kpis.md.
+`targets` indicator it is held against, the store tables it is computed from; one formatter for its value and one
+for its change, used by the KPI cards and the briefing alike. The formulas live in analytics.kpis; each KPI's
+one-line definition (formula, unit, period, source) is `kpidef_<code>` in the catalogues, which the cards' help and
+docs/kpis.md's KPI table (checked by tests/test_kpispec.py) are built from.
 """
 from __future__ import annotations
 
@@ -20,21 +22,22 @@ class KPI:
     kind: str
     direction: int
     target: str | None = None      # the indicator in the `targets` table, when the KPI has a target
+    sources: tuple[str, ...] = ("cases",)   # the store tables it is computed from
 
 
 #: The cockpit KPIs, in display order.
 KPI_SPEC: dict[str, KPI] = {k.code: k for k in (
     KPI("cases_received", "count", 0),
     KPI("cases_closed", "count", +1),
-    KPI("on_time_rate", "rate", +1, "on_time_rate"),
-    KPI("median_throughput", "duration", -1, "median_throughput_workdays"),
+    KPI("on_time_rate", "rate", +1, "on_time_rate", ("cases", "calendar", "targets")),
+    KPI("median_throughput", "duration", -1, "median_throughput_workdays", ("cases", "calendar", "targets")),
     KPI("backlog", "count", -1),
-    KPI("overdue", "count", -1),
-    KPI("online_rate", "rate", +1, "online_rate"),
-    KPI("good_rating_rate", "rate", +1, "good_rating_rate"),
-    KPI("petitions_received", "count", 0),
-    KPI("petition_reply_on_time_rate", "rate", +1, "petition_reply_on_time_rate"),
-    KPI("cultivated_land_ha", "area", +1, "cultivated_land_ha"),
+    KPI("overdue", "count", -1, sources=("cases", "calendar")),
+    KPI("online_rate", "rate", +1, "online_rate", ("cases", "targets")),
+    KPI("good_rating_rate", "rate", +1, "good_rating_rate", ("cases", "targets")),
+    KPI("petitions_received", "count", 0, sources=("petitions",)),
+    KPI("petition_reply_on_time_rate", "rate", +1, "petition_reply_on_time_rate", ("petitions",)),
+    KPI("cultivated_land_ha", "area", +1, "cultivated_land_ha", ("land_use", "targets")),
 )}
 #: The cockpit's first row (and all a phone shows before the rest is opened): on time, late, in hand, petitions.
 HEADLINE_KPIS = ("on_time_rate", "overdue", "backlog", "petition_reply_on_time_rate")
@@ -72,3 +75,39 @@ def fmt_change(code: str, change, lang: str = DEFAULT_LANG) -> str | None:
     if k == "duration":
         return f"{change:+.1f}"
     return f"{change:+,.0f}"
+
+
+# --- issue 15: help on every number -----------------------------------------------------------------------------
+
+#: The unit of each kind as a catalogue key (durations: the chosen unit).
+KIND_UNITS = {"rate": "unit_percent", "count": "unit_items", "area": "unit_ha"}
+DIRECTIONS = {+1: "kpi_direction_up", -1: "kpi_direction_down", 0: "kpi_direction_none"}
+
+
+def unit_text(code: str, lang: str = DEFAULT_LANG, unit: str = "workdays") -> str:
+    k = kind(code)
+    return t("unit_name_" + unit, lang) if k == "duration" else t(KIND_UNITS[k], lang)
+
+
+def sources_text(code: str, lang: str = DEFAULT_LANG) -> str:
+    return t("list_sep", lang).join(t("dataset_" + s, lang) for s in KPI_SPEC[code].sources)
+
+
+def kpi_help(code: str, lang: str = DEFAULT_LANG, unit: str = "workdays") -> str:
+    """A KPI's one-line help: definition (its formula), unit, period and source tables — the cards' tooltip,
+    the briefing's definitions and docs/kpis.md say the same."""
+    return t("kpi_help_line", lang, definition=t("kpidef_" + code, lang), unit=unit_text(code, lang, unit),
+             sources=sources_text(code, lang))
+
+
+def docs_table() -> str:
+    """docs/kpis.md's table of the cockpit KPIs, built from this specification and the catalogues (a test checks
+    the document holds exactly this)."""
+    rows = ["| code | 指标 · KPI | 定义 · definition | 单位 · unit | 来源 · source tables | direction |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for code, k in KPI_SPEC.items():
+        rows.append(f"| `{code}` | {t('kpi_' + code, 'zh')} · {t('kpi_' + code, 'en')} | "
+                    f"{t('kpidef_' + code, 'zh')}<br>{t('kpidef_' + code, 'en')} | "
+                    f"{unit_text(code, 'zh')} · {unit_text(code, 'en')} | {', '.join(f'`{s}`' for s in k.sources)} | "
+                    f"{t(DIRECTIONS[k.direction], 'en')} |")
+    return "\n".join(rows)

@@ -9,8 +9,8 @@ import streamlit as st
 from analytics.petitions import NEAR_LIMIT_DAYS, near_limit
 from landdesk.kpispec import HEADLINE_KPIS, KPI_SPEC
 from dashboard import alertsview, data, layout
-from dashboard.ui import (chart, cols, data_badge, filter_bar, kpi_card, period_caption, plotly_layout, store_status, table,
-                          tr, tr_data, unit_selector)
+from dashboard.ui import (chart, code_label, cols, data_badge, filter_bar, kpi_card, period_caption, plotly_layout,
+                          store_status, table, tr, tr_data, unit_selector)
 
 TREND_WEEKS = 12
 
@@ -63,7 +63,7 @@ with left:
         for r in top.itertuples():
             st.markdown(tr_data("ck_bottleneck_line", rank=r.rank, stage=r.stage, impact=f"{r.impact_total:,.1f}",
                            median=f"{r.median:,.1f}", count=r.count, unit=tr("unit_" + unit),
-                           trend=tr("trend_" + str(r.trend))))
+                           trend=code_label("trend", r.trend)))
         st.caption(tr("ck_bottlenecks_help"))
 with right:
     st.subheader(tr("ck_overdue"))

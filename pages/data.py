@@ -2,7 +2,7 @@
 import streamlit as st
 
 from dashboard import data
-from dashboard.ui import cols, table, tr
+from dashboard.ui import cols, field_label, table, text, tr
 
 st.title(tr("page_data"))
 key = data.batch_key()
@@ -10,6 +10,7 @@ key = data.batch_key()
 st.subheader(tr("catalogue"))
 st.caption(tr("catalogue_help"))
 cat = data.catalogue(key)
+cat["fields"] = [", ".join(field_label(f) for f in fields.split(", ") if f) for fields in cat["fields"]]
 table(cat, "catalogue", cols("dataset", "grain", "fields", "rows", "last_batch", "mapping", "source",
                              "last_loaded", "age_days"))
 

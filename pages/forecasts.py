@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
-from landdesk.fmt import fmt_count
-from dashboard.ui import auto_cols, chart, cols, guidance, page_header, section_failed, table, tr, views
+from landdesk.fmt import fmt_count, fmt_model
+from dashboard.ui import (auto_cols, chart, cols, guidance, lang, page_header, section_failed, series_label, table,
+                          text, tr, views)
 
 page = page_header("page_forecasts")
 key, status, scope, unit, area_unit = page.key, page.status, page.scope, page.unit, page.area_unit
@@ -28,10 +29,6 @@ def forecasts() -> None:
         else:
             series = list(dict.fromkeys(fc["unique_id"]))
 
-            def series_label(u: str) -> str:
-                part = tr("fc_total") if u.endswith(":total") else u.split(":", 1)[1]
-                return f"{tr('fc_measure_' + u.split(':')[0])} · {part}"
-
             name = st.selectbox(tr("fc_series"), series, key=f"fc_series_{by}", format_func=series_label)
             one = fc[fc["unique_id"] == name]
             hist, ahead = one[one["kind"] == "history"].tail(52), one[one["kind"] == "forecast"]
@@ -47,7 +44,9 @@ def forecasts() -> None:
             fig = charts.forecast(hist, ahead, tr("fc_chart", measure=measure, n=len(ahead)), tr("week"),
                                   f"{measure} ({tr('unit_items')})",
                                   {"actual": tr("fc_actual"), "forecast": tr("fc_forecast"), "band": tr("fc_band_80")})
-            chart(fig, tr("fc_chart_help", model=rep["model"],
+            st.markdown(f"**{tr('fc_model')}** {text(fmt_model(rep['model'], lang()))}",
+                        help=tr("fc_model_help", technical=rep["model"]))
+            chart(fig, tr("fc_chart_help", model=fmt_model(rep["model"], lang()),
                           verdict=tr("fc_better" if better else "fc_worse")), key="fc_chart")
             backtest, error = page.try_export("forecast-backtest", by=None if by == "total" else by)
             st.markdown(f"**{tr('fc_backtest')}**")

@@ -75,6 +75,6 @@ def test_period_preset_and_comparison(app):
     app.radio(key="compare").set_value("year").run()
     assert not app.exception
     assert any(f"同比对比上年同期 {start.replace(year=start.year - 1)}" in c.value for c in app.caption)
-    assert all(m.help == "较上年同期（同比）" for m in app.metric)
+    assert all(m.proto.delta_description == "同比" for m in app.metric)
     app.date_input(key="period").set_value((start, start)).run()     # days picked by hand: custom
     assert app.selectbox(key="preset").value == "custom"

@@ -20,7 +20,8 @@ FALLBACK_LANG = "en"
 DYNAMIC_PREFIXES = ("kpi_", "unit_", "channel_", "case_status_", "status_", "trend_", "col_", "role_", "export_",
                     "brief_def_", "brief_term_", "brief_pet_", "brief_land_", "land_status_", "bn_chart_heatmap_",
                     "fc_by_", "fc_measure_", "pub_", "pet_none_", "reason_", "gbt21010_", "preset_", "compare_",
-                    "vs_", "period_caption_", "data_range_", "alert_msg_", "alert_rule_")
+                    "vs_", "period_caption_", "data_range_", "alert_msg_", "alert_rule_",
+                    "batch_status_", "result_", "satisfaction_", "bool_", "dataset_", "kpidef_", "model_")
 #: A key ending so is used wherever the key without it is: `tr(label + "_help")` beside `tr(label)`.
 DYNAMIC_SUFFIXES = ("_help",)
 
