@@ -1,0 +1,307 @@
+"""The process map (流程图): the directly-follows graph of a scope with frequency and performance per edge and
+per activity, and the Disco-style activity and path sliders that make a map of hundreds of activities readable.
+
+Input: the measured event frame (`analytics.process.scoped_measured`: one row per event completed in the scope,
+in case and seq order, with prev_stage, edge_time, edge_wait, is_last, closed_at …).
+
+- Edges (`edge_list`): one row per directly-follows pair of a case, as `analytics.bottlenecks.dfg` defines them
+  (▶ → first stage, a → b, last stage → ■ of a finished case); time = completion to completion, wait = pm4py's
+  performance-DFG time ((b.started_at, else b.completed_at) − a.completed_at).
+- Activity slider (`project`): keep the most frequent activities (by events; ties by name) — the top
+  ceil(share × n), at least one — and re-draw the graph on the log *projected* onto them (as Disco does): an
+  edge joins each kept event to the previous kept event of its case, ▶ when there is none, ■ after the last
+  kept event of a finished case. At 100 % the projection is the graph itself.
+- Path slider (`keep_paths`): first the backbone that keeps every activity connected — for each node its widest
+  path from ▶ (the path whose weakest edge is strongest) and its widest path to ■ — then further edges by
+  frequency until ceil(share × edges) are kept. So every kept activity that is reachable from ▶ (reaches ■) in
+  the projected graph is so in the map too, at any share; at 100 % every edge is kept.
+
+Grain of `edge_stats`: one row per edge; of `node_stats`: one row per activity (▶ and ■ included, with the
+cases that start or end there). Pure pandas, no Streamlit.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics.process import END, START
+from analytics.workcal import WorkCalendar, durations
+
+#: Frequency measures (edge/node): `cases` counts distinct cases, `count` every occurrence (absolute).
+FREQUENCY = ("cases", "count")
+#: Performance measures of an edge's / activity's time in the unit chosen.
+PERFORMANCE = ("median", "mean", "p90", "total")
+MEASURES = FREQUENCY + PERFORMANCE
+#: The default view holds at most this many activities and aims at this many edges (readable at a glance).
+DEFAULT_ACTIVITIES = 30
+DEFAULT_EDGES = 60
+
+EDGE_COLUMNS = ["source", "target", "count", "median", "mean", "median_wait", "cases", "p90", "total"]
+NODE_COLUMNS = ["activity", "count", "cases", "median", "mean", "p90", "total"]
+
+
+# ---------- edges of the (projected) log ----------
+
+def edge_list(ev: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays",
+              keep: set | None = None) -> pd.DataFrame:
+    """One row per directly-follows occurrence (source, target, case_key, time, wait) of the log, projected onto
+    the activities `keep` (None: all)."""
+    if ev.empty:
+        return pd.DataFrame({"source": [], "target": [], "case_key": [], "time": [], "wait": []})
+    if keep is None or set(ev["stage"].unique()) <= set(keep):
+        return _full_edges(ev, cal, unit)
+    return _projected_edges(ev, cal, unit, keep)
+
+
+def _end_edges(last: pd.DataFrame, cal: WorkCalendar, unit: str) -> pd.DataFrame:
+    closed = last["closed_at"].where(last["closed_at"] > last["completed_at"], last["completed_at"])
+    time = durations(last["completed_at"], closed, unit, cal)
+    return pd.DataFrame({"source": last["stage"].to_numpy(dtype=object), "target": END,
+                         "case_key": last["case_key"].to_numpy(), "time": time, "wait": time})
+
+
+def _full_edges(ev: pd.DataFrame, cal: WorkCalendar, unit: str) -> pd.DataFrame:
+    inner = pd.DataFrame({
+        "source": ev["prev_stage"].where(ev["prev_stage"].notna(), START).to_numpy(dtype=object),
+        "target": ev["stage"].to_numpy(dtype=object), "case_key": ev["case_key"].to_numpy(),
+        "time": ev["edge_time"].to_numpy(dtype=float), "wait": ev["edge_wait"].to_numpy(dtype=float)})
+    last = ev[ev["is_last"] & ev["closed_at"].notna()]
+    return pd.concat([inner, _end_edges(last, cal, unit)], ignore_index=True)
+
+
+def _projected_edges(ev: pd.DataFrame, cal: WorkCalendar, unit: str, keep: set) -> pd.DataFrame:
+    """Edges of the log with the events of activities outside `keep` taken out."""
+    first_row = ~ev["case_key"].eq(ev["case_key"].shift()).to_numpy()
+    kept = ev["stage"].isin(keep).to_numpy()
+    k = ev[kept]
+    first_row = first_row[kept]
+    same = k["case_key"].eq(k["case_key"].shift()).to_numpy()
+    prev_stage = k["stage"].shift().where(same)
+    prev_done = k["completed_at"].shift().where(same)
+    # a case's first event in the scope keeps its predecessor from before the period when that one is kept
+    inherit = first_row & ~same & k["prev_stage"].isin(keep).to_numpy()
+    prev_stage = prev_stage.where(~inherit, k["prev_stage"])
+    anchor = prev_done.where(same, k["received_at"])
+    started = k["started_at"].where(k["started_at"].notna(), k["completed_at"])
+    time = np.where(inherit, k["edge_time"], durations(anchor, k["completed_at"], unit, cal))
+    wait = np.where(inherit, k["edge_wait"], durations(anchor, started, unit, cal))
+    inner = pd.DataFrame({"source": prev_stage.where(prev_stage.notna(), START).to_numpy(dtype=object),
+                          "target": k["stage"].to_numpy(dtype=object), "case_key": k["case_key"].to_numpy(),
+                          "time": np.asarray(time, dtype=float), "wait": np.asarray(wait, dtype=float)})
+    finished = ev.loc[ev["is_last"] & ev["closed_at"].notna(), "case_key"]
+    last = k[~k["case_key"].eq(k["case_key"].shift(-1)).to_numpy() & k["case_key"].isin(finished).to_numpy()]
+    return pd.concat([inner, _end_edges(last, cal, unit)], ignore_index=True)
+
+
+def edge_stats(edges: pd.DataFrame) -> pd.DataFrame:
+    """Per edge: count (occurrences), cases (distinct), median / mean / P90 / total time, median wait; most
+    frequent first (ties by source, target)."""
+    if edges.empty:
+        return pd.DataFrame(columns=EDGE_COLUMNS)
+    g = edges.groupby(["source", "target"], sort=True)
+    out = pd.DataFrame({"count": g.size(), "median": g["time"].median(), "mean": g["time"].mean(),
+                        "median_wait": g["wait"].median(), "cases": g["case_key"].nunique(),
+                        "p90": g["time"].quantile(0.9), "total": g["time"].sum()}).reset_index()
+    return out.sort_values(["count", "source", "target"], ascending=[False, True, True], kind="stable") \
+        .reset_index(drop=True)[EDGE_COLUMNS]
+
+
+def node_stats(ev: pd.DataFrame, edges: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per activity: events, distinct cases, median / mean / P90 / total sojourn; with `edges`, also ▶ and ■
+    (the cases starting and ending there, no time). Most frequent first (ties by name)."""
+    if ev.empty:
+        return pd.DataFrame(columns=NODE_COLUMNS)
+    g = ev.groupby("stage", sort=True)
+    out = pd.DataFrame({"count": g.size(), "cases": g["case_key"].nunique(), "median": g["sojourn"].median(),
+                        "mean": g["sojourn"].mean(), "p90": g["sojourn"].quantile(0.9),
+                        "total": g["sojourn"].sum()}).rename_axis("activity").reset_index()
+    out = out.sort_values(["count", "activity"], ascending=[False, True], kind="stable")
+    if edges is not None and not edges.empty:
+        ends = []
+        for node, side in ((START, "source"), (END, "target")):
+            part = edges[edges[side] == node]
+            if len(part):
+                ends.append({"activity": node, "count": len(part), "cases": part["case_key"].nunique()})
+        out = pd.concat([pd.DataFrame(ends), out], ignore_index=True) if ends else out
+    return out.reset_index(drop=True)[NODE_COLUMNS]
+
+
+# ---------- the sliders ----------
+
+def share_count(share: float, n: int, at_least: int = 0) -> int:
+    """ceil(share % of n), at least `at_least` and at most n (share in percent, 0–100)."""
+    share = min(max(float(share), 0.0), 100.0)
+    return min(n, max(at_least, math.ceil(share * n / 100 - 1e-9)))
+
+
+def kept_activities(ev: pd.DataFrame, share: float) -> list[str]:
+    """The top ceil(share % × activities) activities by events (ties by name), at least one."""
+    if ev.empty:
+        return []
+    counts = ev["stage"].value_counts()
+    order = sorted(counts.index, key=lambda a: (-counts[a], a))
+    return order[:share_count(share, len(order), at_least=1)]
+
+
+def _widest_tree(edges: list[tuple[str, str, int]], root: str, reverse: bool = False) -> set[tuple[str, str]]:
+    """The edges of a widest-path tree from `root` (to it, when `reverse`): each node reached through the path
+    whose weakest edge count is largest (ties: stronger last edge, then names)."""
+    out: dict[str, list] = {}
+    for s, t, c in edges:
+        a, b = (t, s) if reverse else (s, t)
+        out.setdefault(a, []).append((c, b, (s, t)))
+    best = {root: math.inf}
+    via: dict[str, tuple[str, str]] = {}
+    heap = [(-math.inf, root)]
+    done = set()
+    while heap:
+        neg, node = heapq.heappop(heap)
+        if node in done:
+            continue
+        done.add(node)
+        for c, nxt, edge in out.get(node, ()):
+            width = min(-neg, c)
+            if nxt not in done and width > best.get(nxt, -1):
+                best[nxt] = width
+                via[nxt] = edge
+                heapq.heappush(heap, (-width, nxt))
+    return set(via.values())
+
+
+def keep_paths(stats: pd.DataFrame, share: float) -> pd.DataFrame:
+    """The edges of the map at path share `share` (percent): the connectivity backbone (widest paths from ▶ and
+    to ■), then the most frequent other edges until ceil(share × edges) are kept (never fewer than the
+    backbone). Rows keep `stats`' order."""
+    if stats.empty:
+        return stats
+    triples = list(zip(stats["source"], stats["target"], stats["count"].astype(int)))
+    backbone = _widest_tree(triples, START) | _widest_tree(triples, END, reverse=True)
+    want = share_count(share, len(stats))
+    pairs = list(zip(stats["source"], stats["target"]))
+    chosen = [p in backbone for p in pairs]
+    room = want - sum(chosen)
+    for i, p in enumerate(pairs):         # stats are most frequent first
+        if room <= 0:
+            break
+        if not chosen[i]:
+            chosen[i] = True
+            room -= 1
+    return stats[np.asarray(chosen, dtype=bool)].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ProcessMap:
+    """A view of the map: its nodes (activities kept, ▶, ■) and edges, with every measure."""
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    activities_total: int
+    edges_total: int
+
+
+def process_map(ev: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays", activities: float = 100,
+                paths: float = 100) -> ProcessMap:
+    """The map at activity share `activities` and path share `paths` (percent): project, count, keep paths.
+    `edges_total` is the projected graph's edge count (what the path share is a share of)."""
+    keep = kept_activities(ev, activities)
+    occurrences = edge_list(ev, cal, unit, set(keep))
+    stats = edge_stats(occurrences)
+    shown = keep_paths(stats, paths)
+    nodes = node_stats(ev[ev["stage"].isin(keep)], occurrences)
+    on_map = set(shown["source"]) | set(shown["target"])
+    nodes = nodes[nodes["activity"].isin(on_map | set(keep))].reset_index(drop=True)
+    return ProcessMap(nodes, shown, int(ev["stage"].nunique()) if len(ev) else 0, len(stats))
+
+
+def default_shares(ev: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> tuple[int, int]:
+    """(activity %, path %) of the default view: at most DEFAULT_ACTIVITIES activities and about DEFAULT_EDGES
+    edges beyond the backbone (100 % of a small log)."""
+    n = int(ev["stage"].nunique()) if len(ev) else 0
+    act = 100 if n <= DEFAULT_ACTIVITIES else max(1, math.floor(100 * DEFAULT_ACTIVITIES / n))
+    if n == 0:
+        return 100, 100
+    edges = len(edge_stats(edge_list(ev, cal, unit, set(kept_activities(ev, act)))))
+    paths = 100 if edges <= DEFAULT_EDGES else max(0, math.floor(100 * DEFAULT_EDGES / edges))
+    return act, paths
+
+
+def reachable(edges: pd.DataFrame, root: str = START, reverse: bool = False) -> set[str]:
+    """Nodes reachable from `root` along `edges` (against them, when `reverse`)."""
+    nxt: dict[str, list[str]] = {}
+    for s, t in zip(edges["source"], edges["target"]):
+        a, b = (t, s) if reverse else (s, t)
+        nxt.setdefault(a, []).append(b)
+    seen, todo = {root}, [root]
+    while todo:
+        for b in nxt.get(todo.pop(), ()):
+            if b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen
+
+
+# ---------- drill-down ----------
+
+def cases_through(ev: pd.DataFrame, cal: WorkCalendar, unit: str, activity: str | None = None,
+                  edge: tuple[str, str] | None = None, keep: set | None = None) -> pd.DataFrame:
+    """The cases (system, case_id) behind an activity or an edge of the map (projected onto `keep`), with how
+    many times they pass it and the time spent there (sojourn for an activity, edge time for an edge)."""
+    if ev.empty:
+        return pd.DataFrame(columns=["system", "case_id", "passes", "time"])
+    keys = ev.drop_duplicates("case_key")[["case_key", "system", "case_id"]]
+    if edge is not None:
+        occ = edge_list(ev, cal, unit, keep)
+        occ = occ[(occ["source"] == edge[0]) & (occ["target"] == edge[1])]
+        per = occ.groupby("case_key").agg(passes=("time", "size"), time=("time", "sum"))
+    else:
+        part = ev[ev["stage"] == activity]
+        per = part.groupby("case_key").agg(passes=("sojourn", "size"), time=("sojourn", "sum"))
+    out = per.reset_index().merge(keys, on="case_key").sort_values("time", ascending=False, kind="stable")
+    return out[["system", "case_id", "passes", "time"]].reset_index(drop=True)
+
+
+# ---------- exports ----------
+
+SHARE_HELP = "percent (0–100) of the {what} kept; 100 = all"
+
+
+def _share(value) -> float:
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        share = math.nan
+    if not 0 <= share <= 100:
+        from landdesk.errors import LandDeskError
+        raise LandDeskError(f"A share of the process map is a percentage from 0 to 100, not {value!r}.")
+    return share
+
+
+def _map(conn, scope, cal, unit, activities, paths) -> ProcessMap:
+    from analytics.process import scoped_measured
+    return process_map(scoped_measured(conn, scope, cal, unit), cal, unit, _share(activities), _share(paths))
+
+
+def _exports():
+    from analytics.exports import Export
+    options = (("activities", float, 100.0, SHARE_HELP.format(what="most frequent activities")),
+               ("paths", float, 100.0, SHARE_HELP.format(what="edges (every kept activity stays connected)")))
+    return [
+        Export("dfg", "process map: directly-follows graph (▶ start, ■ end) with count, cases, median / mean / P90 / "
+               "total completion-to-completion time; --activities / --paths as the map's sliders (100 and 100 = "
+               "the full graph); one row per edge",
+               lambda conn, scope, cal, unit, by, activities=100.0, paths=100.0:
+               _map(conn, scope, cal, unit, activities, paths).edges,
+               options=options, filters_cases=True),
+        Export("dfg-nodes", "the process map's activities (▶ and ■ with the cases starting and ending there): "
+               "events, cases, median / mean / P90 / total sojourn; one row per activity",
+               lambda conn, scope, cal, unit, by, activities=100.0, paths=100.0:
+               _map(conn, scope, cal, unit, activities, paths).nodes,
+               options=options, filters_cases=True),
+    ]
+
+
+EXPORTS = _exports()
