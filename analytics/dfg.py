@@ -217,16 +217,23 @@ def process_map(ev: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays", act
     return ProcessMap(nodes, shown, int(ev["stage"].nunique()) if len(ev) else 0, len(stats))
 
 
+def default_activity_share(activities: int) -> int:
+    """The activity % of the default view: every activity of a small log, else at most DEFAULT_ACTIVITIES."""
+    return 100 if activities <= DEFAULT_ACTIVITIES else max(1, math.floor(100 * DEFAULT_ACTIVITIES / activities))
+
+
+def default_path_share(edges: int) -> int:
+    """The path % of the default view: every edge of a small graph, else about DEFAULT_EDGES beyond the backbone."""
+    return 100 if edges <= DEFAULT_EDGES else max(0, math.floor(100 * DEFAULT_EDGES / edges))
+
+
 def default_shares(ev: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> tuple[int, int]:
-    """(activity %, path %) of the default view: at most DEFAULT_ACTIVITIES activities and about DEFAULT_EDGES
-    edges beyond the backbone (100 % of a small log)."""
+    """(activity %, path %) of the default view of the log `ev` (100, 100 for a small one)."""
     n = int(ev["stage"].nunique()) if len(ev) else 0
-    act = 100 if n <= DEFAULT_ACTIVITIES else max(1, math.floor(100 * DEFAULT_ACTIVITIES / n))
     if n == 0:
         return 100, 100
-    edges = len(edge_stats(edge_list(ev, cal, unit, set(kept_activities(ev, act)))))
-    paths = 100 if edges <= DEFAULT_EDGES else max(0, math.floor(100 * DEFAULT_EDGES / edges))
-    return act, paths
+    act = default_activity_share(n)
+    return act, default_path_share(len(edge_stats(edge_list(ev, cal, unit, set(kept_activities(ev, act))))))
 
 
 def reachable(edges: pd.DataFrame, root: str = START, reverse: bool = False) -> set[str]:

@@ -173,7 +173,7 @@ def filter_bar(status: dict) -> Scope:
     _keep("period")
     for dim in dims:
         st.sidebar.selectbox(tr(dim), choices[dim], key=dim,
-                             format_func=lambda x, d=dim: x or tr(all_labels[d]))
+                             format_func=lambda x, d=dim, code=lang(): x or t(all_labels[d], code))
         _keep(dim)
     if isinstance(period, (tuple, list)) and len(period) == 2:
         start, end = period
@@ -221,7 +221,7 @@ def unit_selector() -> str:
     url_corrected([fix])
     _seed("unit", wanted)
     st.sidebar.radio(tr("time_unit"), UNITS, key="unit", horizontal=True,
-                     format_func=lambda u: tr("unit_name_" + u))
+                     format_func=lambda u, code=lang(): t("unit_name_" + u, code))
     _keep("unit")
     if st.session_state["unit"] == "workdays":
         st.query_params.pop("unit", None)
@@ -237,7 +237,7 @@ def area_unit_selector() -> str:
     url_corrected([fix])
     _seed("area_unit", wanted)
     st.sidebar.radio(tr("area_unit"), ("ha", "mu"), key="area_unit", horizontal=True,
-                     format_func=lambda u: tr("unit_" + u))
+                     format_func=lambda u, code=lang(): t("unit_" + u, code))
     _keep("area_unit")
     if st.session_state["area_unit"] == "ha":
         st.query_params.pop("area", None)

@@ -46,20 +46,7 @@ TRACES = {"A": [("a", 10), ("b", 12), ("c", 13)], "B": [("a", 10), ("b", 11), ("
 
 @pytest.fixture
 def store(engine):
-    case_rows, event_rows = [], []
-    for cid, trace in TRACES.items():
-        day = DAYS[cid]
-        closed = None if cid == "D" else D(2026, 3, day, trace[-1][1])
-        case_rows.append(dict(case_id=cid, case_type="建设用地规划许可", township="东坪镇", department="审批科",
-                              channel="online", received_at=D(2026, 3, day, 9), closed_at=closed,
-                              status="closed" if closed else "open"))
-        for seq, (stage, hour) in enumerate(trace, 1):
-            event_rows.append(dict(case_id=cid, seq=seq, stage=stage, completed_at=D(2026, 3, day, hour),
-                                   result="pass", handler_key="h2" if (cid, seq) == ("B", 3) else "h1"))
-    with engine.begin() as conn:
-        conn.execute(insert(cases), case_rows)
-        conn.execute(insert(case_events), event_rows[::-1])      # source order ≠ seq order
-    return engine
+    return _fill(engine)
 
 
 def _edges(frame):
@@ -250,3 +237,48 @@ def test_case_paths_and_apply_on_a_frame():
     assert case_paths(ev).tolist() == ["a → b", "a", "b → b"]
     assert sorted(apply(ev, CaseFilter(start_activity=("a",)))["case_id"].unique()) == ["c0", "c1"]
     assert apply(ev, CaseFilter()) is ev
+
+
+# ---------- the command line ----------
+
+def _cli(*args, db):
+    import subprocess
+    import sys
+    from pathlib import Path
+    cmd = [sys.executable, "-m", "cli.main", "export", *args, "--db", db]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=300)
+
+
+def test_cli_export_with_sliders_and_filters(sqlite_engine):
+    import json
+    db = _fill(sqlite_engine).url.render_as_string(hide_password=False)
+    span = ["--from", "2026-03-01", "--to", "2026-03-31", "--time-unit", "hours", "--format", "json"]
+    full = _cli("dfg", *span, db=db)
+    assert full.returncode == 0, full.stderr
+    assert len(json.loads(full.stdout)) == 7
+    half = json.loads(_cli("dfg", *span, "--activities", "50", "--paths", "100", db=db).stdout)
+    assert {(r["source"], r["target"]): r["count"] for r in half} == {
+        (START, "a"): 4, ("a", "b"): 3, ("b", END): 2, ("b", "b"): 1, ("a", END): 1}
+    only_c = json.loads(_cli("dfg", *span, "--has-activity", "d", db=db).stdout)
+    assert {(r["source"], r["target"]) for r in only_c} == {(START, "a"), ("a", "d"), ("d", "c"), ("c", END)}
+    for bad, words in ((["dfg", "--paths", "150"], "percentage"), (["kpis", "--has-activity", "d"], "process filters"),
+                       (["dfg", "--duration-min", "5", "--duration-max", "1"], "do not fit")):
+        out = _cli(*bad, db=db)
+        assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr, (bad, out.stderr)
+
+
+def _fill(engine):
+    case_rows, event_rows = [], []
+    for cid, trace in TRACES.items():
+        day = DAYS[cid]
+        closed = None if cid == "D" else D(2026, 3, day, trace[-1][1])
+        case_rows.append(dict(case_id=cid, case_type="建设用地规划许可", township="东坪镇", department="审批科",
+                              channel="online", received_at=D(2026, 3, day, 9), closed_at=closed,
+                              status="closed" if closed else "open"))
+        for seq, (stage, hour) in enumerate(trace, 1):
+            event_rows.append(dict(case_id=cid, seq=seq, stage=stage, completed_at=D(2026, 3, day, hour),
+                                   result="pass", handler_key="h2" if (cid, seq) == ("B", 3) else "h1"))
+    with engine.begin() as conn:
+        conn.execute(insert(cases), case_rows)
+        conn.execute(insert(case_events), event_rows[::-1])      # source order ≠ seq order
+    return engine

@@ -19,7 +19,8 @@ FALLBACK_LANG = "en"
 #: these prefixes may be used without appearing literally in the code (tests/test_i18n.py).
 DYNAMIC_PREFIXES = ("kpi_", "unit_", "channel_", "case_status_", "status_", "trend_", "col_", "role_", "export_",
                     "brief_def_", "brief_term_", "brief_pet_", "brief_land_", "land_status_", "bn_chart_heatmap_",
-                    "fc_by_", "fc_measure_", "pub_", "pet_none_", "reason_", "gbt21010_")
+                    "fc_by_", "fc_measure_", "pub_", "pet_none_", "reason_", "gbt21010_",
+                    "pf_period_", "pm_kind_", "pm_measure_", "pm_help_")
 #: A key ending so is used wherever the key without it is: `tr(label + "_help")` beside `tr(label)`.
 DYNAMIC_SUFFIXES = ("_help",)
 
