@@ -45,6 +45,61 @@ NODE_COLUMNS = ["activity", "count", "cases", "median", "mean", "p90", "total"]
 
 
 # ---------- edges of the (projected) log ----------
+# Inside, activities are integer codes into one names array (the stages, then ▶ and ■): pandas 3 keeps names as
+# Arrow strings, slow to hash and convert again and again; names are put back only on the aggregated rows.
+
+def _code(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(names with ▶ and ■ last, stage code per event, previous-stage code per event or -1)."""
+    n = len(ev)
+    codes, uniq = pd.factorize(pd.concat([ev["stage"], ev["prev_stage"]], ignore_index=True))
+    names = np.asarray(list(uniq) + [START, END], dtype=object)
+    return names, np.asarray(codes[:n], dtype=np.int64), np.asarray(codes[n:], dtype=np.int64)
+
+
+def _coded_edges(ev: pd.DataFrame, cal: WorkCalendar, unit: str, names: np.ndarray, stage: np.ndarray,
+                 prev: np.ndarray, keep: set | None) -> pd.DataFrame:
+    """Occurrences (src, dst codes, case_key, time, wait) of the log projected onto `keep` (None: all)."""
+    start_code, end_code = len(names) - 2, len(names) - 1
+    case = ev["case_key"].to_numpy()
+    finished = (ev["is_last"].to_numpy(dtype=bool) & ev["closed_at"].notna().to_numpy())
+    if keep is None or set(names[np.unique(stage)]) <= set(keep):
+        src = np.where(prev >= 0, prev, start_code)
+        inner = pd.DataFrame({"src": src, "dst": stage, "case_key": case,
+                              "time": ev["edge_time"].to_numpy(dtype=float),
+                              "wait": ev["edge_wait"].to_numpy(dtype=float)})
+        last_rows = finished
+        last = ev[last_rows]
+        last_stage = stage[last_rows]
+    else:
+        keep_mask = np.isin(names, list(keep))
+        keep_mask[-2:] = False
+        first_row = np.r_[True, case[1:] != case[:-1]] if len(case) else np.zeros(0, dtype=bool)
+        kept = keep_mask[stage]
+        k = ev[kept]
+        k_stage, k_prev, k_case, first_row = stage[kept], prev[kept], case[kept], first_row[kept]
+        same = np.r_[False, k_case[1:] == k_case[:-1]] if len(k_case) else np.zeros(0, dtype=bool)
+        prev_kept = np.r_[-1, k_stage[:-1]] if len(k_stage) else k_stage
+        # a case's first event in the scope keeps its predecessor from before the period when that one is kept
+        inherit = first_row & ~same & (k_prev >= 0) & keep_mask[np.maximum(k_prev, 0)]
+        src = np.where(same, prev_kept, np.where(inherit, k_prev, start_code))
+        done = k["completed_at"]
+        anchor = done.shift().where(same, k["received_at"])
+        started = k["started_at"].where(k["started_at"].notna(), done)
+        time = np.where(inherit, k["edge_time"].to_numpy(dtype=float), durations(anchor, done, unit, cal))
+        wait = np.where(inherit, k["edge_wait"].to_numpy(dtype=float), durations(anchor, started, unit, cal))
+        inner = pd.DataFrame({"src": src, "dst": k_stage, "case_key": k_case,
+                              "time": np.asarray(time, dtype=float), "wait": np.asarray(wait, dtype=float)})
+        done_cases = np.unique(case[finished])
+        last_rows = np.r_[k_case[1:] != k_case[:-1], True] if len(k_case) else np.zeros(0, dtype=bool)
+        last_rows &= np.isin(k_case, done_cases)
+        last = k[last_rows]
+        last_stage = k_stage[last_rows]
+    closed = last["closed_at"].where(last["closed_at"] > last["completed_at"], last["completed_at"])
+    end_time = np.asarray(durations(last["completed_at"], closed, unit, cal), dtype=float)
+    ends = pd.DataFrame({"src": last_stage, "dst": np.full(len(last), end_code, dtype=np.int64),
+                         "case_key": last["case_key"].to_numpy(), "time": end_time, "wait": end_time})
+    return pd.concat([inner, ends], ignore_index=True)
+
 
 def edge_list(ev: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays",
               keep: set | None = None) -> pd.DataFrame:
@@ -52,82 +107,84 @@ def edge_list(ev: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays",
     the activities `keep` (None: all)."""
     if ev.empty:
         return pd.DataFrame({"source": [], "target": [], "case_key": [], "time": [], "wait": []})
-    if keep is None or set(ev["stage"].unique()) <= set(keep):
-        return _full_edges(ev, cal, unit)
-    return _projected_edges(ev, cal, unit, keep)
+    names, stage, prev = _code(ev)
+    occ = _coded_edges(ev, cal, unit, names, stage, prev, keep)
+    return pd.DataFrame({"source": names[occ["src"].to_numpy()], "target": names[occ["dst"].to_numpy()],
+                         "case_key": occ["case_key"], "time": occ["time"], "wait": occ["wait"]})
 
 
-def _end_edges(last: pd.DataFrame, cal: WorkCalendar, unit: str) -> pd.DataFrame:
-    closed = last["closed_at"].where(last["closed_at"] > last["completed_at"], last["completed_at"])
-    time = durations(last["completed_at"], closed, unit, cal)
-    return pd.DataFrame({"source": last["stage"].to_numpy(dtype=object), "target": END,
-                         "case_key": last["case_key"].to_numpy(), "time": time, "wait": time})
-
-
-def _full_edges(ev: pd.DataFrame, cal: WorkCalendar, unit: str) -> pd.DataFrame:
-    inner = pd.DataFrame({
-        "source": ev["prev_stage"].where(ev["prev_stage"].notna(), START).to_numpy(dtype=object),
-        "target": ev["stage"].to_numpy(dtype=object), "case_key": ev["case_key"].to_numpy(),
-        "time": ev["edge_time"].to_numpy(dtype=float), "wait": ev["edge_wait"].to_numpy(dtype=float)})
-    last = ev[ev["is_last"] & ev["closed_at"].notna()]
-    return pd.concat([inner, _end_edges(last, cal, unit)], ignore_index=True)
-
-
-def _projected_edges(ev: pd.DataFrame, cal: WorkCalendar, unit: str, keep: set) -> pd.DataFrame:
-    """Edges of the log with the events of activities outside `keep` taken out."""
-    first_row = ~ev["case_key"].eq(ev["case_key"].shift()).to_numpy()
-    kept = ev["stage"].isin(keep).to_numpy()
-    k = ev[kept]
-    first_row = first_row[kept]
-    same = k["case_key"].eq(k["case_key"].shift()).to_numpy()
-    prev_stage = k["stage"].shift().where(same)
-    prev_done = k["completed_at"].shift().where(same)
-    # a case's first event in the scope keeps its predecessor from before the period when that one is kept
-    inherit = first_row & ~same & k["prev_stage"].isin(keep).to_numpy()
-    prev_stage = prev_stage.where(~inherit, k["prev_stage"])
-    anchor = prev_done.where(same, k["received_at"])
-    started = k["started_at"].where(k["started_at"].notna(), k["completed_at"])
-    time = np.where(inherit, k["edge_time"], durations(anchor, k["completed_at"], unit, cal))
-    wait = np.where(inherit, k["edge_wait"], durations(anchor, started, unit, cal))
-    inner = pd.DataFrame({"source": prev_stage.where(prev_stage.notna(), START).to_numpy(dtype=object),
-                          "target": k["stage"].to_numpy(dtype=object), "case_key": k["case_key"].to_numpy(),
-                          "time": np.asarray(time, dtype=float), "wait": np.asarray(wait, dtype=float)})
-    finished = ev.loc[ev["is_last"] & ev["closed_at"].notna(), "case_key"]
-    last = k[~k["case_key"].eq(k["case_key"].shift(-1)).to_numpy() & k["case_key"].isin(finished).to_numpy()]
-    return pd.concat([inner, _end_edges(last, cal, unit)], ignore_index=True)
-
-
-def edge_stats(edges: pd.DataFrame) -> pd.DataFrame:
-    """Per edge: count (occurrences), cases (distinct), median / mean / P90 / total time, median wait; most
-    frequent first (ties by source, target)."""
-    if edges.empty:
+def _coded_stats(occ: pd.DataFrame, names: np.ndarray) -> pd.DataFrame:
+    if occ.empty:
         return pd.DataFrame(columns=EDGE_COLUMNS)
-    g = edges.groupby(["source", "target"], sort=True)
-    out = pd.DataFrame({"count": g.size(), "median": g["time"].median(), "mean": g["time"].mean(),
-                        "median_wait": g["wait"].median(), "cases": g["case_key"].nunique(),
-                        "p90": g["time"].quantile(0.9), "total": g["time"].sum()}).reset_index()
+    width = len(names)
+    ids, key = np.unique(occ["src"].to_numpy() * width + occ["dst"].to_numpy(), return_inverse=True)
+    key = key.ravel()
+    frame = pd.DataFrame({"key": key, "time": occ["time"].to_numpy(dtype=float),
+                          "wait": occ["wait"].to_numpy(dtype=float)})
+    g = frame.groupby("key", sort=True)
+    distinct = pd.DataFrame({"key": key, "case": occ["case_key"].to_numpy()}).drop_duplicates()
+    out = pd.DataFrame({"source": names[ids // width].tolist(), "target": names[ids % width].tolist(),
+                        "count": np.bincount(key, minlength=len(ids)),
+                        "median": g["time"].median().to_numpy(), "mean": g["time"].mean().to_numpy(),
+                        "median_wait": g["wait"].median().to_numpy(),
+                        "cases": np.bincount(distinct["key"].to_numpy(), minlength=len(ids)),
+                        "p90": g["time"].quantile(0.9).to_numpy(), "total": g["time"].sum().to_numpy()})
     return out.sort_values(["count", "source", "target"], ascending=[False, True, True], kind="stable") \
         .reset_index(drop=True)[EDGE_COLUMNS]
 
 
-def node_stats(ev: pd.DataFrame, edges: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per activity: events, distinct cases, median / mean / P90 / total sojourn; with `edges`, also ▶ and ■
-    (the cases starting and ending there, no time). Most frequent first (ties by name)."""
-    if ev.empty:
+def edge_stats(edges: pd.DataFrame) -> pd.DataFrame:
+    """Per edge of `edge_list`: count (occurrences), cases (distinct), median / mean / P90 / total time, median
+    wait; most frequent first (ties by source, target)."""
+    if edges.empty:
+        return pd.DataFrame(columns=EDGE_COLUMNS)
+    s_codes, s_names = pd.factorize(edges["source"])
+    t_codes, t_names = pd.factorize(edges["target"])
+    names = np.asarray(list(s_names) + list(t_names), dtype=object)
+    occ = pd.DataFrame({"src": s_codes, "dst": t_codes + len(s_names), "case_key": edges["case_key"].to_numpy(),
+                        "time": edges["time"].to_numpy(dtype=float), "wait": edges["wait"].to_numpy(dtype=float)})
+    return _coded_stats(occ, names)
+
+
+def _coded_nodes(ev: pd.DataFrame, names: np.ndarray, stage: np.ndarray, occ: pd.DataFrame | None,
+                 keep: set | None) -> pd.DataFrame:
+    mask = np.ones(len(stage), dtype=bool) if keep is None else np.isin(names, list(keep))[stage]
+    codes, case = stage[mask], ev["case_key"].to_numpy()[mask]
+    if not len(codes):
         return pd.DataFrame(columns=NODE_COLUMNS)
-    g = ev.groupby("stage", sort=True)
-    out = pd.DataFrame({"count": g.size(), "cases": g["case_key"].nunique(), "median": g["sojourn"].median(),
-                        "mean": g["sojourn"].mean(), "p90": g["sojourn"].quantile(0.9),
-                        "total": g["sojourn"].sum()}).rename_axis("activity").reset_index()
+    uniq, key = np.unique(codes, return_inverse=True)
+    key = key.ravel()
+    frame = pd.DataFrame({"key": key, "sojourn": ev["sojourn"].to_numpy(dtype=float)[mask]})
+    g = frame.groupby("key", sort=True)
+    distinct = pd.DataFrame({"key": key, "case": case}).drop_duplicates()
+    out = pd.DataFrame({"activity": names[uniq].tolist(), "count": np.bincount(key),
+                        "cases": np.bincount(distinct["key"].to_numpy(), minlength=len(uniq)),
+                        "median": g["sojourn"].median().to_numpy(), "mean": g["sojourn"].mean().to_numpy(),
+                        "p90": g["sojourn"].quantile(0.9).to_numpy(), "total": g["sojourn"].sum().to_numpy()})
     out = out.sort_values(["count", "activity"], ascending=[False, True], kind="stable")
-    if edges is not None and not edges.empty:
+    if occ is not None and not occ.empty:
         ends = []
-        for node, side in ((START, "source"), (END, "target")):
-            part = edges[edges[side] == node]
-            if len(part):
-                ends.append({"activity": node, "count": len(part), "cases": part["case_key"].nunique()})
+        for node, side in ((len(names) - 2, "src"), (len(names) - 1, "dst")):
+            hit = occ[side].to_numpy() == node
+            if hit.any():
+                ends.append({"activity": names[node], "count": int(hit.sum()),
+                             "cases": int(pd.unique(occ["case_key"].to_numpy()[hit]).size)})
         out = pd.concat([pd.DataFrame(ends), out], ignore_index=True) if ends else out
     return out.reset_index(drop=True)[NODE_COLUMNS]
+
+
+def node_stats(ev: pd.DataFrame, edges: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per activity: events, distinct cases, median / mean / P90 / total sojourn; with `edges` (edge_list), also
+    ▶ and ■ (the cases starting and ending there, no time). Most frequent first (ties by name)."""
+    if ev.empty:
+        return pd.DataFrame(columns=NODE_COLUMNS)
+    names, stage, _ = _code(ev)
+    occ = None
+    if edges is not None and len(edges):
+        src, dst = edges["source"].to_numpy(dtype=object), edges["target"].to_numpy(dtype=object)
+        occ = pd.DataFrame({"src": np.where(src == START, len(names) - 2, -1),
+                            "dst": np.where(dst == END, len(names) - 1, -1), "case_key": edges["case_key"]})
+    return _coded_nodes(ev, names, stage, occ, None)
 
 
 # ---------- the sliders ----------
@@ -176,12 +233,13 @@ def keep_paths(stats: pd.DataFrame, share: float) -> pd.DataFrame:
     """The edges of the map at path share `share` (percent): the connectivity backbone (widest paths from ▶ and
     to ■), then the most frequent other edges until ceil(share × edges) are kept (never fewer than the
     backbone). Rows keep `stats`' order."""
-    if stats.empty:
-        return stats
-    triples = list(zip(stats["source"], stats["target"], stats["count"].astype(int)))
-    backbone = _widest_tree(triples, START) | _widest_tree(triples, END, reverse=True)
     want = share_count(share, len(stats))
-    pairs = list(zip(stats["source"], stats["target"]))
+    if stats.empty or want >= len(stats):
+        return stats
+    sources, targets = stats["source"].to_numpy(dtype=object).tolist(), stats["target"].to_numpy(dtype=object).tolist()
+    triples = list(zip(sources, targets, stats["count"].astype(int).tolist()))
+    backbone = _widest_tree(triples, START) | _widest_tree(triples, END, reverse=True)
+    pairs = list(zip(sources, targets))
     chosen = [p in backbone for p in pairs]
     room = want - sum(chosen)
     for i, p in enumerate(pairs):         # stats are most frequent first
@@ -204,17 +262,19 @@ class ProcessMap:
 
 
 def process_map(ev: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays", activities: float = 100,
-                paths: float = 100) -> ProcessMap:
+                paths: float = 100, nodes: bool = True, edges: bool = True) -> ProcessMap:
     """The map at activity share `activities` and path share `paths` (percent): project, count, keep paths.
-    `edges_total` is the projected graph's edge count (what the path share is a share of)."""
+    `edges_total` is the projected graph's edge count (what the path share is a share of). `nodes` / `edges`
+    False leave that part out (an empty frame): an export that shows only one of them computes only it."""
+    if ev.empty:
+        return ProcessMap(pd.DataFrame(columns=NODE_COLUMNS), pd.DataFrame(columns=EDGE_COLUMNS), 0, 0)
     keep = kept_activities(ev, activities)
-    occurrences = edge_list(ev, cal, unit, set(keep))
-    stats = edge_stats(occurrences)
+    names, stage, prev = _code(ev)
+    occ = _coded_edges(ev, cal, unit, names, stage, prev, set(keep))
+    stats = _coded_stats(occ, names) if edges else pd.DataFrame(columns=EDGE_COLUMNS)
     shown = keep_paths(stats, paths)
-    nodes = node_stats(ev[ev["stage"].isin(keep)], occurrences)
-    on_map = set(shown["source"]) | set(shown["target"])
-    nodes = nodes[nodes["activity"].isin(on_map | set(keep))].reset_index(drop=True)
-    return ProcessMap(nodes, shown, int(ev["stage"].nunique()) if len(ev) else 0, len(stats))
+    found = _coded_nodes(ev, names, stage, occ, set(keep)) if nodes else pd.DataFrame(columns=NODE_COLUMNS)
+    return ProcessMap(found, shown, int(ev["stage"].nunique()), len(stats))
 
 
 def default_activity_share(activities: int) -> int:
@@ -233,7 +293,7 @@ def default_shares(ev: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") 
     if n == 0:
         return 100, 100
     act = default_activity_share(n)
-    return act, default_path_share(len(edge_stats(edge_list(ev, cal, unit, set(kept_activities(ev, act))))))
+    return act, default_path_share(process_map(ev, cal, unit, act, 100, nodes=False).edges_total)
 
 
 def reachable(edges: pd.DataFrame, root: str = START, reverse: bool = False) -> set[str]:
@@ -287,9 +347,10 @@ def _share(value) -> float:
     return share
 
 
-def _map(conn, scope, cal, unit, activities, paths) -> ProcessMap:
+def _map(conn, scope, cal, unit, activities, paths, **parts) -> ProcessMap:
     from analytics.process import scoped_measured
-    return process_map(scoped_measured(conn, scope, cal, unit), cal, unit, _share(activities), _share(paths))
+    return process_map(scoped_measured(conn, scope, cal, unit), cal, unit, _share(activities), _share(paths),
+                       **parts)
 
 
 def _exports():
@@ -301,12 +362,12 @@ def _exports():
                "total completion-to-completion time; --activities / --paths as the map's sliders (100 and 100 = "
                "the full graph); one row per edge",
                lambda conn, scope, cal, unit, by, activities=100.0, paths=100.0:
-               _map(conn, scope, cal, unit, activities, paths).edges,
+               _map(conn, scope, cal, unit, activities, paths, nodes=False).edges,
                options=options, filters_cases=True),
         Export("dfg-nodes", "the process map's activities (▶ and ■ with the cases starting and ending there): "
                "events, cases, median / mean / P90 / total sojourn; one row per activity",
                lambda conn, scope, cal, unit, by, activities=100.0, paths=100.0:
-               _map(conn, scope, cal, unit, activities, paths).nodes,
+               _map(conn, scope, cal, unit, activities, paths, edges=False).nodes,
                options=options, filters_cases=True),
     ]
 
