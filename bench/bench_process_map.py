@@ -201,12 +201,22 @@ def million(workdir: Path) -> None:
     print(f"  (store: {info['counts']['case_events']:,} events; the period's events: {events:,})")
 
 
+def machine_note() -> str:
+    """The load average and a fixed pure-Python loop's time (≈ 0.2 s on an idle core of this machine), so that
+    figures taken while other sessions share the two cores can be read for what they are."""
+    import os
+    t0 = time.perf_counter()
+    sum(range(10_000_000))
+    return f"load average {os.getloadavg()[0]:.1f}, reference loop {time.perf_counter() - t0:.2f} s (idle ≈ 0.2 s)"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--million", type=Path, help="also the filtered exports on the county ×30 built (kept) in DIR")
     args = ap.parse_args(argv)
+    print(f"machine: {machine_note()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         logs = []
@@ -219,7 +229,7 @@ def main(argv=None) -> int:
         logs.append((f"synthetic ({info['activities']} activities, {info['events']:,} events)", synth))
         for name, url in logs:
             s = server_times(url, args.runs)
-            print(f"{name}: {len(s['events']):,} events")
+            print(f"{name}: {len(s['events']):,} events ({machine_note()})")
             print(f"  server  default view {s['default_shares'][0]} %/{s['default_shares'][1]} % "
                   f"({s['default_size'][0]} activities, {s['default_size'][1]} edges): cold {s['default_cold']:.2f} s, "
                   f"warm {s['default_warm']:.2f} s")

@@ -64,25 +64,23 @@ def to_dot(nodes: pd.DataFrame, edges: pd.DataFrame, measure: str = "cases", uni
              f"  edge [fontname={quote(FONT)}, fontsize=9, arrowsize=0.7];"]
     node_measure = measure if measure in nodes.columns else "cases"
     inner = nodes[~nodes["activity"].isin([START, END])]
-    shade = _scale(inner[node_measure]) if len(inner) else pd.Series(dtype=float)
-    for i, row in nodes.iterrows():
-        name = row["activity"]
+    shade = dict(zip(inner["activity"].tolist(), _scale(inner[node_measure]).tolist())) if len(inner) else {}
+    for name, cases, value in zip(nodes["activity"].tolist(), nodes["cases"].tolist(),
+                                  nodes[node_measure].tolist()):
         if name in (START, END):
-            label = f"{start_label if name == START else end_label}\n{fmt_value(row['cases'], 'cases', '')}"
+            label = f"{start_label if name == START else end_label}\n{fmt_value(cases, 'cases', '')}"
             lines.append(f"  {ids[name]} [label={quote_multiline(label)}, shape=circle, fillcolor=\"#e5e5e5\", "
                          "width=0.5, fixedsize=false];")
             continue
-        x = float(shade.get(i, 0.5))
-        value = row[node_measure] if not frequency else row[measure]
+        x = float(shade.get(name, 0.5))
         label = f"{name}\n{fmt_value(value, measure, unit_label)}"
         font = "white" if x > 0.6 else "black"
         lines.append(f"  {ids[name]} [label={quote_multiline(label)}, fillcolor=\"{_colour(x, palette)}\", "
                      f"fontcolor={font}];")
-    width = _scale(edges[measure]) if len(edges) else pd.Series(dtype=float)
-    for i, row in edges.iterrows():
-        x = float(width.get(i, 0.5))
+    width = _scale(edges[measure]).tolist() if len(edges) else []
+    for s, t, value, x in zip(edges["source"].tolist(), edges["target"].tolist(), edges[measure].tolist(), width):
         pen = MIN_PEN + (MAX_PEN - MIN_PEN) * (math.sqrt(x) if frequency else x)
-        lines.append(f"  {ids[row['source']]} -> {ids[row['target']]} [label={quote(fmt_value(row[measure], measure, unit_label))}, "
+        lines.append(f"  {ids[s]} -> {ids[t]} [label={quote(fmt_value(value, measure, unit_label))}, "
                      f"penwidth={pen:.2f}, color=\"{_colour(max(x, 0.25), palette)}\"];")
     lines.append("}")
     return "\n".join(lines)
