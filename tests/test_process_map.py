@@ -282,3 +282,22 @@ def _fill(engine):
         conn.execute(insert(cases), case_rows)
         conn.execute(insert(case_events), event_rows[::-1])      # source order ≠ seq order
     return engine
+
+
+# ---------- the URL parser of the process filters ----------
+
+def test_url_filters_are_checked_and_corrected():
+    from dashboard import params
+    known = {"activities": ["a", "b"], "variants": ["a → b"], "handlers": ["h1"]}
+    f, notes = params.parse_process_filter(
+        {"pf_period": "someday", "pf_has": ["a", "zz", "a"], "pf_variant": "a → b", "pf_top": "3.6",
+         "pf_cover": "250", "pf_dmin": "5", "pf_dmax": "2", "pf_slowest": "nan", "pf_handler": "h9"}, known, "days")
+    assert f == CaseFilter(has_activity=("a",), variants=("a → b",), top_variants=4, variant_coverage=1.0,
+                           duration_min=5.0, unit="days")
+    assert {n.param for n in notes} == {"pf_period", "pf_has", "pf_top", "pf_cover", "pf_dmax", "pf_slowest",
+                                        "pf_handler"}
+    back, again = params.parse_process_filter(params.process_filter_params(f), known, "days")
+    assert back == f and not again
+    assert params.parse_share({"pm_act": "150"}, "pm_act", 10) == (100, params.Correction("pm_act", "150", "100"))
+    assert params.parse_share({"pm_act": "x"}, "pm_act", 10)[0] == 10
+    assert params.parse_share({}, "pm_act", 10) == (10, None)

@@ -40,16 +40,17 @@ def test_the_map_of_hundreds_of_activities_settles(big_store):
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{server.url}/bottlenecks?{query}")
+        page.goto(f"{server.url}/bottlenecks?{query}", timeout=300_000)
         nodes, _ = wait_for_map(page, timeout=400)
+        print(f"default view settled: {nodes} nodes", flush=True)
         assert 3 <= nodes <= 30 + 2, nodes                       # at most ~30 activities, with ▶ and ■
         assert page.locator('[data-testid="stGraphVizChart"] svg g.edge').count() >= nodes - 1
         assert page.get_by_text("Showing 30 of 300 stages", exact=False).count() == 1
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOTS / "process-map-300.png"), full_page=False)
-        page.goto(f"{server.url}/bottlenecks?{query}&pm_act=20&pm_paths=30")
+        page.goto(f"{server.url}/bottlenecks?{query}&pm_act=15&pm_paths=0", timeout=300_000)
         more, _ = wait_for_map(page, timeout=400)
-        assert more == 60 + 2, more                              # 20 % of 300 activities
+        assert more == 45 + 2, more                              # 15 % of 300 activities, backbone edges only
         assert page.locator('[data-testid="stException"]').count() == 0
         assert not errors, errors
         browser.close()
