@@ -131,24 +131,10 @@ def dfg(ev: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> pd.DataF
     closed_at is earlier): completion to completion, so a case's edge times add up to its
     throughput time. `median_wait` is pm4py's performance-DFG time: (b.started_at, else
     b.completed_at) − a.completed_at. Grain: one row per edge, most frequent first.
+    The process map (analytics.dfg) adds case frequency, P90 and total time, and the sliders.
     """
-    if ev.empty:
-        return pd.DataFrame(columns=DFG_COLUMNS)
-    inner = pd.DataFrame({
-        "source": ev["prev_stage"].where(ev["prev_stage"].notna(), START).to_numpy(dtype=object),
-        "target": ev["stage"].to_numpy(dtype=object),
-        "time": ev["edge_time"].to_numpy(), "wait": ev["edge_wait"].to_numpy()})
-    last = ev[ev["is_last"] & ev["closed_at"].notna()]
-    closed = last["closed_at"].where(last["closed_at"] > last["completed_at"], last["completed_at"])
-    end_time = durations(last["completed_at"], closed, unit, cal)
-    ends = pd.DataFrame({"source": last["stage"].to_numpy(dtype=object), "target": END,
-                         "time": end_time, "wait": end_time})
-    edges = pd.concat([inner, ends], ignore_index=True)
-    g = edges.groupby(["source", "target"], sort=True)
-    out = pd.DataFrame({"count": g.size(), "median": g["time"].median(), "mean": g["time"].mean(),
-                        "median_wait": g["wait"].median()}).reset_index()
-    return out.sort_values(["count", "source", "target"], ascending=[False, True, True], kind="stable") \
-        .reset_index(drop=True)[DFG_COLUMNS]
+    from analytics.dfg import edge_list, edge_stats
+    return edge_stats(edge_list(ev, cal, unit))[DFG_COLUMNS]
 
 
 def variants(paths: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> pd.DataFrame:
@@ -272,25 +258,23 @@ def _exports():
     return [
         Export("stage-times", "sojourn per stage (count, median, mean, P90, waiting/processing, share of case "
                "time) over events completed in the period; one row per stage",
-               _on_events(lambda ev, cal, unit, scope, by: stage_times(ev))),
+               _on_events(lambda ev, cal, unit, scope, by: stage_times(ev)), filters_cases=True),
         Export("bottlenecks", "stages ranked by impact = time saved if each ran at its own P25, with monthly "
                "trend; one row per stage",
-               _on_events(lambda ev, cal, unit, scope, by: bottlenecks(ev, unit))),
-        Export("dfg", "directly-follows graph (▶ start, ■ end) with count and median completion-to-completion "
-               "time; one row per edge",
-               _on_events(lambda ev, cal, unit, scope, by: dfg(ev, cal, unit))),
+               _on_events(lambda ev, cal, unit, scope, by: bottlenecks(ev, unit)), filters_cases=True),
         Export("variants", "paths of the cases finished in the period with frequency and median throughput; "
                "one row per variant",
-               lambda conn, scope, cal, unit, by: variants(closed_case_paths(conn, scope), cal, unit)),
+               lambda conn, scope, cal, unit, by: variants(closed_case_paths(conn, scope, cal), cal, unit),
+               filters_cases=True),
         Export("rework", "repeated stages (rework loops) and returns for supplement (补正); one row per stage",
                lambda conn, scope, cal, unit, by: rework(scoped_measured(conn, scope, cal, unit),
-                                                          supplement_stages(conn))),
+                                                          supplement_stages(conn)), filters_cases=True),
         Export("workload", "events completed and median sojourn per department/handler per week (month for "
                "periods over 26 weeks); one row per key × period",
                _on_events(lambda ev, cal, unit, scope, by: workload(ev, by, workload_freq(scope))),
-               by=WORKLOAD_BY),
+               by=WORKLOAD_BY, filters_cases=True),
         Export("stage-trend", "median sojourn and waiting per stage per ISO week; one row per stage × week",
-               _on_events(lambda ev, cal, unit, scope, by: stage_trend(ev))),
+               _on_events(lambda ev, cal, unit, scope, by: stage_trend(ev)), filters_cases=True),
     ]
 
 

@@ -20,7 +20,7 @@ from landdesk.errors import LandDeskError
 #: Modules that may declare exports (a module not written yet is simply absent).
 MODULES = ("analytics.kpis", "analytics.efficiency", "analytics.bottlenecks", "analytics.petitions",
            "analytics.landuse", "analytics.projections", "analytics.integrity", "analytics.spikes",
-           "analytics.topics", "analytics.geo")
+           "analytics.topics", "analytics.geo", "analytics.dfg")
 DIMENSIONS = ("case_type", "service_item", "department", "township", "channel", "system", "period")
 
 
@@ -44,6 +44,11 @@ class Export:
     description: str
     compute: Callable[..., pd.DataFrame]
     by: tuple[str, ...] = field(default=())   # the --by dimensions it accepts
+    #: keyword options compute takes beyond the five (e.g. the process map's activities / paths shares), each
+    #: (name, type, default, help); `landdesk export` offers them as --NAME.
+    options: tuple[tuple[str, type, object, str], ...] = field(default=())
+    #: whether the result honours the scope's case filter (analytics.casefilter: variants, activities, …)
+    filters_cases: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +86,8 @@ def grain(export: Export) -> str:
     return export.description.rsplit(";", 1)[1].strip() if ";" in export.description else ""
 
 
-def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", by: str | None = None) -> pd.DataFrame:
+def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", by: str | None = None,
+               options: dict | None = None) -> pd.DataFrame:
     """Compute export `name` for `scope` on the store behind `engine`: pure computation, no access control.
     Instants come out as wall-clock times in the bureau's zone (`shown_local`).
     Every caller on behalf of a person goes through the service layer (service.results.read), which checks the
@@ -90,15 +96,30 @@ def run_export(engine: Engine, name: str, scope: Scope, unit: str = "workdays", 
 
     export = get(name)
     check_by(export, by)
+    options = check_options(export, options)
+    if scope.cases is not None and not scope.cases.is_empty() and not export.filters_cases:
+        raise LandDeskError(f"The export {name!r} does not take the process filters (variant, activity, endpoints, "
+                            f"case duration, handler); only the process exports do: "
+                            f"{', '.join(n for n, e in registry().items() if e.filters_cases)}.")
     try:
         with engine.connect() as conn:
             cal = load_calendar(conn)
-            df = export.compute(conn, scope, cal, unit, by)
+            df = export.compute(conn, scope, cal, unit, by, **options)
     except (OperationalError, InterfaceError) as exc:
         if "no such" in str(exc.orig).lower():      # SQLite reports a missing table/column this way: a bug
             raise
         raise StoreUnavailable.from_exc(engine, exc) from None
     return shown_local(df, scope.tz)
+
+
+def check_options(export: Export, options: dict | None) -> dict:
+    """`options` checked against what the export takes (LandDeskError naming them otherwise), with defaults."""
+    known = {o[0]: o for o in export.options}
+    unknown = sorted(set(options or {}) - set(known))
+    if unknown:
+        accepted = ", ".join(known) or "none"
+        raise LandDeskError(f"The export {export.name!r} has no option {unknown[0]!r} (accepted: {accepted}).")
+    return {name: (options or {}).get(name, default) for name, _, default, _ in export.options}
 
 
 def _instant_columns() -> frozenset[str]:

@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 
+from analytics.casefilter import apply as apply_filter, period_cases, sql_filters
 from analytics.memo import StoreMemo, store_state
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
@@ -58,8 +59,12 @@ def case_runs(frame: pd.DataFrame) -> np.ndarray:
 
 # ---------- fetch: one SQL query per question ----------
 
-def scoped_events(conn: Connection, scope: Scope) -> pd.DataFrame:
+def scoped_events(conn: Connection, scope: Scope, cal: WorkCalendar | None = None) -> pd.DataFrame:
     """Events completed in the period (case filters applied), with their in-case context.
+
+    With process filters (`scope.cases`, analytics.casefilter): the period picks cases as the filter says
+    (whole cases for started / completed / active), and the case-level criteria are applied to each case's whole
+    history before the cut (`cal`: the calendar of a case-duration criterion).
 
     One SQL query: every event of the cases that have an event completed in the period (joined
     to `cases` for the filters and received_at/closed_at), in (system, case_id, seq) order; the in-case
@@ -70,12 +75,17 @@ def scoped_events(conn: Connection, scope: Scope) -> pd.DataFrame:
     `occurrence` is 1 for the first event of that stage in the case, 2 for its first repeat, …
     """
     e, c = case_events.c, cases.c
-    touched = select(e.system, e.case_id).where(scope.in_period(e.completed_at))
+    f = scope.cases
+    by_case = period_cases(f, scope, cases)
+    if by_case is None:
+        touched = select(e.system, e.case_id).where(scope.in_period(e.completed_at))
+    else:
+        touched = select(c.system, c.case_id).where(by_case)
     q = (select(e.case_id, e.seq, e.stage, func.coalesce(e.department, c.department).label("department"),
                 e.handler_key.label("handler"), e.started_at, e.completed_at, e.result, c.received_at, c.closed_at,
                 e.system)
          .select_from(same_case_join())
-         .where(tuple_(e.system, e.case_id).in_(touched), *scope.filters(cases))
+         .where(tuple_(e.system, e.case_id).in_(touched), *scope.filters(cases), *sql_filters(f, cases))
          .order_by(e.system, e.case_id, e.seq))
     frame = fetch_frame(conn, q, EVENT_COLUMNS[:10] + ["system"])
     same_case = case_runs(frame)
@@ -84,12 +94,16 @@ def scoped_events(conn: Connection, scope: Scope) -> pd.DataFrame:
     frame["is_last"] = np.r_[~same_case[1:], True] if len(frame) else np.zeros(0, dtype=bool)
     frame["case_key"] = np.cumsum(~same_case) - 1
     frame["occurrence"] = frame.groupby(["case_key", "stage"], sort=False).cumcount().to_numpy() + 1
+    if f is not None and f.case_level():
+        frame = apply_filter(frame, f, cal)          # on each case's whole history
+    if by_case is not None:                          # whole cases picked by the period
+        return frame[EVENT_COLUMNS].reset_index(drop=True)
     done = frame["completed_at"]
     keep = ((done >= scope.start_ts) & (done < scope.end_ts)).to_numpy()
     return frame.loc[keep, EVENT_COLUMNS].reset_index(drop=True)
 
 
-def closed_case_paths(conn: Connection, scope: Scope) -> pd.DataFrame:
+def closed_case_paths(conn: Connection, scope: Scope, cal: WorkCalendar | None = None) -> pd.DataFrame:
     """Every event of the cases finished in the period (closed_at in it, any final status), in seq order.
 
     Grain: one row per event (system, case_id, seq, stage) with its case's received_at and closed_at; `case_key`
@@ -98,16 +112,25 @@ def closed_case_paths(conn: Connection, scope: Scope) -> pd.DataFrame:
     on every event. Used for variants, whose unit is a whole finished case.
     """
     e, c = case_events.c, cases.c
-    finished = [scope.in_period(c.closed_at), *scope.filters(cases)]
-    steps = fetch_frame(conn, select(e.system, e.case_id, e.seq, e.stage)
+    f = scope.cases
+    picked = period_cases(f, scope, cases)
+    finished = [scope.in_period(c.closed_at) if picked is None else picked, *scope.filters(cases),
+                *sql_filters(f, cases)]
+    detail = f is not None and f.case_level()
+    extra = [e.completed_at, e.handler_key.label("handler"), e.department] if detail else []
+    steps = fetch_frame(conn, select(e.system, e.case_id, e.seq, e.stage, *extra)
                         .where(tuple_(e.system, e.case_id).in_(select(c.system, c.case_id).where(*finished)))
                         .order_by(e.system, e.case_id, e.seq),
-                        ["system", "case_id", "seq", "stage"])
+                        ["system", "case_id", "seq", "stage"] + (["completed_at", "handler", "department"]
+                                                                 if detail else []))
     times = fetch_frame(conn, select(c.system, c.case_id, c.received_at, c.closed_at).where(*finished),
                         ["system", "case_id", "received_at", "closed_at"])
     out = steps.merge(times, on=["system", "case_id"], how="left", sort=False)
     out["case_key"] = np.cumsum(~case_runs(out)) - 1
-    return out[PATH_COLUMNS]
+    if detail:
+        out = apply_filter(out, f, cal)
+        out["case_key"] = np.cumsum(~case_runs(out)) - 1 if len(out) else out["case_key"]
+    return out[PATH_COLUMNS].reset_index(drop=True)
 
 
 # ---------- per-event times ----------
@@ -138,9 +161,9 @@ def scoped_measured(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str
     """scoped_events + measure: the frame every stage metric in analytics.bottlenecks takes. Computed once
     per store state (analytics.memo) and returned as a copy-on-write view, so callers may change theirs."""
     if not cache:
-        return measure(scoped_events(conn, scope), cal, unit)
+        return measure(scoped_events(conn, scope, cal), cal, unit)
     key = (store_state(conn), scope, cal.key, unit)
-    return _measured.get(key, lambda: measure(scoped_events(conn, scope), cal, unit)).copy(deep=False)
+    return _measured.get(key, lambda: measure(scoped_events(conn, scope, cal), cal, unit)).copy(deep=False)
 
 
 def clear_measured_cache() -> None:

@@ -11,6 +11,9 @@ from dataclasses import dataclass, replace
 from sqlalchemy import and_
 from sqlalchemy.sql.elements import ColumnElement
 
+if False:  # typing only
+    from analytics.casefilter import CaseFilter  # noqa: F401
+
 
 #: The scope's dimension filters, each applied to every table that has the column.
 FILTER_DIMS = ("township", "case_type", "department", "system")
@@ -29,6 +32,9 @@ class Scope:
     tz: str = ""          # the zone whose days these are; "" = the bureau's (LANDDESK_TIMEZONE), filled in
     compare: str = "previous"   # what the period is compared with: "previous" (环比) or "year" (同比)
     grain: str = ""       # the calendar unit the period is (to date) a part of: week/month/quarter/year; "" free
+    #: the process filters (analytics.casefilter.CaseFilter: variants, activities, endpoints, duration …); only
+    #: the process exports (Export.filters_cases) take them. None: every case of the scope.
+    cases: "CaseFilter | None" = None
 
     def __post_init__(self):
         from analytics.periods import COMPARES, GRAINS

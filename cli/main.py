@@ -187,6 +187,40 @@ def _check_filters(engine, args) -> None:
     check_filters(engine, {dim: getattr(args, dim, None) for dim in FILTERS})
 
 
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    return value
+
+
+def _percent(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not a percentage from 0 to 100")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is below 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is below 1")
+    return value
+
+
 def _calendar_warning(conn, first, last) -> None:
     """One sentence on stderr when the data reach years the business calendar does not know."""
     from analytics.workcal import load_calendar, official_last_year
@@ -221,11 +255,29 @@ def cmd_export(args) -> int:
         print(t("cli_period", "en", start=start, end=end, data_end=last or "none"), file=sys.stderr)
         _calendar_warning(conn, *activity_range(conn))
     scope = Scope(start, end, township=args.township, case_type=args.case_type, department=args.department,
-                  system=args.system, compare=args.compare, grain=PRESET_GRAIN.get(args.period or "", ""))
+                  system=args.system, compare=args.compare, grain=PRESET_GRAIN.get(args.period or "", ""),
+                  cases=_case_filter(args))
+    options = {k: getattr(args, k) for k in ("activities", "paths") if getattr(args, k) is not None}
     frame = results.read(engine, args.name, scope, args.time_unit, args.by, client="cli",
-                         on_audit_error=_not_audited)
+                         on_audit_error=_not_audited, options=options or None)
     _print_frame(frame, args.format)
     return 0
+
+
+def _case_filter(args):
+    """The process filters of `landdesk export` (analytics.casefilter.CaseFilter), None when none is given."""
+    from analytics.casefilter import CaseFilter
+    pct = lambda v: None if v is None else v / 100  # noqa: E731
+    try:
+        f = CaseFilter(period=args.cases_by, variants=tuple(args.variant or ()), top_variants=args.top_variants,
+                       variant_coverage=pct(args.variant_coverage), has_activity=tuple(args.has_activity or ()),
+                       lacks_activity=tuple(args.lacks_activity or ()), start_activity=tuple(args.start_activity or ()),
+                       end_activity=tuple(args.end_activity or ()), duration_min=args.duration_min,
+                       duration_max=args.duration_max, slowest=pct(args.slowest), unit=args.time_unit,
+                       handler=tuple(args.handler or ()))
+    except ValueError as exc:
+        raise LandDeskError(f"The process filters do not fit together: {exc}.") from None
+    return None if f.is_empty() else f
 
 
 def _print_frame(df, fmt: str) -> None:
@@ -534,6 +586,25 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--by", help="break the result down by a dimension, where the export allows it")
     sp.add_argument("--time-unit", choices=TIME_UNITS, default="workdays")
     sp.add_argument("--format", choices=["csv", "json", "table"], default="csv")
+    pm = sp.add_argument_group("process map (dfg, dfg-nodes)")
+    pm.add_argument("--activities", type=_percent, help="percent of the most frequent activities kept (default 100)")
+    pm.add_argument("--paths", type=_percent,
+                    help="percent of the edges kept, every kept activity staying connected (default 100)")
+    pf = sp.add_argument_group("process filters (the process exports: stage-times, bottlenecks, dfg, variants, …)")
+    pf.add_argument("--cases-by", choices=["events", "started", "completed", "active"], default="events",
+                    help="how the period picks cases: events completed in it (default), or whole cases started, "
+                         "completed or active in it")
+    pf.add_argument("--variant", action="append", help="only cases of this variant (stages joined by ' → '); repeat")
+    pf.add_argument("--top-variants", type=_positive_int, help="only cases of the N most frequent variants")
+    pf.add_argument("--variant-coverage", type=_percent, help="only cases of the top variants covering PCT %% of cases")
+    pf.add_argument("--has-activity", action="append", help="only cases with an event of this stage; repeat")
+    pf.add_argument("--lacks-activity", action="append", help="only cases without this stage; repeat")
+    pf.add_argument("--start-activity", action="append", help="only cases starting with this stage; repeat")
+    pf.add_argument("--end-activity", action="append", help="only cases ending with this stage; repeat")
+    pf.add_argument("--duration-min", type=_non_negative, help="only cases lasting at least this (in --time-unit)")
+    pf.add_argument("--duration-max", type=_non_negative, help="only cases lasting at most this (in --time-unit)")
+    pf.add_argument("--slowest", type=_percent, help="only the slowest PCT %% of cases")
+    pf.add_argument("--handler", action="append", help="only cases with an event by this handler key; repeat")
     sp.set_defaults(func=cmd_export)
 
     sp = sub.add_parser("forecast", help="forecast any series in a CSV or xlsx file (95%% interval)")

@@ -117,94 +117,6 @@ def heatmap(df: pd.DataFrame, x: str, y: str, z: str, title: str, x_title: str, 
     return layout(fig, title, height or max(300, 60 + 28 * len(grid.index)))
 
 
-def _layers(nodes: list[str], edges: pd.DataFrame, start: str) -> dict[str, int]:
-    """Longest-path layer of each node from `start`, ignoring back edges (rework loops)."""
-    succ = defaultdict(list)
-    for s, t, c in edges[["source", "target", "count"]].itertuples(index=False):
-        succ[s].append((c, t))
-    # DFS order to find back edges
-    order, seen, on_stack, back = [], set(), set(), set()
-
-    def visit(n):
-        stack = [(n, iter(sorted(succ[n], reverse=True)))]
-        seen.add(n)
-        on_stack.add(n)
-        while stack:
-            node, it = stack[-1]
-            for _, t in it:
-                if t in on_stack:
-                    back.add((node, t))
-                elif t not in seen:
-                    seen.add(t)
-                    on_stack.add(t)
-                    stack.append((t, iter(sorted(succ[t], reverse=True))))
-                    break
-            else:
-                stack.pop()
-                on_stack.discard(node)
-                order.append(node)
-    roots = [start] if start in nodes else []
-    for n in roots + [n for n in nodes if n not in roots]:
-        if n not in seen:
-            visit(n)
-    layer = {n: 0 for n in nodes}
-    for n in reversed(order):   # topological order of the DAG without back edges
-        for _, t in succ[n]:
-            if (n, t) not in back:
-                layer[t] = max(layer[t], layer[n] + 1)
-    return layer
-
-
-def process_map(dfg: pd.DataFrame, stage_median: dict[str, float], title: str, unit: str, count_label: str,
-                median_label: str, start: str = "▶", end: str = "■", height: int = 520) -> go.Figure:
-    """The directly-follows graph: stages left to right by their longest path from the start; nodes and edges
-    heat-coloured by median time (node: the stage's median sojourn, edge: median transition time);
-    edge width ∝ count."""
-    nodes = sorted(set(dfg["source"]) | set(dfg["target"]))
-    layer = _layers(nodes, dfg, start)
-    if end in layer and len(nodes) > 1:   # the end sits alone in the last column
-        layer[end] = max(v for n, v in layer.items() if n != end) + 1
-    by_layer = defaultdict(list)
-    for n in nodes:
-        by_layer[layer[n]].append(n)
-    pos = {}
-    for lx, members in by_layer.items():
-        members.sort()
-        k = len(members)
-        for i, n in enumerate(members):
-            pos[n] = (lx, (i - (k - 1) / 2) * 1.0)
-    edge_med = dfg["median"].fillna(0).astype(float)
-    node_vals = [float(stage_median.get(n, 0.0) or 0.0) for n in nodes]
-    vmax = max([1e-9] + list(edge_med) + node_vals)
-    from plotly.colors import sample_colorscale
-    max_count = max(1, int(dfg["count"].max()))
-    fig = go.Figure()
-    mid_x, mid_y, mid_text = [], [], []
-    for (s, t, c, m) in dfg[["source", "target", "count", "median"]].itertuples(index=False):
-        (x0, y0), (x1, y1) = pos[s], pos[t]
-        m = 0.0 if m is None or (isinstance(m, float) and math.isnan(m)) else float(m)
-        colour = sample_colorscale(HEAT, [0.15 + 0.85 * m / vmax])[0]
-        bend = 0.35 if x1 <= x0 else 0.0     # loops and back edges curve below
-        fig.add_annotation(x=x1, y=y1 - bend * 0.2, ax=x0, ay=y0 - bend * 0.2, xref="x", yref="y", axref="x",
-                           ayref="y", showarrow=True, arrowhead=3, arrowsize=1, arrowcolor=colour,
-                           arrowwidth=1 + 5 * c / max_count, standoff=14, startstandoff=14, opacity=0.85)
-        mid_x.append((x0 + x1) / 2)
-        mid_y.append((y0 + y1) / 2 - bend * 0.2)
-        mid_text.append(f"{s} → {t}<br>{count_label}: {c:,}<br>{median_label}: {m:.1f} {unit}")
-    fig.add_scatter(x=mid_x, y=mid_y, mode="markers", marker=dict(size=10, opacity=0), hovertext=mid_text,
-                    hoverinfo="text", showlegend=False)
-    fig.add_scatter(x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text",
-                    text=nodes, textposition="top center", showlegend=False,
-                    marker=dict(size=26, color=node_vals, colorscale=HEAT, cmin=0, cmax=vmax,
-                                line=dict(width=1, color="#444"),
-                                colorbar=dict(title=f"{median_label}<br>({unit})")),
-                    hovertext=[f"{n}<br>{median_label}: {v:.1f} {unit}" for n, v in zip(nodes, node_vals)],
-                    hoverinfo="text")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return layout(fig, title, height)
-
-
 def sankey(df: pd.DataFrame, source: str, target: str, value: str, title: str, value_label: str,
            height: int = 520, suffix_source: str = "", suffix_target: str = "") -> go.Figure:
     """Flows from `source` to `target` (e.g. a land-use transfer matrix: from-class → to-class, area)."""
@@ -319,4 +231,4 @@ def localize(fig: go.Figure, lang: str) -> go.Figure:
 
 
 __all__ = ["CJK_FONT", "localize", "bar", "box", "box_stats", "forecast", "grouped_bars", "heatmap", "layout", "lines",
-           "long_lines", "process_map", "sankey", "stacked_share", "target_series"]
+           "long_lines", "sankey", "stacked_share", "target_series"]

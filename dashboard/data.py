@@ -92,10 +92,12 @@ class Page:
     area_unit: str = "ha"
 
     def export(self, name: str, by: str | None = None, scope: Scope | None = None,
-               unit: str | None = None) -> pd.DataFrame:
-        """Export `name` (as `landdesk export NAME` computes it) for the page's scope, or `scope`."""
+               unit: str | None = None, options: dict | None = None) -> pd.DataFrame:
+        """Export `name` (as `landdesk export NAME` computes it) for the page's scope, or `scope`; `options`: the
+        export's own options (the process map's activities / paths shares)."""
         principal, client = _who()
-        return _read(self.key, name, scope or self.scope, unit or self.unit, by, principal, _client=client)
+        opts = tuple(sorted((options or {}).items()))
+        return _read(self.key, name, scope or self.scope, unit or self.unit, by, principal, opts, _client=client)
 
     def try_export(self, name: str, by: str | None = None, scope: Scope | None = None):
         """(frame, None), or (None, one-line reason) when the export failed: a section that cannot be computed
@@ -121,10 +123,26 @@ class Page:
         principal, client = _who()
         return _stage_cases(self.key, self.scope, self.unit, stage, limit, principal, _client=client)
 
+    def map_cases(self, activity: str | None, edge: tuple[str, str] | None, activities: float,
+                  limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
+        """The cases behind one activity or edge of the process map (service.results.map_cases)."""
+        principal, client = _who()
+        return _map_cases(self.key, self.scope, self.unit, activity, edge, activities, limit, principal,
+                          _client=client)
+
 
 @st.cache_data(show_spinner=False)
-def _read(key: str, name: str, scope: Scope, unit: str, by: str | None, principal, _client=None) -> pd.DataFrame:
-    return results.read(engine(), name, scope, unit, by, principal=principal, client=_client, audited=False)
+def _read(key: str, name: str, scope: Scope, unit: str, by: str | None, principal, options: tuple = (),
+          _client=None) -> pd.DataFrame:
+    return results.read(engine(), name, scope, unit, by, principal=principal, client=_client, audited=False,
+                        options=dict(options) or None)
+
+
+@st.cache_data(show_spinner=False)
+def _map_cases(key: str, scope: Scope, unit: str, activity, edge, activities: float, limit: int, principal,
+               _client=None):
+    return results.map_cases(engine(), scope, unit, activity, edge, activities, limit, principal=principal,
+                             client=_client)
 
 
 @st.cache_data(show_spinner=False)
@@ -256,7 +274,7 @@ def briefing_download(key: str, week: str, lang: str, fmt: str):
 
 
 #: The capability a download of each kind needs at click time.
-DOWNLOAD_CAPABILITY = {"table": "download", "briefing": "briefing"}
+DOWNLOAD_CAPABILITY = {"table": "download", "briefing": "briefing", "map": "download"}
 
 
 def deferred_download(build, filename: str, kind: str = "table", rows: int | None = None):

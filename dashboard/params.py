@@ -132,3 +132,106 @@ def parse_tab(value: str | None, names: Sequence[str], labels: Mapping[str, Sequ
         if value in (tab_id(name), name) or value in labels.get(name, ()):
             return name
     return None
+
+
+# --- the process tabs' filters and the process map's sliders (issue 14) -----------------------------------
+
+#: URL parameters of the process filter bar (pages/bottlenecks.py): one value, or repeated for lists.
+PROCESS_LISTS = {"pf_variant": "variants", "pf_has": "has_activity", "pf_lacks": "lacks_activity",
+                 "pf_start": "start_activity", "pf_end": "end_activity", "pf_handler": "handler"}
+PROCESS_NUMBERS = ("pf_top", "pf_cover", "pf_dmin", "pf_dmax", "pf_slowest")
+PROCESS_PARAMS = ("pf_period", *PROCESS_LISTS, *PROCESS_NUMBERS)
+
+
+def _number(text) -> float | None:
+    try:
+        value = float(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def parse_share(raw: Mapping[str, str], param: str, default: int) -> tuple[int, Correction | None]:
+    """A whole percentage 0–100 (the process map's sliders): not a number → `default`; outside → the nearest
+    bound; a fraction → rounded."""
+    if raw.get(param) in (None, ""):
+        return default, None
+    value = _number(raw[param])
+    if value is None:
+        return default, Correction(param, raw[param], str(default))
+    fixed = int(round(min(max(value, 0), 100)))
+    return fixed, (None if fixed == value else Correction(param, raw[param], str(fixed)))
+
+
+def parse_process_filter(raw: Mapping, known: Mapping[str, Sequence[str]], unit: str = "workdays"):
+    """The process filters a URL asks for, checked against what the data hold. `raw` maps each parameter to its
+    value or list of values (pf_has may repeat); `known` maps "variants", "activities", "handlers" to the values
+    that exist. An unknown value is dropped, a number out of range moved inside, a contradiction (maximum below
+    minimum) dropped — each with a Correction. Returns (analytics.casefilter.CaseFilter, corrections)."""
+    from analytics.casefilter import PERIOD_MODES, CaseFilter
+    notes: list[Correction] = []
+
+    def values(param) -> list[str]:
+        v = raw.get(param)
+        return [] if v in (None, "") else [str(x) for x in (v if isinstance(v, (list, tuple)) else [v]) if x != ""]
+
+    period = str(raw.get("pf_period") or "events")
+    if period not in PERIOD_MODES:
+        notes.append(Correction("pf_period", period, "events"))
+        period = "events"
+    allowed = {"pf_variant": known.get("variants", ()), "pf_handler": known.get("handlers", ())}
+    lists = {}
+    for param, field_name in PROCESS_LISTS.items():
+        ok = set(allowed.get(param, known.get("activities", ())))
+        chosen = []
+        for v in values(param):
+            if v in ok and v not in chosen:
+                chosen.append(v)
+            elif v not in ok:
+                notes.append(Correction(param, v, ""))
+        lists[field_name] = tuple(chosen)
+    numbers: dict[str, float | None] = {}
+    limits = {"pf_top": (1, 10_000), "pf_cover": (1, 100), "pf_dmin": (0, 1e9), "pf_dmax": (0, 1e9),
+              "pf_slowest": (1, 100)}
+    for param in PROCESS_NUMBERS:
+        text = values(param)
+        if not text:
+            numbers[param] = None
+            continue
+        value = _number(text[0])
+        lo, hi = limits[param]
+        if value is None:
+            notes.append(Correction(param, text[0], ""))
+            numbers[param] = None
+            continue
+        fixed = min(max(value, lo), hi)
+        if param == "pf_top":
+            fixed = int(round(fixed))
+        if fixed != value:
+            notes.append(Correction(param, text[0], f"{fixed:g}"))
+        numbers[param] = fixed
+    if numbers["pf_dmin"] is not None and numbers["pf_dmax"] is not None and numbers["pf_dmax"] < numbers["pf_dmin"]:
+        notes.append(Correction("pf_dmax", f"{numbers['pf_dmax']:g}", ""))
+        numbers["pf_dmax"] = None
+    f = CaseFilter(period=period, top_variants=numbers["pf_top"],
+                   variant_coverage=None if numbers["pf_cover"] is None else numbers["pf_cover"] / 100,
+                   duration_min=numbers["pf_dmin"], duration_max=numbers["pf_dmax"],
+                   slowest=None if numbers["pf_slowest"] is None else numbers["pf_slowest"] / 100, unit=unit,
+                   **lists)
+    return f, notes
+
+
+def process_filter_params(f) -> dict[str, object]:
+    """The URL parameters (value or list) that say CaseFilter `f` (the inverse of parse_process_filter)."""
+    out: dict[str, object] = {}
+    if f.period != "events":
+        out["pf_period"] = f.period
+    for param, field_name in PROCESS_LISTS.items():
+        if getattr(f, field_name):
+            out[param] = list(getattr(f, field_name))
+    for param, value in (("pf_top", f.top_variants), ("pf_dmin", f.duration_min), ("pf_dmax", f.duration_max),
+                         ("pf_cover", None if f.variant_coverage is None else f.variant_coverage * 100),
+                         ("pf_slowest", None if f.slowest is None else f.slowest * 100)):
+        if value is not None:
+            out[param] = f"{value:g}"
+    return out

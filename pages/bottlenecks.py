@@ -1,10 +1,16 @@
 """流程瓶颈 — where work waits: stages ranked by impact with their trend, the process map, the stage × week
-heatmap, variants, rework, workload per department, and the cases behind a stage."""
+heatmap, variants, rework, workload per department, and the cases behind a stage.
+
+Structure: the page head, then the process filter bar (dashboard.procfilter: its choices narrow `page.scope`, so
+every tab below answers for the same cases), the cards, and one function per tab; `views` at the bottom lists
+the tabs. A tab from another module is one more ("key", function) pair there, drawing with `page`."""
 import streamlit as st
 
 from dashboard import charts, data
+from dashboard.procfilter import process_filters
+from dashboard.processmap import process_map_tab
 from landdesk.fmt import fmt_count
-from dashboard.ui import (chart, cols, count_slider, guidance, label_value, page_header, period_caption,
+from dashboard.ui import (chart, cols, guidance, label_value, page_header, period_caption,
                           selected_points, table, text, tr, tr_data, views)
 
 TOP_TREND = 5
@@ -18,9 +24,10 @@ u = tr("unit_" + unit)
 if not data.dataset_rows(key)["case_events"]:
     guidance("no_events_loaded")
     st.stop()
+page = process_filters(page)           # the process filters: page.scope now carries them (Scope.cases)
 ranked = page.export("bottlenecks")
 if ranked.empty:
-    guidance("no_events_period")
+    guidance("pf_none" if page.scope.cases is not None else "no_events_period")
     st.stop()
 
 top = ranked.iloc[0]
@@ -65,21 +72,7 @@ def ranking() -> None:
 
 
 def process_map() -> None:
-    st.subheader(tr("bn_process_map"))
-    dfg = page.export("dfg")
-    stage_times = page.export("stage-times")
-    if dfg.empty:
-        guidance("no_events_period")
-        return
-    min_count = count_slider(tr("bn_min_edge"), 1, int(dfg["count"].max()), 1 if len(dfg) <= 40 else
-                             int(dfg["count"].quantile(0.5)), key="bn_min_edge")
-    edges = dfg[dfg["count"] >= min_count]
-    fig = charts.process_map(edges, dict(zip(stage_times["stage"], stage_times["median"])), tr("bn_chart_map"), u,
-                             tr("col_count"), tr("col_median"))
-    chart(fig, tr("bn_chart_map_help"), key="bn_map")
-    table(dfg, "dfg", cols("source", "target", "count", "median", "mean", "median_wait"), height=260)
-    table(stage_times, "stage-times", cols("stage", "count", "median", "mean", "p90", "cases", "waiting_median",
-                                           "processing_median", "share_of_case_time"))
+    process_map_tab(page)
 
 
 def heatmap() -> None:

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the briefing and the browser tests need: Chromium (kaleido charts, Playwright),
-# Noto CJK fonts (charts, PDF), poppler-utils (PDF checks), PostgreSQL (store tests). Installs only what is missing.
+# Noto CJK fonts (charts, PDF), poppler-utils (PDF checks), PostgreSQL (store tests), graphviz (`dot`: the
+# process map as SVG/PNG downloads). Installs only what is missing.
 set -euo pipefail
 need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
 ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -226,7 +226,7 @@ def test_bottleneck_trend_worsening_improving_stable(engine):
 
 def test_dfg_counts_and_median_times(log):
     g = run_export(log, "dfg", FEB, "hours")
-    assert list(g.columns) == ["source", "target", "count", "median", "mean", "median_wait"]
+    assert list(g.columns) == ["source", "target", "count", "median", "mean", "median_wait", "cases", "p90", "total"]
     e = g.set_index(["source", "target"])
     assert e.loc[(START, "受理"), "count"] == 5                      # E's start was in January
     assert e.loc[(START, "受理"), "median"] == 1.0

@@ -1,0 +1,111 @@
+"""The process map as Graphviz DOT (rendered in the browser by st.graphviz_chart; no system graphviz needed) and,
+where Debian's `graphviz` is installed, as SVG / PNG files for download. No Streamlit import.
+
+Edge thickness and colour carry the chosen measure (frequency: blues; performance: yellow to red), so do the
+nodes' fill; labels carry the values. Every name is escaped for a DOT string: data never becomes DOT syntax.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+
+import pandas as pd
+
+from analytics.dfg import FREQUENCY
+from analytics.process import END, START
+
+FONT = "Noto Sans CJK SC"
+BLUES = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
+HEAT = ["#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]
+MIN_PEN, MAX_PEN = 1.0, 8.0
+RENDER_TIMEOUT = 60
+
+
+def quote(value) -> str:
+    """A DOT double-quoted string of `value`: backslashes and quotes escaped, line breaks flattened."""
+    flat = " ".join(str(value).split())
+    return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _scale(values: pd.Series) -> pd.Series:
+    """Values mapped to 0–1 (a square root for frequencies keeps the weak edges visible); all equal: 0.5."""
+    v = pd.to_numeric(values, errors="coerce").fillna(0.0).astype(float)
+    lo, hi = v.min() if len(v) else 0.0, v.max() if len(v) else 0.0
+    if not len(v) or hi <= lo:
+        return pd.Series(0.5, index=v.index)
+    return ((v - lo) / (hi - lo)).clip(0, 1)
+
+
+def _colour(x: float, palette: list[str]) -> str:
+    return palette[min(len(palette) - 1, int(x * len(palette)))]
+
+
+def fmt_value(value, measure: str, unit_label: str) -> str:
+    """A measure's value as the map shows it: counts whole with separators, times with one decimal and unit."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if measure in FREQUENCY:
+        return f"{int(value):,}"
+    return f"{float(value):,.1f} {unit_label}"
+
+
+def to_dot(nodes: pd.DataFrame, edges: pd.DataFrame, measure: str = "cases", unit_label: str = "",
+           start_label: str = START, end_label: str = END) -> str:
+    """The DOT source of a map (analytics.dfg.ProcessMap's frames) with `measure` on every node and edge."""
+    frequency = measure in FREQUENCY
+    palette = BLUES if frequency else HEAT
+    ids = {name: f"n{i}" for i, name in enumerate(nodes["activity"])}
+    for name in list(edges["source"]) + list(edges["target"]):
+        ids.setdefault(name, f"n{len(ids)}")
+    lines = ["digraph process_map {", f"  graph [rankdir=TB, fontname={quote(FONT)}, nodesep=0.3, ranksep=0.4];",
+             f"  node [shape=box, style=\"rounded,filled\", fontname={quote(FONT)}, fontsize=11, "
+             "color=\"#555555\"];",
+             f"  edge [fontname={quote(FONT)}, fontsize=9, arrowsize=0.7];"]
+    node_measure = measure if measure in nodes.columns else "cases"
+    inner = nodes[~nodes["activity"].isin([START, END])]
+    shade = dict(zip(inner["activity"].tolist(), _scale(inner[node_measure]).tolist())) if len(inner) else {}
+    for name, cases, value in zip(nodes["activity"].tolist(), nodes["cases"].tolist(),
+                                  nodes[node_measure].tolist()):
+        if name in (START, END):
+            label = f"{start_label if name == START else end_label}\n{fmt_value(cases, 'cases', '')}"
+            lines.append(f"  {ids[name]} [label={quote_multiline(label)}, shape=circle, fillcolor=\"#e5e5e5\", "
+                         "width=0.5, fixedsize=false];")
+            continue
+        x = float(shade.get(name, 0.5))
+        label = f"{name}\n{fmt_value(value, measure, unit_label)}"
+        font = "white" if x > 0.6 else "black"
+        lines.append(f"  {ids[name]} [label={quote_multiline(label)}, fillcolor=\"{_colour(x, palette)}\", "
+                     f"fontcolor={font}];")
+    width = _scale(edges[measure]).tolist() if len(edges) else []
+    for s, t, value, x in zip(edges["source"].tolist(), edges["target"].tolist(), edges[measure].tolist(), width):
+        pen = MIN_PEN + (MAX_PEN - MIN_PEN) * (math.sqrt(x) if frequency else x)
+        lines.append(f"  {ids[s]} -> {ids[t]} [label={quote(fmt_value(value, measure, unit_label))}, "
+                     f"penwidth={pen:.2f}, color=\"{_colour(max(x, 0.25), palette)}\"];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def quote_multiline(text: str) -> str:
+    """Like quote, but each line of `text` kept as a DOT centred line break (\\n)."""
+    return '"' + "\\n".join(quote(part)[1:-1] for part in str(text).split("\n")) + '"'
+
+
+def dot_available() -> bool:
+    """Whether Debian's graphviz (`dot`) is on this machine: SVG / PNG downloads need it."""
+    return shutil.which("dot") is not None
+
+
+def render(dot_source: str, fmt: str = "svg") -> bytes:
+    """The map drawn by `dot -T<fmt>` (svg or png); RuntimeError with one sentence when dot is missing or fails."""
+    if fmt not in ("svg", "png"):
+        raise ValueError(f"the map is drawn as svg or png, not {fmt!r}")
+    exe = shutil.which("dot")
+    if exe is None:
+        raise RuntimeError("Graphviz (`dot`) is not installed on the server (Debian: apt-get install graphviz).")
+    done = subprocess.run([exe, f"-T{fmt}"], input=dot_source.encode("utf-8"), capture_output=True,
+                          timeout=RENDER_TIMEOUT, check=False)
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+        raise RuntimeError(f"Graphviz could not draw the map ({reason[0] if reason else done.returncode}).")
+    return done.stdout

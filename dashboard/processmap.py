@@ -1,0 +1,133 @@
+"""The process map tab (流程图) of the bottlenecks page: activity and path sliders, frequency / performance
+measure, the map drawn by Graphviz in the browser, a picker of its nodes and edges that drills down to their
+cases, DOT / SVG / PNG downloads through the one download path, and the tables. Kept in the URL (?pm_act=,
+?pm_paths=, ?pm_measure=)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics.dfg import (FREQUENCY, PERFORMANCE, default_activity_share, default_path_share, keep_paths)
+from analytics.process import END, START
+from dashboard import dotmap, params
+from dashboard.ui import cols, guidance, label_value, lang, table, tr, tr_data, url_corrected
+from landdesk.i18n import t
+
+_SEEDED = "_pm_seeded"
+KINDS = ("frequency", "performance")
+
+
+def _seed_from_url(n_activities: int) -> None:
+    state, qp = st.session_state, st.query_params
+    raw = {k: qp.get(k) for k in ("pm_act", "pm_paths", "pm_measure") if k in qp}
+    notes = []
+    if "pm_act" in raw:
+        state["pm_act"], fix = params.parse_share(raw, "pm_act", default_activity_share(n_activities))
+        notes.append(fix)
+    if "pm_paths" in raw:
+        state["pm_paths"], fix = params.parse_share(raw, "pm_paths", 100)
+        notes.append(fix)
+    measure, fix = params.parse_choice(raw, "pm_measure", FREQUENCY + PERFORMANCE, "cases")
+    notes.append(fix)
+    state["pm_kind"] = "frequency" if measure in FREQUENCY else "performance"
+    state["pm_measure_" + state["pm_kind"]] = measure
+    url_corrected(notes)
+
+
+def _share_slider(label_key: str, key: str, default: int, help_text: str) -> int:
+    value = st.session_state.get(key, default)
+    if not isinstance(value, int) or not 0 <= value <= 100:
+        st.session_state[key] = default
+    if key in st.session_state:
+        return st.slider(tr(label_key), 0, 100, key=key, format="%d%%", help=help_text)
+    return st.slider(tr(label_key), 0, 100, default, key=key, format="%d%%", help=help_text)
+
+
+def _item_label(item, language: str | None = None) -> str:
+    kind, a, b = item
+    language = language or lang()
+    name = lambda n: t("pm_start", language) if n == START else t("pm_end", language) if n == END else str(n)  # noqa: E731
+    return f"{name(a)}" if kind == "node" else f"{name(a)} → {name(b)}"
+
+
+def process_map_tab(page) -> None:
+    """The tab: everything it shows comes from the `dfg` / `dfg-nodes` exports of the page's (filtered) scope."""
+    st.subheader(tr("bn_process_map"))
+    u = tr("unit_" + page.unit)
+    everything = page.export("dfg-nodes")
+    activities = everything[~everything["activity"].isin([START, END])] if len(everything) else everything
+    n = len(activities)
+    if n == 0:
+        guidance("no_events_period")
+        return
+    if not st.session_state.get(_SEEDED):
+        _seed_from_url(n)
+        st.session_state[_SEEDED] = True
+    controls = st.columns([2, 2, 3])
+    with controls[0]:
+        act = _share_slider("pm_activities", "pm_act", default_activity_share(n), tr("pm_activities_help"))
+    kept = max(1, -(-act * n // 100))
+    projected = page.export("dfg", options={"activities": act})
+    with controls[1]:
+        paths = _share_slider("pm_paths", "pm_paths", default_path_share(len(projected)), tr("pm_paths_help"))
+    with controls[2]:
+        kind = st.radio(tr("pm_kind"), KINDS, key="pm_kind", horizontal=True, format_func=lambda k, lang=lang(): t("pm_kind_" + k, lang))
+        options = FREQUENCY if kind == "frequency" else PERFORMANCE
+        measure = st.radio(tr("pm_measure"), options, key="pm_measure_" + kind, horizontal=True,
+                           format_func=lambda m, lang=lang(): t("pm_measure_" + m, lang))
+    qp = st.query_params
+    qp["pm_act"], qp["pm_paths"], qp["pm_measure"] = str(act), str(paths), measure
+    edges = keep_paths(projected, paths)
+    nodes = page.export("dfg-nodes", options={"activities": act})
+    shown_nodes = nodes[nodes["activity"].isin(set(edges["source"]) | set(edges["target"]))
+                        | ~nodes["activity"].isin([START, END])].reset_index(drop=True)
+    st.caption(tr("pm_caption", kept=kept, n=n, edges=len(edges), total=len(projected)))
+    dot = dotmap.to_dot(shown_nodes, edges, measure, u, tr("pm_start"), tr("pm_end"))
+    left, right = st.columns([4, 1])
+    with left:
+        st.graphviz_chart(dot, width="stretch")
+        st.caption(tr("pm_help_" + ("frequency" if measure in FREQUENCY else "performance"),
+                      measure=tr("pm_measure_" + measure)))
+    with right:
+        _downloads(dot)
+    _drill(page, shown_nodes, edges, act, u)
+    table(edges, "dfg", cols("source", "target", "count", "cases", "median", "mean", "p90", "total", "median_wait"),
+          height=260)
+    table(shown_nodes, "dfg-nodes", cols("activity", "count", "cases", "median", "mean", "p90", "total"), height=260)
+
+
+def _downloads(dot: str) -> None:
+    """The map as DOT source, and as SVG / PNG when the server has Graphviz — through data.deferred_download."""
+    from dashboard import data, session
+    who = session.principal()
+    if who is not None and not who.can("download"):
+        return
+    st.download_button("DOT", data.deferred_download(lambda: dot.encode("utf-8"), "process-map.dot", kind="map"),
+                       "process-map.dot", "text/vnd.graphviz", key="pm-dot", icon=":material/download:",
+                       on_click="ignore")
+    if not dotmap.dot_available():
+        st.caption(tr("pm_no_graphviz"))
+        return
+    for fmt, mime in (("svg", "image/svg+xml"), ("png", "image/png")):
+        st.download_button(fmt.upper(), data.deferred_download(lambda f=fmt: dotmap.render(dot, f),
+                                                               f"process-map.{fmt}", kind="map"),
+                           f"process-map.{fmt}", mime, key=f"pm-{fmt}", icon=":material/download:",
+                           on_click="ignore")
+
+
+def _drill(page, nodes, edges, act: int, unit_label: str) -> None:
+    """A picker of the map's activities and edges (st.graphviz_chart has no click events) and the cases behind
+    the one picked."""
+    st.subheader(tr("pm_drill_title"))
+    items = [("node", a, None) for a in nodes["activity"] if a not in (START, END)]
+    items += [("edge", s, t) for s, t in zip(edges["source"], edges["target"])]
+    if not items:
+        return
+    if st.session_state.get("pm_drill") not in items:
+        st.session_state.pop("pm_drill", None)
+    item = st.selectbox(tr("pm_drill_pick"), items, key="pm_drill", format_func=lambda i, lang=lang(): _item_label(i, lang))
+    kind, a, b = item
+    found, total = page.map_cases(a if kind == "node" else None, (a, b) if kind == "edge" else None, act)
+    found = found.assign(status=[label_value("status", v) for v in found["status"]])
+    st.caption(tr_data("pm_drill_caption", item=_item_label(item), shown=len(found), total=total, unit=unit_label))
+    table(found, "map-cases", cols("case_id", "passes", "time", "case_type", "department", "township", "status",
+                                   "received_at", "closed_at", "throughput", "age"), height=300)

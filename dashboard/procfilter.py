@@ -1,0 +1,98 @@
+"""The filter bar of the process tabs (流程筛选): period mode, variants, activities, endpoints, case duration and
+handler, kept in the URL (?pf_…, parsed and corrected by dashboard.params) and carried by the page's scope
+(`Scope.cases`), so every process export of the page answers for the same cases."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from analytics.casefilter import PERIOD_MODES, CaseFilter
+from dashboard import params
+from dashboard.ui import lang, tr, url_corrected
+from landdesk.i18n import t
+
+#: The variants offered in the picker (the most frequent first); a URL may still name any variant of the data.
+VARIANT_CHOICES = 200
+_SEEDED = "_pf_seeded"
+
+
+def _known(page) -> dict[str, list[str]]:
+    """What the filters may name, from the unfiltered scope: activities, variants (most frequent first), handlers."""
+    stages = page.export("stage-times")
+    found = page.export("variants")
+    handlers = page.export("workload", by="handler")
+    return {"activities": sorted(stages["stage"].astype(str)) if len(stages) else [],
+            "variants": list(found["variant"]) if len(found) else [],
+            "handlers": sorted({str(h) for h in handlers["handler"] if h != "(unknown)"}) if len(handlers) else []}
+
+
+def _raw_url() -> dict:
+    qp = st.query_params
+    return {k: (qp.get_all(k) if k in params.PROCESS_LISTS else qp.get(k)) for k in params.PROCESS_PARAMS if k in qp}
+
+
+def _seed(f: CaseFilter) -> None:
+    state = st.session_state
+    state["pf_period"] = f.period
+    for param, field_name in params.PROCESS_LISTS.items():
+        state[param] = list(getattr(f, field_name))
+    state["pf_top"] = f.top_variants
+    state["pf_cover"] = None if f.variant_coverage is None else round(f.variant_coverage * 100, 4)
+    state["pf_dmin"], state["pf_dmax"] = f.duration_min, f.duration_max
+    state["pf_slowest"] = None if f.slowest is None else round(f.slowest * 100, 4)
+
+
+def _from_state(unit: str, known: dict) -> CaseFilter:
+    """The filter the widgets say (a contradiction, e.g. maximum below minimum, dropped with a notice)."""
+    raw = {k: st.session_state.get(k) for k in params.PROCESS_PARAMS}
+    f, notes = params.parse_process_filter(raw, known, unit)
+    url_corrected(notes)
+    return f
+
+
+def process_filters(page):
+    """Draw the filter bar of the process tabs and return `page` with its scope narrowed to the chosen cases."""
+    known = _known(page)
+    state = st.session_state
+    if not state.get(_SEEDED):
+        f, notes = params.parse_process_filter(_raw_url(), known, page.unit)
+        url_corrected(notes)
+        _seed(f)
+        state[_SEEDED] = True
+    for param in params.PROCESS_LISTS:            # values no longer in the data (another period) are dropped
+        pool = set(known["variants"] if param == "pf_variant" else
+                   known["handlers"] if param == "pf_handler" else known["activities"])
+        state[param] = [v for v in state.get(param) or [] if v in pool]
+    chosen_count = sum(bool(state.get(p)) for p in params.PROCESS_PARAMS if p != "pf_period") + \
+        (state.get("pf_period", "events") != "events")
+    label = tr("pf_title") + (f" · {tr('pf_active', n=chosen_count)}" if chosen_count else "")
+    with st.expander(label, expanded=False, icon=":material/filter_alt:"):
+        top, mid, low = st.columns(3), st.columns(4), st.columns(4)
+        top[0].selectbox(tr("pf_period"), PERIOD_MODES, key="pf_period", format_func=lambda m, lang=lang(): t("pf_period_" + m, lang))
+        variants = known["variants"][:VARIANT_CHOICES]
+        variants += [v for v in state.get("pf_variant", []) if v not in variants]
+        top[1].multiselect(tr("pf_variant"), variants, key="pf_variant", placeholder=tr("pf_any"))
+        with top[2]:
+            a, b = st.columns(2)
+            a.number_input(tr("pf_top"), min_value=1, max_value=10_000, step=1, key="pf_top", placeholder=tr("pf_any"))
+            b.number_input(tr("pf_cover"), min_value=1.0, max_value=100.0, step=5.0, key="pf_cover",
+                           placeholder=tr("pf_any"))
+        for col, param in zip(mid, ("pf_has", "pf_lacks", "pf_start", "pf_end")):
+            col.multiselect(tr(param), known["activities"], key=param, placeholder=tr("pf_any"))
+        u = tr("unit_" + page.unit)
+        low[0].number_input(f"{tr('pf_dmin')} ({u})", min_value=0.0, step=1.0, key="pf_dmin", placeholder=tr("pf_any"))
+        low[1].number_input(f"{tr('pf_dmax')} ({u})", min_value=0.0, step=1.0, key="pf_dmax", placeholder=tr("pf_any"))
+        low[2].number_input(tr("pf_slowest"), min_value=1.0, max_value=100.0, step=5.0, key="pf_slowest",
+                            placeholder=tr("pf_any"))
+        low[3].multiselect(tr("pf_handler"), known["handlers"], key="pf_handler", placeholder=tr("pf_any"))
+        st.caption(tr("pf_help"))
+    f = _from_state(page.unit, known)
+    qp = st.query_params
+    wanted = params.process_filter_params(f)
+    for k in params.PROCESS_PARAMS:
+        if k not in wanted and k in qp:
+            del qp[k]
+    for k, v in wanted.items():
+        qp[k] = v
+    return page if f.is_empty() else replace(page, scope=replace(page.scope, cases=f))
