@@ -20,7 +20,7 @@ from landdesk.errors import LandDeskError
 #: Modules that may declare exports (a module not written yet is simply absent).
 MODULES = ("analytics.kpis", "analytics.efficiency", "analytics.bottlenecks", "analytics.petitions",
            "analytics.landuse", "analytics.projections", "analytics.integrity", "analytics.spikes",
-           "analytics.topics")
+           "analytics.topics", "analytics.resources", "analytics.timeviews", "analytics.conformance")
 DIMENSIONS = ("case_type", "service_item", "department", "township", "channel", "system", "period")
 
 
