@@ -2,7 +2,7 @@
 heatmap, variants, rework, workload per department, and the cases behind a stage."""
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, processviews
 from landdesk.fmt import fmt_count
 from dashboard.ui import (chart, cols, count_slider, guidance, label_value, page_header, period_caption,
                           selected_points, table, text, tr, tr_data, views)
@@ -18,7 +18,7 @@ u = tr("unit_" + unit)
 if not data.dataset_rows(key)["case_events"]:
     guidance("no_events_loaded")
     st.stop()
-ranked = page.export("bottlenecks")
+ranked = processviews.ranked(page)          # the measure selector (sojourn, elapsed, waiting, processing)
 if ranked.empty:
     guidance("no_events_period")
     st.stop()
@@ -138,4 +138,7 @@ def workload() -> None:
 
 
 views("bottlenecks", [("bn_tab_ranking", ranking), ("bn_tab_map", process_map), ("bn_tab_heatmap", heatmap),
-                     ("bn_tab_variants", variants), ("bn_tab_rework", rework), ("bn_tab_workload", workload)])
+                     ("bn_tab_variants", variants), ("bn_tab_rework", rework), ("bn_tab_workload", workload),
+                     ("bn_tab_resources", lambda: processviews.resources(page)),
+                     ("bn_tab_time", lambda: processviews.time_views(page)),
+                     ("bn_tab_conformance", lambda: processviews.conformance(page))])
