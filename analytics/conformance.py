@@ -100,7 +100,8 @@ def _assess(ev: pd.DataFrame, reference: pd.DataFrame, cal: WorkCalendar):
     reached = ev[in_ref].groupby("cc")["stage_order"].max()
     grid = cases_.merge(reference[["case_type", "stage", "stage_order", "mandatory", "limit_workdays"]],
                         on="case_type", how="inner")
-    present = ev[in_ref].groupby(["cc", "stage"]).agg(spent=("workdays", "sum"), entered_badly=("allowed", lambda a: (~a).any()))
+    present = (ev[in_ref].assign(entered_badly=~ev.loc[in_ref, "allowed"].to_numpy(dtype=bool))
+               .groupby(["cc", "stage"]).agg(spent=("workdays", "sum"), entered_badly=("entered_badly", "max")))
     grid = grid.merge(present, left_on=["cc", "stage"], right_index=True, how="left")
     grid = grid.merge(first[["cc", "stage", "ooo"]], on=["cc", "stage"], how="left")
     grid["present"] = grid["spent"].notna() | grid["ooo"].notna()
