@@ -71,8 +71,27 @@ def stage_times(ev: pd.DataFrame) -> pd.DataFrame:
         .reset_index(drop=True)
 
 
-def bottlenecks(ev: pd.DataFrame, unit: str = "workdays") -> pd.DataFrame:
+#: The time a bottleneck ranking measures, by name → the measured frame's column (analytics.process.measure):
+#: sojourn (DESIGN.md's one definition: processing when a start is known, else elapsed), elapsed (previous
+#: completion → completion = waiting + processing), waiting and processing (events with a start time only).
+MEASURES = {"sojourn": "sojourn", "elapsed": "edge_time", "waiting": "waiting", "processing": "processing"}
+
+
+def measured_as(ev: pd.DataFrame, measure: str = "sojourn") -> pd.DataFrame:
+    """`ev` with its `sojourn` column replaced by `measure` (MEASURES), keeping only events that have it."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
+    if measure == "sojourn":
+        return ev
+    out = ev.assign(sojourn=ev[MEASURES[measure]])
+    return out[out["sojourn"].notna()]
+
+
+def bottlenecks(ev: pd.DataFrame, unit: str = "workdays", measure: str = "sojourn") -> pd.DataFrame:
     """瓶颈排序: stages ranked by impact = Σ max(0, sojourn − the stage's own P25 sojourn).
+
+    `measure` (MEASURES) chooses the time ranked: sojourn (default), elapsed, waiting or processing; the columns
+    keep their names (median, p25, impact_* are of that measure).
 
     impact_total is the case time saved if every event of the stage ran at its best quartile;
     impact_per_case divides it by the distinct cases with any event in the scope (so the per-case
@@ -82,6 +101,7 @@ def bottlenecks(ev: pd.DataFrame, unit: str = "workdays") -> pd.DataFrame:
     per month, stable otherwise, '' without enough months.
     Grain: one row per stage, rank 1 = largest impact.
     """
+    ev = measured_as(ev, measure)
     if ev.empty:
         return pd.DataFrame(columns=BOTTLENECK_COLUMNS)
     g = ev.groupby("stage", sort=True)
@@ -262,6 +282,11 @@ def _exports():
         Export("bottlenecks", "stages ranked by impact = time saved if each ran at its own P25, with monthly "
                "trend; one row per stage",
                _on_events(lambda ev, cal, unit, scope, by: bottlenecks(ev, unit)), filters_cases=True),
+        *(Export(f"bottlenecks-{m}", f"stages ranked by impact as `bottlenecks`, measuring {m} time"
+                 + (" (events with a start time only)" if m in ("waiting", "processing") else
+                    " (previous completion to completion)") + "; one row per stage",
+                 _on_events(lambda ev, cal, unit, scope, by, m=m: bottlenecks(ev, unit, m)), filters_cases=True)
+          for m in MEASURES if m != "sojourn"),
         Export("variants", "paths of the cases finished in the period with frequency and median throughput; "
                "one row per variant",
                lambda conn, scope, cal, unit, by: variants(closed_case_paths(conn, scope, cal), cal, unit),

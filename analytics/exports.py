@@ -20,7 +20,8 @@ from landdesk.errors import LandDeskError
 #: Modules that may declare exports (a module not written yet is simply absent).
 MODULES = ("analytics.kpis", "analytics.efficiency", "analytics.bottlenecks", "analytics.petitions",
            "analytics.landuse", "analytics.projections", "analytics.integrity", "analytics.spikes",
-           "analytics.topics", "analytics.geo", "analytics.dfg")
+           "analytics.topics", "analytics.geo", "analytics.dfg", "analytics.resources", "analytics.timeviews",
+           "analytics.conformance")
 DIMENSIONS = ("case_type", "service_item", "department", "township", "channel", "system", "period")
 
 

@@ -7,7 +7,9 @@ type's process is the reference — and the cases **closed in the period** (scop
 are checked against it:
 
 - ``skipped_stage``: a stage present in at least MANDATORY_SHARE (95%) of the type's closed cases
-  (its mandatory set; learned only with at least MIN_TYPE_CASES cases) is missing from the case.
+  (its mandatory set; learned only with at least MIN_TYPE_CASES cases) is missing from the case. Where the
+  bureau loaded a statutory reference process for the type (法定流程, `reference_process`), its mandatory
+  stages are the set instead, and the reason says so (reason code ``skipped_statutory_stage``).
 - ``out_of_order``: an approval stage (APPROVAL_KEYWORDS) completes before a review stage
   (REVIEW_KEYWORDS) of the same case, where the type's cases do that in under 5% of cases.
 - ``too_fast`` / ``too_slow``: robust z-score of log throughput hours (closed_at − received_at;
@@ -377,8 +379,9 @@ def case_flags(f: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
     pick = np.nonzero(candidate)[0]
     # the candidates' values as plain lists (row access through f.iloc was most of the time)
     cols = ("missing", "missing_stages", "out_of_order", "ooo_approval", "ooo_review", "log_hours_z", "hours",
-            "type_median_hours", "single_handler", "stages")
+            "type_median_hours", "single_handler", "stages", "case_type")
     sub = {c: f[c].iloc[pick].tolist() for c in cols}
+    sub["statutory"] = f["statutory"].iloc[pick].tolist() if "statutory" in f.columns else [False] * len(pick)
     feat = f[FEATURES].iloc[pick].to_numpy(dtype=float)
     # the two most deviating features, ordered as Series.sort_values(ascending=False) orders them (pandas'
     # nargsort: reverse, argsort, reverse), so ties fall the same way
@@ -394,7 +397,12 @@ def case_flags(f: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
             en.append(reason(code, "en", **fields))
 
         z = sub["log_hours_z"][j]
-        if sub["missing"][j]:
+        if sub["missing"][j] and sub["statutory"][j]:     # the mandatory set is the bureau's statutory process
+            rules.append("skipped_stage")
+            fields = dict(stages="、".join(sub["missing_stages"][j]), case_type=sub["case_type"][j])
+            zh.append(reason("skipped_statutory_stage", "zh", **fields))
+            en.append(reason("skipped_statutory_stage", "en", **fields))
+        elif sub["missing"][j]:
             add("skipped_stage", stages="、".join(sub["missing_stages"][j]))
         if sub["out_of_order"][j]:
             add("out_of_order", approval=sub["ooo_approval"][j], review=sub["ooo_review"][j])
@@ -469,13 +477,23 @@ def _assess_key(conn: Connection, end_ts) -> tuple:
     return store_state(conn), last, cutoff
 
 
+def statutory_mandatory(conn: Connection) -> dict[str, frozenset]:
+    """Per case type with a stored reference process (法定流程, etl.reference): its mandatory stages."""
+    from analytics.conformance import reference_mandatory
+    from etl.reference import stored_reference
+    return reference_mandatory(stored_reference(conn))
+
+
 def _assess(conn: Connection, end_ts, whole: bool = False) -> pd.DataFrame:
     cs, k = _reference_frames(conn, end_ts, whole)
     if cs.empty:
         return pd.DataFrame(columns=["system", "case_type", "township", "received_at", "closed_at", "hours", "handler_key",
                                      "rules", "score", "reason_zh", "reason_en", "department"])
     mand = k.mandatory()
+    statutory = statutory_mandatory(conn)
+    mand.update(statutory)                      # the bureau's statutory process, where it has one, over the learned set
     f = _case_features(cs, k, mand)
+    f["statutory"] = f["case_type"].isin(set(statutory)).to_numpy()
     f["department"] = cs.set_index("case_id")["department"].reindex(f.index)
     return case_flags(f, isolation_scores(f))
 

@@ -12,7 +12,7 @@ Per event (docs/kpis.md, "Bottlenecks"):
 
 - anchor        = previous event's completed_at in the case, else the case's received_at
 - sojourn       = completed_at − (started_at if known, else anchor)
-- waiting       = started_at − anchor            (null when started_at is unknown)
+- waiting       = max(0, started_at − anchor)    (null when started_at is unknown; overlapping work waits 0)
 - processing    = completed_at − started_at      (null when started_at is unknown)
 - edge_time     = completed_at − anchor          (directly-follows time, completion to completion)
 - edge_wait     = (started_at, else completed_at) − anchor   (pm4py's performance-DFG time)
@@ -143,7 +143,8 @@ def measure(events: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> 
     has_start = started.notna().to_numpy()
     out["anchor"] = anchor
     out["sojourn"] = durations(started.where(started.notna(), anchor), out["completed_at"], unit, cal)
-    out["waiting"] = np.where(has_start, durations(anchor, started, unit, cal), np.nan)
+    # overlapping work (started before the previous event completed) waits zero, not a negative time (as PM4Py)
+    out["waiting"] = np.where(has_start, np.clip(durations(anchor, started, unit, cal), 0, None), np.nan)
     out["processing"] = np.where(has_start, durations(started, out["completed_at"], unit, cal), np.nan)
     out["edge_time"] = durations(anchor, out["completed_at"], unit, cal)
     out["edge_wait"] = durations(anchor, started.where(started.notna(), out["completed_at"]), unit, cal)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from landdesk.i18n import LANGS, catalogue, t
 
 #: The rule and feature codes that have a reason sentence.
-CODES = ("skipped_stage", "out_of_order", "too_fast", "too_slow", "single_handler", "isolation",
+CODES = ("skipped_stage", "skipped_statutory_stage", "out_of_order", "too_fast", "too_slow", "single_handler", "isolation",
          "feature_log_hours_z", "feature_stages_rel", "feature_handlers", "feature_rework",
          "feature_max_handler_share", "feature_missing", "feature_out_of_order",
          "handler_flagged", "handler_fast", "petition_spike")

@@ -132,6 +132,43 @@ def sankey(df: pd.DataFrame, source: str, target: str, value: str, title: str, v
     return layout(fig, title, height)
 
 
+def dotted(points: pd.DataFrame, title: str, x_title: str, y_title: str, height: int | None = None) -> go.Figure:
+    """Dotted chart: one WebGL dot per event at (completion time, case rank), one colour per stage (hover: case)."""
+    fig = go.Figure()
+    for i, (stage, part) in enumerate(points.groupby("stage", sort=True)):
+        fig.add_trace(go.Scattergl(x=part["completed_at"], y=part["case_rank"], mode="markers", name=str(stage),
+                                   marker=dict(size=5, color=PALETTE[i % len(PALETTE)]),
+                                   customdata=part[["case_id"]].astype(str).to_numpy(),
+                                   hovertemplate="%{customdata[0]} · %{x}<br>" + str(stage) + "<extra></extra>"))
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title, autorange="reversed")
+    return layout(fig, title, height or 480)
+
+
+#: Performance-spectrum duration classes, fastest to slowest.
+SPECTRUM_COLORS = {"q1": "#2ca02c", "q2": "#bcbd22", "q3": "#ff7f0e", "q4": "#d62728"}
+
+
+def spectrum(segments: pd.DataFrame, source: str, target: str, labels: dict[str, str], title: str,
+             x_title: str, height: int | None = None) -> go.Figure:
+    """Performance spectrum of one edge: a WebGL line per occurrence from the source's time (top) to the target's
+    (bottom), coloured by duration class (`labels`: class → legend text)."""
+    fig = go.Figure()
+    for cls, color in SPECTRUM_COLORS.items():
+        part = segments[segments["duration_class"] == cls]
+        if part.empty:
+            continue
+        n = len(part)
+        x = np.empty(3 * n, dtype=object)
+        x[0::3], x[1::3], x[2::3] = part["source_time"].to_numpy(), part["target_time"].to_numpy(), None
+        y = np.tile(np.array([1.0, 0.0, np.nan]), n)
+        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines", name=labels.get(cls, cls),
+                                   line=dict(color=color, width=1), hoverinfo="skip"))
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(tickvals=[1, 0], ticktext=[source, target], range=[-0.1, 1.1])
+    return layout(fig, title, height or 360)
+
+
 def forecast(history: pd.DataFrame, fc: pd.DataFrame, title: str, x_title: str, y_title: str, labels: dict,
              x: str = "ds", y: str = "y", lower: str = "yhat_lower_80", upper: str = "yhat_upper_80",
              height: int | None = None) -> go.Figure:

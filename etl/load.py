@@ -519,6 +519,9 @@ def nothing_kept(mapping: Mapping, source: str, prep: Prepared) -> str:
 
 def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress: bool = False) -> BatchResult:
     """Load one mapping's source into the store; skip when this exact file was already loaded (unless force)."""
+    from etl.reference import is_reference_file, load_reference
+    if is_reference_file(mapping_path):          # the statutory process: a file of its own shape (etl.reference)
+        return load_reference(engine, mapping_path, force=force)
     t0 = time.perf_counter()
     started = _now()
     ensure_ready(engine)

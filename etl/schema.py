@@ -235,6 +235,22 @@ stage_roles = Table(
             "material, 补正), declared by a mapping's supplement_stages.",
 )
 
+# --- The statutory process (法定流程, issue 14) ---------------------------------------------------
+
+reference_process = Table(
+    "reference_process", metadata,
+    Column("case_type", String(200), primary_key=True),
+    Column("stage", String(200), primary_key=True),
+    Column("stage_order", Integer, nullable=False),          # position in the reference (1 = first)
+    Column("mandatory", Boolean, nullable=False),
+    Column("limit_workdays", Float, nullable=True),          # the stage's time limit in working days (null: none)
+    Column("initial", Boolean, nullable=False),              # a case may begin with this stage
+    Column("successors", Text, nullable=False),              # JSON list of the stages allowed to follow it
+    _batch_fk(),
+    comment="Grain: one row per case type × stage of the bureau's statutory reference process (法定流程): order, "
+            "mandatory, limit in working days, the allowed moves out of the stage.",
+)
+
 #: Natural key of every dataset a mapping can load; upserts conflict on these columns. Case, petition and
 #: supply ids are unique within their source system only, so `system` leads those keys.
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {

@@ -72,6 +72,8 @@ def undo_batch(engine: Engine, batch_id: int, force: bool = False) -> UndoResult
         result.removed["cases"] = conn.execute(delete(c).where(mine, ~others)).rowcount
         result.removed["rejects"] = conn.execute(delete(S.etl_rejects).where(S.etl_rejects.c.batch_id == batch_id)).rowcount
         result.removed["stage roles"] = conn.execute(delete(S.stage_roles).where(S.stage_roles.c.batch_id == batch_id)).rowcount
+        rp = S.reference_process
+        result.removed["reference stages"] = conn.execute(delete(rp).where(rp.c.batch_id == batch_id)).rowcount
         conn.execute(update(b).where(b.c.batch_id == batch_id).values(status="undone", message=(
             f"undone {local_now():%Y-%m-%d %H:%M}: " + result.summary().split(": ", 1)[1])))
     return result

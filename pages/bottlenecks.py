@@ -6,7 +6,7 @@ every tab below answers for the same cases), the cards, and one function per tab
 the tabs. A tab from another module is one more ("key", function) pair there, drawing with `page`."""
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, processviews
 from dashboard.procfilter import process_filters
 from dashboard.processmap import process_map_tab
 from landdesk.fmt import fmt_count
@@ -25,7 +25,7 @@ if not data.dataset_rows(key)["case_events"]:
     guidance("no_events_loaded")
     st.stop()
 page = process_filters(page)           # the process filters: page.scope now carries them (Scope.cases)
-ranked = page.export("bottlenecks")
+ranked = processviews.ranked(page)     # the measure selector (sojourn, elapsed, waiting, processing)
 if ranked.empty:
     guidance("pf_none" if page.scope.cases is not None else "no_events_period")
     st.stop()
@@ -131,4 +131,7 @@ def workload() -> None:
 
 
 views("bottlenecks", [("bn_tab_ranking", ranking), ("bn_tab_map", process_map), ("bn_tab_heatmap", heatmap),
-                     ("bn_tab_variants", variants), ("bn_tab_rework", rework), ("bn_tab_workload", workload)])
+                     ("bn_tab_variants", variants), ("bn_tab_rework", rework), ("bn_tab_workload", workload),
+                     ("bn_tab_resources", lambda: processviews.resources(page)),
+                     ("bn_tab_time", lambda: processviews.time_views(page)),
+                     ("bn_tab_conformance", lambda: processviews.conformance(page))])

@@ -54,8 +54,8 @@ def test_downgrade_to_0001_and_back(engine):
     tables = set(inspect(engine).get_table_names())
     assert "users" not in tables and "audit_log" not in tables and "cases" in tables
     missing = {d[1].name for d in diff(engine) if d[0] == "add_table"}
-    assert missing == {"users", "audit_log", "stage_roles", "sessions", "api_tokens", "deliveries", "alerts",
-                       "regions", "land_parcels"}   # the comparison does see a schema the store lacks
+    assert missing == {"users", "audit_log", "stage_roles", "sessions", "reference_process", "api_tokens",
+                       "deliveries", "alerts", "regions", "land_parcels"}   # the comparison does see a schema the store lacks
     upgrade(engine)
     assert {"users", "audit_log", "api_tokens"} <= set(inspect(engine).get_table_names())
     assert diff(engine) == []
