@@ -47,7 +47,12 @@ VARIABLES: dict[str, tuple[str, str]] = {
                           "the calendar table's rows as holidays and extra workdays)", "cn"),
     "LANDDESK_TRUSTED_PROXIES": ("comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For "
                                  "the dashboard believes", "none: the socket's peer address is the client"),
+    "LANDDESK_ETL_CHUNK_ROWS": ("records a load reads and processes at a time: a bigger CSV or XES source is streamed "
+                                "in chunks of this size (still one transaction), which bounds the load's memory",
+                                str(200_000)),
 }
+#: The default of LANDDESK_ETL_CHUNK_ROWS.
+ETL_CHUNK_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     calendar: str = "cn"
     trusted_proxies: tuple = ()        # ipaddress networks; empty: X-Forwarded-For is never believed
+    etl_chunk_rows: int = ETL_CHUNK_ROWS
 
 
 def _env(name: str) -> str | None:
@@ -112,7 +118,25 @@ def settings() -> Settings:
         timezone=_timezone(_env("LANDDESK_TIMEZONE") or DEFAULT_TIMEZONE),
         calendar=_calendar(_env("LANDDESK_CALENDAR") or "cn"),
         trusted_proxies=trusted_proxies(_env("LANDDESK_TRUSTED_PROXIES")),
+        etl_chunk_rows=_chunk_rows(_env("LANDDESK_ETL_CHUNK_ROWS")),
     )
+
+
+def _chunk_rows(text: str | None) -> int:
+    if text is None:
+        return ETL_CHUNK_ROWS
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise LandDeskError(f"LANDDESK_ETL_CHUNK_ROWS {text!r} is not a positive whole number of records.")
+    return value
+
+
+def etl_chunk_rows() -> int:
+    """How many records a load processes at a time (LANDDESK_ETL_CHUNK_ROWS, else 200,000)."""
+    return settings().etl_chunk_rows
 
 
 def _timezone(name: str) -> str:
