@@ -65,3 +65,20 @@ def fmt_day(d: dt.date, lang: str = "zh") -> str:
 def fmt_date(d: dt.date, lang: str = "zh") -> str:
     """A whole date: 2026年11月30日 / 30 Nov 2026."""
     return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else f"{fmt_day(d, lang)} {d.year}"
+
+
+def chart_text(values):
+    """Data values (stage names, townships, topics …) as Plotly-safe label text: Plotly draws a subset of HTML in
+    tick labels, hover text, legends and annotations (<b>, <br>, <a href>), so & < > become entities and a value
+    always shows as the literal text it is. The one escaper of data in charts (dashboard.charts imports it as
+    `label_text`, briefing.charts for its rankings); numbers and dates pass unchanged. A string, a pandas Series
+    (→ Series) or a sequence (→ list). `dashboard.ui.selected_points` undoes it for values picked in a chart."""
+    import html
+
+    def one(v):
+        return html.escape(v, quote=False) if isinstance(v, str) else v
+    if isinstance(values, str):
+        return one(values)
+    if hasattr(values, "map") and hasattr(values, "index") and not isinstance(values, (list, tuple)):
+        return values.map(one)
+    return [one(v) for v in values]
