@@ -23,7 +23,8 @@ from etl.mapping import Mapping
 from etl.rows import ROW
 from etl.transform import _apply_values, clean_text, join_columns, ID_COLUMNS
 
-STAGE = "_landdesk_raw"
+#: The staging table of a chunked load of DATASET (the one-frame upsert's is _landdesk_stage_TABLE).
+STAGE_NAME = "_landdesk_stage_{dataset}_raw"
 KEY = "_k"
 SEP = "\x1f"
 
@@ -73,9 +74,10 @@ class Stage:
         self.rows = 0
         self.seen: set[str] = set()       # the columns some chunk had (an XES attribute may appear late)
         self.pg = conn.dialect.name == "postgresql"
+        self.name = STAGE_NAME.format(dataset=mapping.dataset)
         cols = ", ".join(f"c{i} TEXT" for i in range(len(self.columns)))
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
-        conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGE} ({ROW} BIGINT, {KEY} TEXT{', ' if cols else ''}{cols})"
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.name}")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {self.name} ({ROW} BIGINT, {KEY} TEXT{', ' if cols else ''}{cols})"
                              + (" ON COMMIT DROP" if self.pg else ""))
 
     def add(self, raw: pd.DataFrame) -> None:
@@ -96,12 +98,12 @@ class Stage:
         try:
             names = ", ".join([ROW, KEY] + [f"c{i}" for i in range(len(self.columns))])
             if self.pg:
-                with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
+                with cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
             else:
                 marks = ", ".join("?" * (len(self.columns) + 2))
-                cursor.executemany(f"INSERT INTO {STAGE} ({names}) VALUES ({marks})", rows)
+                cursor.executemany(f"INSERT INTO {self.name} ({names}) VALUES ({marks})", rows)
         finally:
             cursor.close()
         self.rows += len(raw)
@@ -110,7 +112,7 @@ class Stage:
         """The staged records in frames of about `size` records (more when one key has more), each holding every
         record of its keys, in source order within the frame; columns and nulls as the extractor gave them."""
         conn = self.conn
-        conn.exec_driver_sql(f"CREATE INDEX {STAGE}_k ON {STAGE} ({KEY}, {ROW})")
+        conn.exec_driver_sql(f"CREATE INDEX {self.name}_k ON {self.name} ({KEY}, {ROW})")
         mark = "%s" if self.pg else "?"
         names = ", ".join([ROW] + [f"c{i}" for i in range(len(self.columns))])
         cursor = conn.connection.driver_connection.cursor()
@@ -119,7 +121,7 @@ class Stage:
             while True:
                 where = "" if last is None else f"WHERE {KEY} > {mark} "
                 args = () if last is None else (last,)
-                cursor.execute(f"SELECT {KEY} FROM {STAGE} {where}ORDER BY {KEY} LIMIT 1 OFFSET {max(size, 1) - 1}",
+                cursor.execute(f"SELECT {KEY} FROM {self.name} {where}ORDER BY {KEY} LIMIT 1 OFFSET {max(size, 1) - 1}",
                                args)
                 row = cursor.fetchone()
                 upto = None if row is None else row[0]
@@ -128,7 +130,7 @@ class Stage:
                     cond.append(f"{KEY} <= {mark}")
                 where = ("WHERE " + " AND ".join(cond) + " ") if cond else ""
                 args = tuple(v for v in (last, upto) if v is not None)
-                cursor.execute(f"SELECT {names} FROM {STAGE} {where}ORDER BY {ROW}", args)
+                cursor.execute(f"SELECT {names} FROM {self.name} {where}ORDER BY {ROW}", args)
                 data = cursor.fetchall()
                 if data:
                     frame = pd.DataFrame.from_records(data, columns=[ROW] + self.columns)
@@ -145,7 +147,7 @@ class Stage:
             cursor.close()
 
     def drop(self) -> None:
-        self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
+        self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.name}")
 
 
 class Spool:
