@@ -17,6 +17,7 @@ import threading
 import pandas as pd
 
 from briefing.model import Chart
+from landdesk.fmt import chart_text
 
 #: The dashboard's font stack (dashboard/ui.py CJK_FONT); Noto Sans CJK comes from fonts-noto-cjk.
 CJK_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -65,7 +66,7 @@ def bar_figure(categories: list[str], values: list[float], title: str, value_tit
     import plotly.graph_objects as go
 
     colours = [COLOURS["bar_top"] if (i == 0 and highlight_first) else COLOURS["bar"] for i in range(len(values))]
-    fig = go.Figure(go.Bar(x=values[::-1], y=categories[::-1], orientation="h", marker_color=colours[::-1],
+    fig = go.Figure(go.Bar(x=values[::-1], y=chart_text(list(categories))[::-1], orientation="h", marker_color=colours[::-1],
                            text=[f"{v:,.1f}" if not float(v).is_integer() else f"{v:,.0f}" for v in values[::-1]],
                            textposition="outside", cliponaxis=False))
     fig.update_xaxes(title=value_title, rangemode="tozero")

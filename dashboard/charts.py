@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from landdesk.fmt import chart_text as label_text
+
 CJK_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 HEAT = "YlOrRd"
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -38,7 +40,8 @@ def bar(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str
     """One bar per row; `percent` formats a 0–1 value axis as %. Selection events return `x`/`y` points."""
     values = df[y]
     fmt = ".1%" if percent else _number_format(values)
-    kw = dict(x=values, y=df[x], orientation="h") if horizontal else dict(x=df[x], y=values)
+    cats = label_text(df[x])
+    kw = dict(x=values, y=cats, orientation="h") if horizontal else dict(x=cats, y=values)
     fig = go.Figure(go.Bar(**kw, marker_color=color or PALETTE[0], name=hover_name or y_title,
                            text=values if text else None, texttemplate=f"%{{{'x' if horizontal else 'y'}:{fmt}}}",
                            textposition="auto",
@@ -61,7 +64,7 @@ def grouped_bars(df: pd.DataFrame, x: str, series: dict[str, str], title: str, x
     fig = go.Figure()
     fmt = ".1%" if percent else _number_format(df[list(series)].stack())
     for i, (col, label) in enumerate(series.items()):
-        fig.add_bar(x=df[x], y=df[col], name=label, marker_color=PALETTE[i % len(PALETTE)],
+        fig.add_bar(x=label_text(df[x]), y=df[col], name=label, marker_color=PALETTE[i % len(PALETTE)],
                     hovertemplate=f"%{{x}}<br>{label}: %{{y:{fmt}}}<extra></extra>")
     if target is not None and not (isinstance(target, float) and math.isnan(target)):
         fig.add_hline(y=target, line_dash="dash", line_color="#d62728",
@@ -76,7 +79,8 @@ def lines(df: pd.DataFrame, x: str, series: dict[str, str], title: str, x_title:
           percent: bool = False, height: int | None = None) -> go.Figure:
     fig = go.Figure()
     for i, (col, label) in enumerate(series.items()):
-        fig.add_scatter(x=df[x], y=df[col], name=label, mode="lines+markers", line_color=PALETTE[i % len(PALETTE)])
+        fig.add_scatter(x=label_text(df[x]), y=df[col], name=label, mode="lines+markers",
+                        line_color=PALETTE[i % len(PALETTE)])
     fig.update_xaxes(title=x_title, type="category" if df[x].dtype == object and isinstance(
         next(iter(df[x]), None), str) else None)
     fig.update_yaxes(title=y_title, tickformat=".0%" if percent else None, rangemode="tozero")
@@ -88,7 +92,7 @@ def long_lines(df: pd.DataFrame, x: str, y: str, group: str, title: str, x_title
     """One line (or stacked area) per value of `group` in a long frame."""
     fig = go.Figure()
     for i, (name, part) in enumerate(df.groupby(group, sort=True)):
-        fig.add_scatter(x=part[x], y=part[y], name=str(name), mode="lines",
+        fig.add_scatter(x=part[x], y=part[y], name=label_text(str(name)), mode="lines",
                         line_color=PALETTE[i % len(PALETTE)], stackgroup="one" if stacked else None)
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title=y_title, rangemode="tozero")
@@ -98,7 +102,7 @@ def long_lines(df: pd.DataFrame, x: str, y: str, group: str, title: str, x_title
 def box(stats: pd.DataFrame, group: str, title: str, x_title: str, y_title: str,
         height: int | None = None) -> go.Figure:
     """A box plot drawn from precomputed quartiles (analytics.efficiency.box_stats), one box per group."""
-    fig = go.Figure(go.Box(x=stats[group].astype(str), q1=stats["q1"], median=stats["median"], q3=stats["q3"],
+    fig = go.Figure(go.Box(x=label_text(stats[group].astype(str)), q1=stats["q1"], median=stats["median"], q3=stats["q3"],
                            lowerfence=stats["lower_fence"], upperfence=stats["upper_fence"], mean=stats["mean"],
                            boxpoints=False, marker_color=PALETTE[0], name=y_title))
     fig.update_xaxes(title=x_title, type="category")
@@ -109,7 +113,8 @@ def box(stats: pd.DataFrame, group: str, title: str, x_title: str, y_title: str,
 def heatmap(df: pd.DataFrame, x: str, y: str, z: str, title: str, x_title: str, y_title: str, z_title: str,
             height: int | None = None) -> go.Figure:
     grid = df.pivot_table(index=y, columns=x, values=z, aggfunc="first").sort_index(axis=1)
-    fig = go.Figure(go.Heatmap(z=grid.values, x=[str(c) for c in grid.columns], y=[str(i) for i in grid.index],
+    fig = go.Figure(go.Heatmap(z=grid.values, x=label_text([str(c) for c in grid.columns]),
+                               y=label_text([str(i) for i in grid.index]),
                                colorscale=HEAT, colorbar=dict(title=z_title), hoverongaps=False,
                                hovertemplate=f"%{{y}} · %{{x}}<br>{z_title}: %{{z:.1f}}<extra></extra>"))
     fig.update_xaxes(title=x_title)
@@ -125,7 +130,7 @@ def sankey(df: pd.DataFrame, source: str, target: str, value: str, title: str, v
     labels = list(dict.fromkeys(left + right))
     idx = {n: i for i, n in enumerate(labels)}
     fig = go.Figure(go.Sankey(
-        node=dict(label=labels, pad=12, thickness=14, color=[PALETTE[i % len(PALETTE)] for i in range(len(labels))]),
+        node=dict(label=label_text(labels), pad=12, thickness=14, color=[PALETTE[i % len(PALETTE)] for i in range(len(labels))]),
         link=dict(source=[idx[s] for s in left], target=[idx[t] for t in right], value=df[value],
                   hovertemplate=f"%{{source.label}} → %{{target.label}}<br>{value_label}: "
                                 f"%{{value:,.2f}}<extra></extra>")))
@@ -210,10 +215,10 @@ def stacked_share(df: pd.DataFrame, x: str, group: str, value: str, title: str, 
     """Composition: one stacked bar per `x` split by `group`."""
     fig = go.Figure()
     for i, (name, part) in enumerate(df.groupby(group, sort=False)):
-        kw = dict(x=part[value], y=part[x].astype(str), orientation="h") if horizontal else \
-            dict(x=part[x].astype(str), y=part[value])
-        fig.add_bar(**kw, name=str(name), marker_color=PALETTE[i % len(PALETTE)],
-                    hovertemplate=f"{name}<br>%{{{'y' if horizontal else 'x'}}}: "
+        cats = label_text(part[x].astype(str))
+        kw = dict(x=part[value], y=cats, orientation="h") if horizontal else dict(x=cats, y=part[value])
+        fig.add_bar(**kw, name=label_text(str(name)), marker_color=PALETTE[i % len(PALETTE)],
+                    hovertemplate=f"%{{fullData.name}}<br>%{{{'y' if horizontal else 'x'}}}: "
                                   f"%{{{'x' if horizontal else 'y'}:,.1f}}<extra></extra>")
     fig.update_layout(barmode="stack")
     if horizontal:

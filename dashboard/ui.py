@@ -390,12 +390,15 @@ def views(page: str, sections: list[tuple[str, Callable[[], None]]]) -> str:
 
 
 def selected_points(event, field: str = "x") -> list:
-    """Values of `field` ('x', 'y', 'label' …) of the points picked in a chart's selection event."""
+    """Values of `field` ('x', 'y', 'label' …) of the points picked in a chart's selection event, as the data
+    values they were drawn from (the charts escape label text, dashboard.charts.label_text)."""
+    import html
     try:
         points = event["selection"]["points"]
     except (TypeError, KeyError):
         return []
-    return list(dict.fromkeys(p.get(field) for p in points if p.get(field) is not None))
+    values = (p.get(field) for p in points if p.get(field) is not None)
+    return list(dict.fromkeys(html.unescape(v) if isinstance(v, str) else v for v in values))
 
 
 def section_failed(what: str, error: str) -> None:

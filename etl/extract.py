@@ -149,13 +149,8 @@ def sniff_delimiter(sample: str) -> str:
     return best
 
 
-def read_csv(src: Source, want: set[str] | None = None) -> pd.DataFrame:
-    """A CSV (optionally gzipped) as strings; encoding auto-detected (UTF-8-SIG, UTF-8, GB18030).
-
-    CR, LF and CRLF line endings and quoted fields (with embedded delimiters and newlines) are
-    read; the delimiter is sniffed unless set. `_row` counts records, not physical lines: the
-    header is record 1 (after `header_row` skipped lines), the first data record 2.
-    """
+def _csv_options(src: Source) -> tuple[Path, dict, int]:
+    """Checks a CSV source (magic bytes, encoding, emptiness) and returns (path, read_csv options, header_row)."""
     path = src.path
     err = _wrong(path, "csv", _head(path))
     if err:
@@ -169,11 +164,16 @@ def read_csv(src: Source, want: set[str] | None = None) -> pd.DataFrame:
     if delimiter == "auto":
         lines = sample.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         delimiter = sniff_delimiter("\n".join(lines[header_row:]))
+    options = dict(dtype=str, keep_default_na=False, na_values=[""], sep=delimiter,
+                   skiprows=header_row, skip_blank_lines=False, encoding=encoding,
+                   compression="gzip" if _is_gzip(path) else None, engine="c", encoding_errors="strict")
+    return path, options, header_row
+
+
+def _csv_errors(path: Path, frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The frames of a pandas CSV read, with its failures (also those of a late chunk) as one LandDeskError."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=delimiter,
-                            skiprows=header_row, skip_blank_lines=False, encoding=encoding,
-                            compression="gzip" if _is_gzip(path) else None, engine="c",
-                            encoding_errors="strict")
+        yield from frames
     except pd.errors.EmptyDataError:
         raise LandDeskError(f"Source {path} is empty.") from None
     except (EOFError, zlib.error, gzip.BadGzipFile):
@@ -183,10 +183,38 @@ def read_csv(src: Source, want: set[str] | None = None) -> pd.DataFrame:
         raise LandDeskError(f"Source {path} is not a well-formed CSV file ({msg[:160]}).") from None
     except MemoryError:
         raise LandDeskError(f"Source {path} has a field too large to read.") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    _check_header(path, frame.columns, want)
-    frame[ROW] = np.arange(header_row + 2, header_row + 2 + len(frame), dtype=np.int64)
-    return _drop_blank(frame)
+
+
+def iter_csv(src: Source, want: set[str] | None = None, chunk_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """A CSV (optionally gzipped) as frames of strings of at most `chunk_rows` records (all of it when None);
+    encoding auto-detected (UTF-8-SIG, UTF-8, GB18030).
+
+    CR, LF and CRLF line endings and quoted fields (with embedded delimiters and newlines) are
+    read; the delimiter is sniffed unless set. `_row` counts records, not physical lines: the
+    header is record 1 (after `header_row` skipped lines), the first data record 2.
+    """
+    path, options, header_row = _csv_options(src)
+
+    def frames():
+        if chunk_rows is None:
+            yield pd.read_csv(path, **options)
+        else:
+            with pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
+                yield from reader
+    first = header_row + 2
+    for frame in _csv_errors(path, frames()):
+        frame.columns = [str(c).strip() for c in frame.columns]
+        if first == header_row + 2:
+            _check_header(path, frame.columns, want)
+        n = len(frame)
+        frame[ROW] = np.arange(first, first + n, dtype=np.int64)
+        first += n
+        yield _drop_blank(frame)
+
+
+def read_csv(src: Source, want: set[str] | None = None) -> pd.DataFrame:
+    """A whole CSV as one frame of strings (see iter_csv)."""
+    return next(iter_csv(src, want))
 
 
 def _check_header(path: Path, columns, want: set[str] | None = None) -> None:
@@ -454,11 +482,14 @@ def iter_xes(path: Path, keep: set[str] | None = None) -> Iterator[dict[str, str
             yield {**case, **ev}
 
 
-def read_xes(src: Source, progress: bool = False, keep: set[str] | None = None) -> pd.DataFrame:
-    """An XES log as one row per event (strings), with `_row` the event's ordinal in the file.
+def iter_xes_frames(src: Source, progress: bool = False, keep: set[str] | None = None,
+                    chunk_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """An XES log as frames of one row per event (strings) of whole traces, each frame at least `chunk_rows`
+    events but for the last (the whole log in one frame when None); `_row` is the event's ordinal in the file.
 
     Columns are built as lists (no per-event dict survives the trace), and repeated values share
-    one string object, so the full road-fines log (561k events) reads in a few seconds.
+    one string object, so the full road-fines log (561k events) reads in a few seconds. A column
+    that first appears in a later chunk is absent from the earlier ones.
     """
     path = src.path
     head = _head(path, 64)
@@ -469,11 +500,17 @@ def read_xes(src: Source, progress: bool = False, keep: set[str] | None = None) 
     columns: dict[str, list] = {}
     interned: dict[str, dict] = {}
     n = 0
+    total = 0
     bar = None
     if progress:
         from tqdm import tqdm
         bar = tqdm(desc=f"read {path.name}", unit=" events", unit_scale=True, leave=False, disable=None)
     pending = 0
+
+    def frame_of() -> pd.DataFrame:
+        frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})
+        frame[ROW] = np.arange(total - n + 1, total + 1, dtype=np.int64)
+        return frame
     for case, events in _xes_traces(path, keep):
         names = set(case)
         for ev in events:
@@ -495,21 +532,29 @@ def read_xes(src: Source, progress: bool = False, keep: set[str] | None = None) 
                     x = ev.get(name)
                     values.append(None if x is None else cache.setdefault(x, x))
         n += len(events)
+        total += len(events)
         if bar is not None:
             pending += len(events)
             if pending >= 20_000:
                 bar.update(pending)
                 pending = 0
+        if chunk_rows is not None and n >= chunk_rows:
+            yield frame_of()
+            columns, interned, n = {}, {}, 0
     if bar is not None:
         bar.update(pending)
         bar.close()
     interned.clear()
-    if n == 0:
+    if total == 0:
         raise LandDeskError(f"Source {path} has no records (no <trace> with <event>s).")
-    frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})
+    if n or chunk_rows is None:
+        yield frame_of()
     columns.clear()
-    frame[ROW] = np.arange(1, n + 1, dtype=np.int64)
-    return frame
+
+
+def read_xes(src: Source, progress: bool = False, keep: set[str] | None = None) -> pd.DataFrame:
+    """A whole XES log as one frame (see iter_xes_frames)."""
+    return next(iter_xes_frames(src, progress, keep))
 
 
 def read_sql(src: Source, chunksize: int = 50_000) -> pd.DataFrame:
@@ -564,24 +609,32 @@ def check_source_file(path: Path, mapping_name: str) -> None:
 
 def extract(mapping: Mapping, progress: bool = False) -> pd.DataFrame:
     """Read the mapping's source into a frame of strings plus `_row`."""
+    return next(iter_extract(mapping, progress))
+
+
+def iter_extract(mapping: Mapping, progress: bool = False, chunk_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """Read the mapping's source as frames of strings plus `_row`: CSV in chunks of `chunk_rows` records, XES in
+    chunks of whole traces of at least `chunk_rows` events; xlsx, xls and SQL sources are read whole (one frame).
+    With `chunk_rows` None every source is one frame."""
     src = mapping.source
     if src.format == "sql":
-        return read_sql(src)
+        yield read_sql(src)
+        return
     check_source_file(src.path, mapping.path.name)
     want = mapping.source_columns()
     if mapping.unpivot:
         want |= set(mapping.unpivot["columns"])
     if src.format == "csv":
-        return read_csv(src, want)
-    if src.format == "xlsx":
-        return read_xlsx(src, want)
-    if src.format == "xls":
-        return read_xls(src, want)
-    if src.format in ("geojson", "shp", "gpkg"):
+        yield from iter_csv(src, want, chunk_rows)
+    elif src.format == "xlsx":
+        yield read_xlsx(src, want)
+    elif src.format == "xls":
+        yield read_xls(src, want)
+    elif src.format in ("geojson", "shp", "gpkg"):
         from etl.geoextract import read_vector
-        return read_vector(src.path, src.format, src.layer, src.encoding)
-    keep = want
-    return read_xes(src, progress=progress, keep=keep)
+        yield read_vector(src.path, src.format, src.layer, src.encoding)
+    else:
+        yield from iter_xes_frames(src, progress=progress, keep=want, chunk_rows=chunk_rows)
 
 
 def source_sha256(mapping: Mapping, frame: pd.DataFrame | None = None) -> str | None:

@@ -6,6 +6,7 @@ batch in their own small transaction and raised as one LandDeskError sentence.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,13 +20,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from etl import schema as S
-from etl.extract import ROW, check_source_file, extract, source_sha256
+from etl.extract import ROW, check_source_file, iter_extract, source_sha256
 from etl.mapping import Mapping, read_mapping
+from etl.staging import Spool, Stage
 from etl.store import ensure_ready
 from etl.transform import CASE_PREFIX, assign_seq, derive_cases, to_canonical
 from etl.validate import validate
 from landdesk.errors import LandDeskError
-from landdesk.settings import utc_now
+from landdesk.settings import etl_chunk_rows, utc_now
 
 CHUNK_ROWS = 5000
 BULK_ROWS = 50_000
@@ -386,13 +388,16 @@ class Prepared:
     rows_read: int
 
 
-def prepare(engine: Engine, mapping: Mapping, raw: pd.DataFrame) -> Prepared:
-    """Map and validate an extracted frame (no store writes)."""
+def prepare(engine: Engine, mapping: Mapping, raw: pd.DataFrame, conn: Connection | None = None) -> Prepared:
+    """Map and validate an extracted frame (no store writes; `conn`: look cases up in this transaction)."""
     frame = to_canonical(raw, mapping)
     known = None
     if mapping.dataset == "case_events" and not mapping.derive_cases and not mapping.case_columns:
-        with engine.connect() as conn:
+        if conn is not None:
             known = known_case_ids(conn, frame["case_id"].dropna().unique(), mapping.system)
+        else:
+            with engine.connect() as own:
+                known = known_case_ids(own, frame["case_id"].dropna().unique(), mapping.system)
     good, rejects = validate(frame, mapping, known)
     cases = None
     if mapping.dataset == "case_events":
@@ -415,9 +420,31 @@ def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, pro
     those of them another mapping file of the same system wrote: {mapping name: count}).
 
     Every record is written under the mapping's source system: an id another system also uses is another record."""
-    table = S.DATASETS[mapping.dataset]
-    counted = S.cases if mapping.dataset == "case_events" else table
+    counted = counted_table(mapping)
     before = _count(conn, counted)
+    bar = _bar(progress and len(prep.rows) > 20_000,
+               len(prep.rows) + (len(prep.cases) if prep.cases is not None else 0), f"load {mapping.name}")
+    try:
+        written, touched, others = write_rows(conn, mapping, prep, batch_id, bar)
+        if len(prep.rejects):
+            _write_rejects(conn, batch_id, prep.rejects)
+    finally:
+        if bar is not None:
+            bar.close()
+    updated = max(0, touched - (_count(conn, counted) - before))
+    return written, updated, others
+
+
+def counted_table(mapping: Mapping):
+    """The table whose new rows tell created from updated records: cases for an event log, else the dataset's."""
+    return S.cases if mapping.dataset == "case_events" else S.DATASETS[mapping.dataset]
+
+
+def write_rows(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, bar=None,
+               ) -> tuple[int, int, dict[str, int]]:
+    """Write a prepared batch's records (not its rejects) inside the caller's transaction; returns (data rows
+    written, records touched: the cases of an event log, else the rows written, {other mapping: records})."""
+    table = S.DATASETS[mapping.dataset]
     keys = S.NATURAL_KEYS[mapping.dataset]
     cols = [c for c in prep.rows.columns if c in table.c and c not in ("batch_id", "system")]
     rows = prep.rows[cols].copy()
@@ -430,33 +457,24 @@ def write(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int, pro
         ids = rows[ID_COLUMN[mapping.dataset]]
         others = from_other_mappings(conn, mapping, ids.unique().tolist() if mapping.dataset == "case_events"
                                      else ids.tolist())
-    bar = _bar(progress and len(rows) > 20_000, len(rows) + (len(prep.cases) if prep.cases is not None else 0),
-               f"load {mapping.name}")
-    try:
-        if mapping.dataset == "case_events":
-            if prep.cases is not None and len(prep.cases):
-                cases = prep.cases.copy()
-                cases["system"] = mapping.system
-                cases["batch_id"] = batch_id
-                upsert(conn, S.cases, cases, S.NATURAL_KEYS["cases"], _merge_cases_expr(conn, list(cases.columns)), bar)
-            delete_case_events(conn, mapping.system, rows["case_id"].unique().tolist())
-            written = upsert(conn, table, rows, keys, bar=bar, fresh=True)   # no stored event has these keys now
-        else:
-            written = upsert(conn, table, rows, keys, bar=bar)
-        if len(prep.rejects):
-            _write_rejects(conn, batch_id, prep.rejects)
-        if mapping.supplement_stages:
-            conn.execute(_insert_fn(conn)(S.stage_roles).on_conflict_do_nothing(index_elements=["stage", "role"]),
-                         [{"stage": st, "role": "supplement", "batch_id": batch_id} for st in mapping.supplement_stages])
-    finally:
-        if bar is not None:
-            bar.close()
+    if mapping.dataset == "case_events":
+        if prep.cases is not None and len(prep.cases):
+            cases = prep.cases.copy()
+            cases["system"] = mapping.system
+            cases["batch_id"] = batch_id
+            upsert(conn, S.cases, cases, S.NATURAL_KEYS["cases"], _merge_cases_expr(conn, list(cases.columns)), bar)
+        delete_case_events(conn, mapping.system, rows["case_id"].unique().tolist())
+        written = upsert(conn, table, rows, keys, bar=bar, fresh=True)   # no stored event has these keys now
+    else:
+        written = upsert(conn, table, rows, keys, bar=bar)
+    if mapping.supplement_stages:
+        conn.execute(_insert_fn(conn)(S.stage_roles).on_conflict_do_nothing(index_elements=["stage", "role"]),
+                     [{"stage": st, "role": "supplement", "batch_id": batch_id} for st in mapping.supplement_stages])
     if mapping.dataset == "case_events":
         touched = len(prep.cases) if prep.cases is not None else 0
     else:
         touched = written
-    updated = max(0, touched - (_count(conn, counted) - before))
-    return written, updated, others
+    return written, touched, others
 
 
 def _write_rejects(conn: Connection, batch_id: int, rejects: pd.DataFrame) -> None:
@@ -466,13 +484,15 @@ def _write_rejects(conn: Connection, batch_id: int, rejects: pd.DataFrame) -> No
         conn.execute(insert(S.etl_rejects), chunk)
 
 
-def _record(engine: Engine, values: dict, rejects: pd.DataFrame | None = None) -> int | None:
-    """Write a 'skipped' or 'failed' batch row (and its rejects) in its own small transaction."""
+def _record(engine: Engine, values: dict, rejects: pd.DataFrame | Spool | None = None) -> int | None:
+    """Write a 'skipped' or 'failed' batch row (and its rejects: a frame, or a chunked load's spool) in its own
+    small transaction."""
     try:
         with engine.begin() as conn:
             batch_id = conn.execute(insert(S.etl_batches).values(**values).returning(S.etl_batches.c.batch_id)).scalar_one()
             if rejects is not None and len(rejects):
-                _write_rejects(conn, batch_id, rejects)
+                for part in (rejects.frames() if isinstance(rejects, Spool) else [rejects]):
+                    _write_rejects(conn, batch_id, part)
             return batch_id
     except SQLAlchemyError:
         return None
@@ -498,9 +518,14 @@ def _reason_kind(reason: str) -> str:
 
 def nothing_kept(mapping: Mapping, source: str, prep: Prepared) -> str:
     """The one sentence for a load that read records but kept none, naming the likely cause."""
-    head = f"{Path(source).name} (mapping {mapping.name}): {prep.rows_read} rows read, none kept, so nothing was loaded"
-    if len(prep.rejects):
-        kinds = prep.rejects["reason"].map(_reason_kind).value_counts()
+    kinds = prep.rejects["reason"].map(_reason_kind).value_counts() if len(prep.rejects) else pd.Series(dtype=int)
+    return _nothing_kept(mapping, source, prep.rows_read, kinds, len(prep.rejects))
+
+
+def _nothing_kept(mapping: Mapping, source: str, rows_read: int, kinds: pd.Series, nrej: int) -> str:
+    """nothing_kept from counts: rejects per reason kind, most frequent first."""
+    head = f"{Path(source).name} (mapping {mapping.name}): {rows_read} rows read, none kept, so nothing was loaded"
+    if nrej:
         top, n = kinds.index[0], int(kinds.iloc[0])
         if "lifecycle" in top or "is not one of" in top:
             hint = "check the mapping's `values:`"
@@ -510,19 +535,24 @@ def nothing_kept(mapping: Mapping, source: str, prep: Prepared) -> str:
             hint = "check the mapping's `columns:` (is the right source column mapped?)"
         else:
             hint = "see `landdesk etl rejects` for this batch"
-        return (f"{head}: every row was rejected — most often ({n} of {len(prep.rejects)}) for '{top}'; {hint}.")
+        return (f"{head}: every row was rejected — most often ({n} of {nrej}) for '{top}'; {hint}.")
     if mapping.dataset == "case_events" and "lifecycle" in mapping.columns:
         return (f"{head}: no event has the lifecycle transition start or complete; map the log's transitions "
                 "under `values: lifecycle:`.")
     return f"{head}: every row was dropped."
 
 
-def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress: bool = False) -> BatchResult:
-    """Load one mapping's source into the store; skip when this exact file was already loaded (unless force)."""
+def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress: bool = False,
+                 chunk_rows: int | None = None) -> BatchResult:
+    """Load one mapping's source into the store; skip when this exact file was already loaded (unless force).
+
+    A CSV or XES source of more than `chunk_rows` records (default LANDDESK_ETL_CHUNK_ROWS) is read and
+    processed in chunks (see etl.staging), still as one transaction; a smaller one in one frame."""
     from etl.reference import is_reference_file, load_reference
     if is_reference_file(mapping_path):          # the statutory process: a file of its own shape (etl.reference)
         return load_reference(engine, mapping_path, force=force)
     t0 = time.perf_counter()
+    chunk_rows = chunk_rows or etl_chunk_rows()
     started = _now()
     ensure_ready(engine)
     mapping = read_mapping(mapping_path)
@@ -554,7 +584,12 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
                                                     rows_read=0, rows_loaded=0, rows_rejected=0, status="skipped",
                                                     message=msg))
                     return result("skipped", batch_id, message=msg)
-        raw = extract(mapping, progress=progress)
+        chunks = iter_extract(mapping, progress=progress, chunk_rows=chunk_rows)
+        raw = next(chunks)
+        more = next(chunks, None)
+        if more is not None:
+            return _load_chunked(engine, mapping, itertools.chain([raw, more], chunks), base, sha, started,
+                                 chunk_rows, progress, result, fail)
         if sha is None:
             sha = source_sha256(mapping, raw)
             if not force and _already_loaded(engine, mapping, sha) is not None:
@@ -599,6 +634,120 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
         raise fail(f"Writing {mapping.name} to the store failed, nothing was loaded: {reason}", sha,
                    prep.rows_read) from None
     out = result("loaded", batch_id, prep.rows_read, loaded, nrej, ncases)
+    out.from_other_mappings = others
+    return out
+
+
+class _Refused(Exception):
+    """A chunked load that read its records but must store none of them (its rejects are recorded)."""
+
+    def __init__(self, message: str, read: int, with_rejects: bool):
+        super().__init__(message)
+        self.message, self.read, self.with_rejects = message, read, with_rejects
+
+
+def _bulk_drop(conn: Connection, tables: list, n: int) -> list[str]:
+    """Drop the plain indexes (PostgreSQL: and foreign keys) of tables smaller than `n`, the rows a chunked load
+    brings, once for the whole load; returns the DDL restoring them (see _drop_indexes_for_bulk)."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        out = []
+        for table in tables:
+            out += (_pg_drop_for_bulk(cursor, table.name, n) if conn.dialect.name == "postgresql"
+                    else _drop_indexes_for_bulk(cursor, table.name, n))
+        return out
+    finally:
+        cursor.close()
+
+
+def _load_chunked(engine: Engine, mapping: Mapping, chunks, base: dict, sha, started, chunk_rows: int,
+                  progress: bool, result, fail) -> BatchResult:
+    """Load a source that comes in several chunks as ONE transaction: stage the raw chunks (etl.staging), then
+    prepare and write slice by slice, each slice holding every record of its cases or keys, so every rule
+    behaves as in a one-frame load; refuse (nothing stored, rejects recorded) by the same rules at the end."""
+    spool = Spool()
+    read = 0
+    dbapi_error = getattr(engine.dialect.dbapi, "Error", SQLAlchemyError)
+    try:
+        with engine.begin() as conn:
+            batch_id = conn.execute(insert(S.etl_batches).values(
+                **base, source_sha256=sha, started_at=started, rows_read=0, status="running",
+            ).returning(S.etl_batches.c.batch_id)).scalar_one()
+            want = sorted(mapping.source_columns() | set((mapping.unpivot or {}).get("columns", {}) or ()))
+            stage = None
+            for raw in chunks:
+                if stage is None:
+                    probe = raw.head(2).copy()
+                    to_canonical(probe, mapping)          # a missing column fails here, naming the header
+                    stage = Stage(conn, mapping, [c for c in want if c in raw.columns]
+                                  if mapping.source.format == "csv" else want)
+                stage.add(raw)
+                del raw
+            counted = counted_table(mapping)
+            before = _count(conn, counted)
+            tables = [S.cases, S.case_events] if mapping.dataset == "case_events" else [S.DATASETS[mapping.dataset]]
+            restore = _bulk_drop(conn, tables, stage.rows)
+            bar = _bar(progress and stage.rows > 20_000, stage.rows, f"load {mapping.name}")
+            read = kept = loaded = touched = ncases = 0
+            others: dict[str, int] = {}
+            try:
+                for part in stage.slices(chunk_rows):
+                    prep = prepare(engine, mapping, part, conn=conn)
+                    read += prep.rows_read
+                    spool.add(prep.rejects, _reason_kind)
+                    if bar is not None:
+                        bar.update(len(part))
+                    del part
+                    if prep.rows.empty:
+                        continue
+                    kept += len(prep.rows)
+                    ncases += len(prep.cases) if prep.cases is not None else 0
+                    w, t, o = write_rows(conn, mapping, prep, batch_id)
+                    loaded, touched = loaded + w, touched + t
+                    for k, v in o.items():
+                        others[k] = others.get(k, 0) + v
+                    del prep
+            finally:
+                if bar is not None:
+                    bar.close()
+            source = base["source"]
+            nrej = len(spool)
+            if read == 0:
+                raise _Refused(f"Source {source} of mapping {mapping.name} has no records.", 0, False)
+            if kept == 0:
+                kinds = pd.Series(spool.kinds, dtype="int64").sort_values(ascending=False, kind="stable")
+                raise _Refused(_nothing_kept(mapping, source, read, kinds, nrej), read, True)
+            if nrej / read > mapping.reject_threshold:
+                first = spool.first
+                raise _Refused(f"Mapping {mapping.name} rejected {nrej} of {read} records of {Path(source).name} "
+                               f"({nrej / read:.1%} > threshold {mapping.reject_threshold:.0%}), so nothing was "
+                               f"loaded; first: row {first[ROW]}: {first['reason']}.", read, True)
+            for ddl in restore:
+                conn.exec_driver_sql(ddl)
+            for part in spool.frames():
+                _write_rejects(conn, batch_id, part)
+            stage.drop()
+            updated = max(0, touched - (_count(conn, counted) - before))
+            message = ((f"{ncases} cases derived" if ncases else "")
+                       + other_mappings_note(mapping.dataset, others)).lstrip("; ") or None
+            conn.execute(update(S.etl_batches).where(S.etl_batches.c.batch_id == batch_id).values(
+                finished_at=_now(), rows_read=read, rows_loaded=loaded, rows_rejected=nrej, status="loaded",
+                rows_updated=updated, message=message))
+    except _Refused as exc:
+        raise fail(exc.message, sha, exc.read, spool if exc.with_rejects else None) from None
+    except LoadError:
+        raise
+    except LandDeskError as exc:
+        raise fail(str(exc), sha) from None
+    except OSError as exc:
+        raise fail(f"Source {base['source']} (from mapping {mapping.name}) cannot be read "
+                   f"({exc.strerror or type(exc).__name__}).", sha) from None
+    except (SQLAlchemyError, dbapi_error) as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise fail(f"Writing {mapping.name} to the store failed, nothing was loaded: {reason}", sha, read) from None
+    finally:
+        spool.close()
+    out = result("loaded", batch_id, read, loaded, nrej, ncases)
     out.from_other_mappings = others
     return out
 

@@ -158,3 +158,20 @@ def fmt_axis_number(v: float, lang: str = "zh") -> str:
         unit, scale = ("亿", 1e8) if abs(v) >= 1e8 else ("万", 1e4)
         return f"{v / scale:.2f}".rstrip("0").rstrip(".") + unit
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+def chart_text(values):
+    """Data values (stage names, townships, topics …) as Plotly-safe label text: Plotly draws a subset of HTML in
+    tick labels, hover text, legends and annotations (<b>, <br>, <a href>), so & < > become entities and a value
+    always shows as the literal text it is. The one escaper of data in charts (dashboard.charts imports it as
+    `label_text`, briefing.charts for its rankings); numbers and dates pass unchanged. A string, a pandas Series
+    (→ Series) or a sequence (→ list). `dashboard.ui.selected_points` undoes it for values picked in a chart."""
+    import html
+
+    def one(v):
+        return html.escape(v, quote=False) if isinstance(v, str) else v
+    if isinstance(values, str):
+        return one(values)
+    if hasattr(values, "map") and hasattr(values, "index") and not isinstance(values, (list, tuple)):
+        return values.map(one)
+    return [one(v) for v in values]

@@ -63,9 +63,14 @@ VARIABLES: dict[str, tuple[str, str]] = {
                                   "retry)", "5"),
     "LANDDESK_MAP_TILES": ("an XYZ raster tile URL ({z}/{x}/{y}) drawn under the maps as a basemap (a server the "
                            "dashboard's users can reach)", "none: boundaries on a plain background, fully offline"),
+    "LANDDESK_ETL_CHUNK_ROWS": ("records a load reads and processes at a time: a bigger CSV or XES source is streamed "
+                                "in chunks of this size (still one transaction), which bounds the load's memory",
+                                str(200_000)),
 }
 DEFAULT_API_PORT = 8502
 DEFAULT_API_RATE_LIMIT = 120
+#: The default of LANDDESK_ETL_CHUNK_ROWS.
+ETL_CHUNK_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ class Settings:
     delivery_attempts: int = 3
     delivery_backoff: float = 5.0
     map_tiles: str | None = None       # XYZ tile URL of the maps' optional basemap
+    etl_chunk_rows: int = ETL_CHUNK_ROWS
 
 
 def _env(name: str) -> str | None:
@@ -148,6 +154,7 @@ def settings() -> Settings:
         delivery_attempts=int(_number("LANDDESK_DELIVERY_ATTEMPTS", 3, 1, 20, integer=True)),
         delivery_backoff=_number("LANDDESK_DELIVERY_BACKOFF", 5.0, 0, 3600),
         map_tiles=_env("LANDDESK_MAP_TILES"),
+        etl_chunk_rows=_chunk_rows(_env("LANDDESK_ETL_CHUNK_ROWS")),
     )
 
 
@@ -176,6 +183,23 @@ def _number(name: str, default: float, low: float, high: float, integer: bool = 
         kind = "a whole number" if integer else "a number"
         raise LandDeskError(f"{name} {text!r} is not {kind} from {low:g} to {high:g}.")
     return value
+
+
+def _chunk_rows(text: str | None) -> int:
+    if text is None:
+        return ETL_CHUNK_ROWS
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise LandDeskError(f"LANDDESK_ETL_CHUNK_ROWS {text!r} is not a positive whole number of records.")
+    return value
+
+
+def etl_chunk_rows() -> int:
+    """How many records a load processes at a time (LANDDESK_ETL_CHUNK_ROWS, else 200,000)."""
+    return settings().etl_chunk_rows
 
 
 def _timezone(name: str) -> str:
