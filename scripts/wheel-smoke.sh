@@ -111,7 +111,7 @@ DB="sqlite:///$WORK/run/store.db"
 "$BIN/landdesk" demo --no-serve --db "$DB" >"$WORK/demo.log" 2>&1 || { cat "$WORK/demo.log"; fail "landdesk demo --no-serve"; }
 grep -q "loaded targets" "$WORK/demo.log" || { cat "$WORK/demo.log"; fail "the demo did not load the sample county"; }
 say "demo store built ($(grep -c '^batch .* loaded' "$WORK/demo.log") batches loaded)"
-APP=$("$BIN/python" -c 'from landdesk.resources import app_path; print(app_path())')
+APP=$("$BIN/python" -c 'from landdesk.resources import SERVER_PATH; print(SERVER_PATH)')   # `landdesk serve` runs the ASGI app (dashboard/server.py) of the installed wheel
 [[ "$APP" == "$WORK/venv/"* ]] || fail "the app resolves to $APP, not into the wheel's venv"
 
 # 5. landdesk serve (development mode and public mode), each on a free loopback port, started together
