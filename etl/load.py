@@ -27,53 +27,13 @@ from etl.store import ensure_ready
 from etl.transform import CASE_PREFIX, assign_seq, derive_cases, to_canonical
 from etl.validate import validate
 from landdesk.errors import LandDeskError
+from etl.batchresult import RECORD_NOUNS, BatchResult, other_mappings_note  # noqa: F401 (BatchResult re-exported)
 from landdesk.settings import etl_chunk_rows, utc_now
 
 CHUNK_ROWS = 5000
 BULK_ROWS = 50_000
 BULK_INDEX_ROWS = 50_000
 ID_CHUNK = 900
-
-
-@dataclass
-class BatchResult:
-    """What one load did; `summary()` is the line the CLI prints."""
-    batch_id: int | None
-    mapping: str
-    dataset: str
-    source: str
-    status: str  # 'loaded' | 'skipped' | 'failed'
-    rows_read: int
-    rows_loaded: int
-    rows_rejected: int
-    cases_derived: int
-    seconds: float
-    message: str = ""
-    #: records this load updated that another mapping file of the same system wrote: {mapping name: count}
-    from_other_mappings: dict[str, int] | None = None
-
-    def summary(self) -> str:
-        src = Path(self.source).name if "://" not in self.source else self.source
-        head = f"batch {self.batch_id}" if self.batch_id is not None else "no batch"
-        if self.status == "skipped":
-            return f"{head} skipped {self.dataset} from {src}: {self.message or 'already loaded'}"
-        if self.status == "failed":
-            return f"{head} failed {self.dataset} from {src}: {self.message}"
-        cases = f" ({self.cases_derived} cases)" if self.dataset == "case_events" else ""
-        return (f"{head} loaded {self.dataset} from {src}: {self.rows_read} read, {self.rows_loaded} loaded{cases}, "
-                f"{self.rows_rejected} rejected in {self.seconds:.1f} s{other_mappings_note(self.dataset, self.from_other_mappings)}")
-
-
-#: What a record of each dataset is called in a load's report.
-RECORD_NOUNS = {"cases": "cases", "case_events": "cases", "petitions": "petitions", "land_supply": "supply records"}
-
-
-def other_mappings_note(dataset: str, counts: dict[str, int] | None) -> str:
-    """'; 12 cases first loaded by approval_cases.yaml updated' for each other mapping whose records a load updated."""
-    if not counts:
-        return ""
-    noun = RECORD_NOUNS.get(dataset, "records")
-    return "".join(f"; {n} {noun} first loaded by {name} updated" for name, n in sorted(counts.items()))
 
 
 class LoadError(LandDeskError):

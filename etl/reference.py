@@ -172,7 +172,7 @@ def _now() -> datetime:
 def load_reference(engine: Engine, path, *, force: bool = False):
     """Check `path` and store its reference in one transaction (replacing the reference of the case types it
     names); recorded as a batch of dataset reference_process. Returns an etl.load.BatchResult."""
-    from etl.load import BatchResult
+    from etl.batchresult import BatchResult
     from etl.store import ensure_ready
 
     t0 = time.perf_counter()

@@ -28,7 +28,7 @@ from landdesk.errors import LandDeskError
 from landdesk.settings import secret as store_secret
 from landdesk.settings import settings
 from service import audit
-from service.auth import Principal
+from service.principal import Principal
 
 #: The cookie that carries the token (HttpOnly, SameSite=Strict, Secure over HTTPS).
 COOKIE = "landdesk_session"
