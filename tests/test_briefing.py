@@ -291,7 +291,7 @@ def test_docx_paragraphs_and_tables(rendered, kpis_export, lang):
     assert document.count('w:eastAsia="') > 100
     from briefing.charts import browser_path
     if browser_path():
-        assert len(media) == 4            # trend, bottlenecks, petitions, forecast
+        assert len(media) == 5            # trend, bottlenecks, petitions, forecast, the petitions map
 
 
 @pytest.mark.parametrize("lang", LANGS)
