@@ -122,7 +122,8 @@ def test_filters_follow_the_user_across_pages(server, browser):
     page.wait_for_url("**/petitions**", timeout=30_000)
     _settled(page)
     assert "township=" in page.url
-    town = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    from landdesk.i18n import t
+    town = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text=t("township", "zh")).first
     assert "东坪镇" in (town.inner_text() + " " + " ".join(
         i.input_value() for i in town.locator("input").all()) + " " + (town.get_attribute("aria-label") or "")), \
         town.inner_html()[:2000]
