@@ -561,6 +561,7 @@ CODED: dict[str, tuple[str, ...]] = {
     "extended": ("bool_",),
     "overdue": ("bool_",),
     "on_time": ("bool_",),
+    "level": ("region_level_",),
 }
 
 
