@@ -21,7 +21,7 @@ def test_every_resource_resolves_in_the_checkout():
 
 
 def test_no_product_module_edits_sys_path():
-    product = ["landdesk", "service", "cli", "etl", "analytics", "briefing", "delivery", "dashboard", "pages", "sample_data"]
+    product = ["landdesk", "service", "cli", "etl", "analytics", "briefing", "delivery", "api", "dashboard", "pages", "sample_data"]
     offenders = [str(p.relative_to(ROOT)) for d in product for p in (ROOT / d).rglob("*.py")
                  if "sys.path.insert" in p.read_text(encoding="utf-8") or "sys.path.append" in p.read_text(encoding="utf-8")]
     assert offenders == []
@@ -45,7 +45,7 @@ def test_every_imported_third_party_package_is_declared():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     declared = {norm(re.split(r"[\[<>=!~; ]", d, maxsplit=1)[0]) for d in project["dependencies"]}
-    product = ["landdesk", "service", "cli", "etl", "analytics", "briefing", "delivery", "dashboard", "pages", "sample_data"]
+    product = ["landdesk", "service", "cli", "etl", "analytics", "briefing", "delivery", "api", "dashboard", "pages", "sample_data"]
     dists = packages_distributions()
     undeclared = {}
     for d in product:
