@@ -209,11 +209,17 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
 
     Grain: one row per KPI code for the scope. `previous` is the value in `scope.baseline()` — the period
     before (环比) or the same period a year earlier (同比), as the scope's `compare` says; `change` is
-    value − previous (rates in points).
+    value − previous (rates in points); both are NaN when the comparison period ends before the store's first
+    day with data (a 0 there would read as growth from nothing).
     """
+    from analytics.coverage import activity_range
     now = kpi_values(conn, scope, cal, unit)
     base = scope.baseline()
-    before = kpi_values(conn, base, cal, unit)
+    first, _ = activity_range(conn)
+    if first is not None and base.end < first:     # the comparison period lies before the data: nothing to compare
+        before = {code: math.nan for code in KPI_SPEC}
+    else:
+        before = kpi_values(conn, base, cal, unit)
     rows = []
     for code, spec in KPI_SPEC.items():
         direction, indicator = spec.direction, spec.target
