@@ -209,7 +209,8 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
 
     Grain: one row per KPI code for the scope. `previous` is the value in `scope.baseline()` — the period
     before (环比) or the same period a year earlier (同比), as the scope's `compare` says; `change` is
-    value − previous (rates in points); both are NaN when the comparison period ends before the store's first
+    value − previous (rates in points) and `change_pct` = change ÷ |previous| × 100 (NaN when previous is 0);
+    all are NaN when the comparison period ends before the store's first
     day with data (a 0 there would read as growth from nothing).
     """
     from analytics.coverage import activity_range
@@ -227,9 +228,11 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
         if code == "median_throughput" and unit != "workdays":
             target = math.nan
         value, prev = now[code], before[code]
+        change = value - prev if not (math.isnan(value) or math.isnan(prev)) else math.nan
         rows.append({
             "kpi": code, "value": value, "previous": prev,
-            "change": value - prev if not (math.isnan(value) or math.isnan(prev)) else math.nan,
+            "change": change,
+            "change_pct": change / abs(prev) * 100 if not math.isnan(change) and prev else math.nan,
             "target": target, "status": status(value, target, direction),
             "period_start": scope.start.isoformat(), "period_end": scope.end.isoformat(),
             "compare": scope.compare, "baseline_start": base.start.isoformat(), "baseline_end": base.end.isoformat(),

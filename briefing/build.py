@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from sqlalchemy.engine import Engine
@@ -21,10 +21,11 @@ from analytics.scope import Scope
 from briefing import charts as ch
 from service import results
 from briefing.model import Briefing, Chart, Section, Sentence, Table
-from briefing.weeks import data_range, default_week, parse_week, same_week_last_year, week_bounds, week_label
+from briefing.numbering import number_briefing
+from briefing.weeks import data_range, default_week, parse_week, week_bounds, week_label
 from landdesk.i18n import LANGS, bureau_name, t
 from landdesk.fmt import fmt_count, fmt_day, fmt_day_range, fmt_model, fmt_number, fmt_rate, missing
-from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_kpi
+from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_change_pct, fmt_kpi
 from landdesk.errors import LandDeskError
 from landdesk.settings import settings
 
@@ -46,6 +47,11 @@ NUMERALS = {"zh": {4: "四", 8: "八", 12: "十二"}, "en": {4: "four", 8: "eigh
 def fmt_kpi_change(code: str, change, lang: str) -> str:
     """A KPI's change in a briefing table: landdesk.kpispec.fmt_change, a dash when there is nothing to compare."""
     return fmt_change(code, change, lang) or "—"
+
+
+def fmt_kpi_change_pct(code: str, change, change_pct, lang: str) -> str:
+    """A KPI's 同比/环比 in a briefing table: the change and its rate (landdesk.kpispec.fmt_change_pct), or a dash."""
+    return fmt_change_pct(code, change, change_pct, lang) or "—"
 
 
 # ---------- context ----------
@@ -98,19 +104,17 @@ def _safe(ctx: _Ctx, key: str, build):
 # ---------- KPI table ----------
 
 def _kpi_rows(ctx: _Ctx) -> pd.DataFrame:
-    now = ctx.read("kpis", ctx.scope).set_index("kpi")
-    ly_start, ly_end = week_bounds(same_week_last_year(ctx.week))
-    year_before = ctx.read("kpis", Scope(ly_start, ly_end)).set_index("kpi")["value"]
-    prev_start = ctx.start - dt.timedelta(days=7)
-    df = now.copy()
-    df["year_before"] = year_before.reindex(df.index)
-    if not ctx.covered(prev_start, ctx.start - dt.timedelta(days=1)) or ctx.first >= ctx.start:
-        df["previous"] = math.nan          # no data before this week: nothing to compare with
-    if not ctx.covered(ly_start, ly_end) or ctx.first > ly_start:
-        df["year_before"] = math.nan
-    df["change"] = df["value"] - df["previous"]
-    df["change_yoy"] = df["value"] - df["year_before"]
-    df.attrs["last_year"] = (ly_start, ly_end)
+    """The kpis export of the week twice: compared with the week before (环比, Scope.compare "previous" on the
+    week grain) and with the same days a year earlier (同比, "year") — values, changes, change rates and the
+    comparison periods all as the export computes them (no second change formula here)."""
+    week = Scope(ctx.start, ctx.end, grain="week")
+    mom = ctx.read("kpis", week).set_index("kpi")
+    yoy = ctx.read("kpis", replace(week, compare="year")).set_index("kpi")
+    df = mom.copy()
+    df["year_before"], df["change_yoy"], df["change_yoy_pct"] = yoy["previous"], yoy["change"], yoy["change_pct"]
+    df.attrs["baselines"] = {
+        "pstart": mom["baseline_start"].iloc[0], "pend": mom["baseline_end"].iloc[0],
+        "ly_start": yoy["baseline_start"].iloc[0], "ly_end": yoy["baseline_end"].iloc[0]}
     return df
 
 
@@ -122,16 +126,15 @@ def _kpi_table(ctx: _Ctx, df: pd.DataFrame) -> Table:
         st = r["status"] or ""
         rows.append([
             ctx.tr(f"kpi_{code}"), fmt_kpi(code, r["value"], lang), fmt_kpi(code, r["previous"], lang),
-            fmt_kpi_change(code, r["change"], lang), fmt_kpi(code, r["year_before"], lang),
-            fmt_kpi_change(code, r["change_yoy"], lang),
+            fmt_kpi_change_pct(code, r["change"], r["change_pct"], lang), fmt_kpi(code, r["year_before"], lang),
+            fmt_kpi_change_pct(code, r["change_yoy"], r["change_yoy_pct"], lang),
             fmt_kpi(code, r["target"], lang) if not missing(r["target"]) else ctx.tr("no_target"),
             ctx.tr(f"status_{st}") if st else "—",
         ])
         status.append(st)
     cols = [ctx.tr(k) for k in ("col_kpi", "brief_col_week", "brief_col_prev_week", "brief_col_change_week",
                                 "brief_col_last_year", "brief_col_change_year", "col_target", "col_status")]
-    ly_start, ly_end = df.attrs["last_year"]
-    note = ctx.tr("brief_kpi_note", ly=same_week_last_year(ctx.week), ly_start=ly_start, ly_end=ly_end)
+    note = ctx.tr("brief_kpi_note", **df.attrs["baselines"])
     return Table("kpis", ctx.tr("brief_sec_kpis"), cols, rows, note=note, status=status,
                  numeric=[False] + [True] * 6 + [False])
 
@@ -150,7 +153,8 @@ def _kpi_sentences(ctx: _Ctx, df: pd.DataFrame) -> list[Sentence]:
         if df.loc["cases_received", "change_yoy"] == 0:
             out.append(Sentence(ctx.tr("brief_s_yoy_same", year_before=ly), [ly]))
         else:
-            yoy = fmt_kpi_change("cases_received", df.loc["cases_received", "change_yoy"], lang)
+            yoy = fmt_kpi_change_pct("cases_received", df.loc["cases_received", "change_yoy"],
+                                     df.loc["cases_received", "change_yoy_pct"], lang)
             out.append(Sentence(ctx.tr("brief_s_yoy", year_before=ly, change=yoy), [ly, yoy]))
     # largest movers against the previous week
     movers = []
@@ -167,7 +171,7 @@ def _kpi_sentences(ctx: _Ctx, df: pd.DataFrame) -> list[Sentence]:
         direction = KPI_SPEC[code].direction
         delta = df.loc[code, "change"]
         judgement = "" if direction == 0 else ctx.tr("brief_better" if delta * direction > 0 else "brief_worse")
-        vals = [f(code), f(code, "previous"), fmt_kpi_change(code, delta, lang)]
+        vals = [f(code), f(code, "previous"), fmt_kpi_change_pct(code, delta, df.loc[code, "change_pct"], lang)]
         parts.append(ctx.tr("brief_mover", kpi=ctx.tr(f"kpi_{code}"), value=vals[0], previous=vals[1],
                             change=vals[2], judgement=judgement))
         cited += vals
@@ -618,7 +622,6 @@ def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *,
         for sec in sections:
             sec.charts = []
 
-    ly = same_week_last_year(ctx.week)
     as_of_text = "—"
     if event_at is not None:
         as_of_text = f"{event_at:%Y-%m-%d %H:%M}"
@@ -628,8 +631,7 @@ def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *,
         as_of_text = f"{as_of:%Y-%m-%d %H:%M}"
     meta = [
         (ctx.tr("brief_meta_period"), ctx.tr("brief_period", start=start, end=end)),
-        (ctx.tr("brief_meta_compare"), ctx.tr("brief_compare", pstart=start - dt.timedelta(days=7),
-                                              pend=start - dt.timedelta(days=1), ly=ly)),
+        (ctx.tr("brief_meta_compare"), ctx.tr("brief_compare", **kpi_df.attrs["baselines"])),
         (ctx.tr("data_as_of"), as_of_text),
         (ctx.tr("brief_meta_last_data"), last.isoformat() if last else "—"),
     ]
@@ -641,6 +643,8 @@ def build_briefing(engine: Engine, week: str | None = None, lang: str = "zh", *,
         meta=meta, kpi_table=_kpi_table(ctx, kpi_df), narrative=narrative, sections=sections,
         definitions=_definitions(ctx), notices=notices,
         mark=settings().briefing_mark or "", issuer=settings().briefing_issuer or bureau,
+        issue=ctx.tr("brief_issue", year=year, n=number),
     )
+    number_briefing(b)
     b.meta.append((ctx.tr("brief_meta_generated"), f"{b.generated_at:%Y-%m-%d %H:%M}"))
     return b

@@ -37,6 +37,7 @@ class Table:
     empty_text: str = ""                   # shown instead of the table when it has no rows
     status: list[str] = field(default_factory=list)   # green / amber / red / "" per row
     numeric: list[bool] = field(default_factory=list)  # right-align column i
+    label: str = ""                        # its number within the section, （一） (briefing.numbering)
 
     def cell_numbers(self) -> set[str]:
         return {n for row in self.rows for cell in row for n in numbers_in(cell)}
@@ -71,6 +72,7 @@ class Section:
     intro: list[str] = field(default_factory=list)   # plain notes: scope, "no data" statements
     tables: list[Table] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
+    label: str = ""                        # its number, 一、 (briefing.numbering)
 
 
 @dataclass
@@ -92,6 +94,8 @@ class Briefing:
     notices: list[str] = field(default_factory=list)  # "no data this week" and similar, shown up front
     mark: str = ""                         # 密级 / 内部资料 mark at the top (LANDDESK_BRIEFING_MARK)
     issuer: str = ""                       # 发文机关 signed at the end with the date (LANDDESK_BRIEFING_ISSUER)
+    issue: str = ""                        # 期号 in the red header, e.g. 2026年第20期
+    labels: dict[str, str] = field(default_factory=dict)   # numbers of the summary / kpis / definitions headings
     generated_at: dt.datetime = field(default_factory=lambda: _now())
 
     @property

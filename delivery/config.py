@@ -15,6 +15,8 @@ from landdesk.i18n import LANGS
 
 FORMATS = ("pdf", "docx", "html")
 ROBOTS = ("dingtalk", "wecom", "feishu")
+#: Feishu message kinds: the interactive card (default) or the rich-text post.
+FEISHU_MESSAGES = ("card", "post")
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 #: Keys that would hold a secret in clear: refused, with the *_env key to use instead.
 CLEAR_SECRETS = {"password": "password_env", "secret": "secret_env", "token": "secret_env"}
@@ -30,6 +32,7 @@ class Smtp:
     password_env: str | None = None
     sender: str = ""
     timeout: float = 30.0
+    ca_file: str | None = None              # PEM CA bundle the server's certificate is verified against (else the system's)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Webhook:
     url: str
     secret_env: str | None = None
     lang: str = "zh"
+    message: str = "card"                   # Feishu only: interactive "card" or rich-text "post"
 
     @property
     def target(self) -> str:
@@ -104,7 +108,12 @@ def _lang(value, where: str) -> str:
 
 
 def _smtp(doc) -> Smtp:
-    d = _mapping(doc, "smtp", {"host", "port", "starttls", "ssl", "user", "password_env", "from", "timeout"})
+    for key in ("verify", "insecure", "tls_verify"):
+        if isinstance(doc, dict) and key in doc:
+            raise _Bad(f"smtp.{key} is not an option: the server's certificate is always verified (name its CA in "
+                       f"smtp.ca_file)")
+    d = _mapping(doc, "smtp", {"host", "port", "starttls", "ssl", "user", "password_env", "from", "timeout",
+                                   "ca_file"})
     port = d.get("port", 587)
     if not isinstance(port, int) or not 0 < port < 65536:
         raise _Bad(f"smtp.port {port!r} is not a port number")
@@ -117,10 +126,13 @@ def _smtp(doc) -> Smtp:
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise _Bad(f"smtp.timeout {timeout!r} is not a positive number of seconds")
     sender = _text(d.get("from"), "smtp.from")
+    ca_file = _text(d.get("ca_file"), "smtp.ca_file", required=False)
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise _Bad(f"smtp.ca_file {ca_file!r} is not a file (a PEM bundle of the CA that signed the server's certificate)")
     return Smtp(host=_text(d.get("host"), "smtp.host"), port=port, starttls=d.get("starttls", not d.get("ssl", False)),
                 ssl=bool(d.get("ssl", False)), user=_text(d.get("user"), "smtp.user", required=False),
                 password_env=_env_name(d.get("password_env"), "smtp.password_env"), sender=sender,
-                timeout=float(timeout))
+                timeout=float(timeout), ca_file=ca_file)
 
 
 def _recipient(doc, i: int) -> Recipient:
@@ -143,7 +155,7 @@ def _recipient(doc, i: int) -> Recipient:
 
 def _webhook(doc, i: int) -> Webhook:
     where = f"webhooks[{i}]"
-    d = _mapping(doc, where, {"kind", "url", "secret_env", "lang"})
+    d = _mapping(doc, where, {"kind", "url", "secret_env", "lang", "message"})
     kind = (_text(d.get("kind"), f"{where}.kind") or "").lower()
     if kind not in ROBOTS:
         raise _Bad(f"{where}.kind {kind!r} is not one of {', '.join(ROBOTS)}")
@@ -151,7 +163,13 @@ def _webhook(doc, i: int) -> Webhook:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise _Bad(f"{where}.url is not an http(s) URL")
-    return Webhook(kind, url, _env_name(d.get("secret_env"), f"{where}.secret_env"), _lang(d.get("lang"), f"{where}.lang"))
+    message = (_text(d.get("message"), f"{where}.message", required=False) or "card").lower()
+    if kind != "feishu" and d.get("message") is not None:
+        raise _Bad(f"{where}.message is for Feishu robots only (DingTalk and WeCom get markdown)")
+    if message not in FEISHU_MESSAGES:
+        raise _Bad(f"{where}.message {message!r} is not one of {', '.join(FEISHU_MESSAGES)}")
+    return Webhook(kind, url, _env_name(d.get("secret_env"), f"{where}.secret_env"), _lang(d.get("lang"), f"{where}.lang"),
+                   message)
 
 
 def parse_config(doc, source: str = "the delivery file") -> DeliveryConfig:

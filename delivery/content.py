@@ -38,6 +38,17 @@ def headline(b: Briefing) -> list[Headline]:
     return out
 
 
+def card_fields(b: Briefing) -> list[tuple[str, str]]:
+    """(name, "value (change; status)") per headline KPI: the Feishu card's fields."""
+    return [(h.name, f"{h.value} ({h.change}; {h.status_text})") for h in headline(b)]
+
+
+def worst_status(b: Briefing) -> str:
+    """red, amber or green: the worst status among the headline KPIs ("" when none has a target)."""
+    found = {h.status for h in headline(b)}
+    return next((s for s in ("red", "amber", "green") if s in found), "")
+
+
 def week_words(b: Briefing) -> str:
     """The week as a person reads it (第20周 / week 20) with its dates."""
     return t("deliver_week", b.lang, week=int(b.week.split("-W")[1]), range=fmt_day_range(b.start, b.end, b.lang))

@@ -3,9 +3,11 @@
 - DingTalk (钉钉自定义机器人): {"msgtype": "markdown", "markdown": {"title", "text"}}; with a secret the URL gets
   `&timestamp=<ms>&sign=<urlencode(base64(HMAC-SHA256(key=secret, msg="timestamp\\nsecret")))>`; reply errcode 0.
 - WeCom (企业微信群机器人): {"msgtype": "markdown", "markdown": {"content"}}; reply errcode 0.
-- Feishu (飞书自定义机器人): {"msg_type": "post", "content": {"post": {"zh_cn"|"en_us": {"title", "content"}}}}; with a
-  secret the body gets "timestamp" (seconds) and "sign" = base64(HMAC-SHA256(key="timestamp\\nsecret", msg=b""));
-  reply code 0.
+- Feishu (飞书自定义机器人): an interactive card {"msg_type": "interactive", "card": {"config", "header": {"title":
+  {"tag": "plain_text", "content"}, "template"}, "elements": [div with lark_md fields, hr, action/button, note]}}
+  (the message-card JSON 1.0 a custom bot takes, the card as an object), or the rich-text post {"msg_type": "post",
+  "content": {"post": {"zh_cn"|"en_us": {"title", "content"}}}}; with a secret the body gets "timestamp" (seconds)
+  and "sign" = base64(HMAC-SHA256(key="timestamp\\nsecret", msg=b"")); reply code 0.
 """
 from __future__ import annotations
 
@@ -58,10 +60,40 @@ def feishu(url: str, title: str, text: str, secret: str | None = None, now: floa
         content.append([{"tag": "a", "text": link[0], "href": link[1]}])
     body: dict = {"msg_type": "post",
                   "content": {"post": {"zh_cn" if lang == "zh" else "en_us": {"title": title, "content": content}}}}
-    if secret:
-        ts = int(now if now is not None else time.time())
-        body = {"timestamp": str(ts), "sign": feishu_sign(secret, ts), **body}
-    return url, body
+    return url, _feishu_signed(body, secret, now)
+
+
+#: Card header colours (Feishu's `template` names) by the worst headline status.
+CARD_TEMPLATES = {"red": "red", "amber": "orange", "green": "green", "": "blue"}
+
+
+def _feishu_signed(body: dict, secret: str | None, now: float | None) -> dict:
+    if not secret:
+        return body
+    ts = int(now if now is not None else time.time())
+    return {"timestamp": str(ts), "sign": feishu_sign(secret, ts), **body}
+
+
+def feishu_card(url: str, title: str, subtitle: str, fields: list[tuple[str, str]], note: str = "",
+                status: str = "", secret: str | None = None, now: float | None = None,
+                link: tuple[str, str] | None = None) -> tuple[str, dict]:
+    """(URL, body) of a Feishu interactive card: a coloured header (red/orange/green by `status`), the week line,
+    one short lark_md field per (name, value) pair, a button to the dashboard, a note; signed when `secret` is given."""
+    def md(text: str) -> dict:
+        return {"tag": "lark_md", "content": text}
+
+    elements: list[dict] = [{"tag": "div", "text": md(subtitle)},
+                            {"tag": "div", "fields": [{"is_short": True, "text": md(f"**{name}**\n{value}")}
+                                                      for name, value in fields]}]
+    if link:
+        elements += [{"tag": "hr"}, {"tag": "action", "actions": [{
+            "tag": "button", "text": {"tag": "plain_text", "content": link[0]}, "type": "primary", "url": link[1]}]}]
+    if note:
+        elements.append({"tag": "note", "elements": [{"tag": "plain_text", "content": note}]})
+    card = {"config": {"wide_screen_mode": True, "enable_forward": True},
+            "header": {"title": {"tag": "plain_text", "content": title}, "template": CARD_TEMPLATES.get(status, "blue")},
+            "elements": elements}
+    return url, _feishu_signed({"msg_type": "interactive", "card": card}, secret, now)
 
 
 def post(url: str, body: dict, timeout: float = TIMEOUT) -> dict:

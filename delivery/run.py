@@ -108,9 +108,13 @@ def robot_request(w: Webhook, secret: str | None, b, link: str | None) -> tuple[
         return robots.dingtalk(w.url, title, content.markdown(b, link), secret)
     if w.kind == "wecom":
         return robots.wecom(w.url, title, content.markdown(b, link), secret)
+    dash = (t("deliver_open_dashboard", b.lang), link) if link else None
+    if w.message == "card":
+        return robots.feishu_card(w.url, b.title, content.week_words(b), content.card_fields(b),
+                                  note=" ".join(b.notices), status=content.worst_status(b), secret=secret, link=dash)
     text = content.markdown(b, None).split("\n", 1)[1]          # Feishu posts carry the title separately
     return robots.feishu(w.url, title, text.replace("**", ""), secret, lang=b.lang,
-                         link=(t("deliver_open_dashboard", b.lang), link) if link else None)
+                         link=dash)
 
 
 def deliver_briefing(engine: Engine, week: str | None, config: DeliveryConfig, *, archive=None, charts: bool = True,

@@ -77,6 +77,16 @@ def fmt_change(code: str, change, lang: str = DEFAULT_LANG) -> str | None:
     return f"{change:+,.0f}"
 
 
+def fmt_change_pct(code: str, change, change_pct, lang: str = DEFAULT_LANG) -> str | None:
+    """A change with its rate beside it, as 同比/环比 are written: "+12（+15.0%）" for counts, areas and durations
+    (`change_pct` is the kpis export's change ÷ |previous| × 100); rates keep their percentage points alone (a
+    percentage of a percentage misleads). None when there is nothing to compare."""
+    text = fmt_change(code, change, lang)
+    if text is None or kind(code) == "rate" or missing(change_pct):
+        return text
+    return t("change_with_pct", lang, change=text, pct=f"{change_pct:+.1f}%")
+
+
 # --- issue 15: help on every number -----------------------------------------------------------------------------
 
 #: The unit of each kind as a catalogue key (durations: the chosen unit).

@@ -38,7 +38,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
                         "the sample county's name in each language"),
     "LANDDESK_BRIEFING_DIR": ("the briefing archive folder (`--out` wins)", "data/briefings"),
     "LANDDESK_MAPPINGS_DIR": ("a folder of mapping files offered for uploads on the data page", "none"),
-    "LANDDESK_DOCX_EASTASIA_FONT": ("the East Asian font named in Word briefings", "Microsoft YaHei (微软雅黑)"),
+    "LANDDESK_DOCX_EASTASIA_FONT": ("the East Asian font of the Word briefing's body text (正文), instead of the "
+                                    "customary 仿宋_GB2312", "仿宋_GB2312 (briefing/fonts.py)"),
+    "LANDDESK_BRIEFING_TEMPLATE": ("a Word file (.docx) with the bureau's own red header (红头) and styles, its "
+                                   "{{ placeholders }} filled in, the briefing put at {{ body }}",
+                                   "briefing/templates/redhead.docx"),
     "LANDDESK_REALDATA": ("where mapping files' $LANDDESK_REALDATA points (tests, benchmarks)", "../shared/realdata"),
     "LANDDESK_TIMEZONE": ("the bureau's IANA time zone: which day, week and working day an instant falls on, and "
                           "how stored (UTC) times are shown", DEFAULT_TIMEZONE),
@@ -94,6 +98,7 @@ class Settings:
     public_url: str | None = None
     briefing_mark: str | None = None
     briefing_issuer: str | None = None
+    briefing_template: Path | None = None
     delivery_attempts: int = 3
     delivery_backoff: float = 5.0
     map_tiles: str | None = None       # XYZ tile URL of the maps' optional basemap
@@ -151,6 +156,7 @@ def settings() -> Settings:
         public_url=_env("LANDDESK_PUBLIC_URL"),
         briefing_mark=_env("LANDDESK_BRIEFING_MARK"),
         briefing_issuer=_env("LANDDESK_BRIEFING_ISSUER"),
+        briefing_template=path("LANDDESK_BRIEFING_TEMPLATE"),
         delivery_attempts=int(_number("LANDDESK_DELIVERY_ATTEMPTS", 3, 1, 20, integer=True)),
         delivery_backoff=_number("LANDDESK_DELIVERY_BACKOFF", 5.0, 0, 3600),
         map_tiles=_env("LANDDESK_MAP_TILES"),

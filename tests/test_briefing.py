@@ -158,9 +158,10 @@ def test_kpi_table_matches_the_kpis_export(sample_engine, kpis_export, lang):
         row = rows[t(f"kpi_{code}", lang)]
         assert _expected_kpi_text(code, kpis_export.loc[code, "value"], lang) in row[1]
         assert _expected_kpi_text(code, kpis_export.loc[code, "previous"], lang) in row[2]
-    # the same-week-last-year column is the kpis export of 2025-W43
-    ly = run_export(sample_engine, "kpis", Scope(*week_bounds("2025-W43"))).set_index("kpi")
-    assert rows[t("kpi_cases_received", lang)][4] == fmt_count(ly.loc["cases_received", "value"], lang)
+    # the same-days-last-year column is the kpis export compared with the year before (同比: 2025-10-19 … 25)
+    yoy = run_export(sample_engine, "kpis", Scope(*week_bounds(WEEK), compare="year")).set_index("kpi")
+    assert rows[t("kpi_cases_received", lang)][4] == fmt_count(yoy.loc["cases_received", "previous"], lang)
+    assert yoy.loc["cases_received", "baseline_start"] == "2025-10-19"
 
 
 @pytest.mark.parametrize("week", [WEEK, "2025-W37", "2025-W40", "2026-W08", "2024-W01", "2025-W27"])

@@ -92,14 +92,57 @@ def _check_wecom(query: dict, body: dict) -> None:
     assert set(body["markdown"]) == {"content"} and len(body["markdown"]["content"].encode()) <= 4096
 
 
+#: Feishu's documented card header colours (message card JSON 1.0, `header.template`).
+CARD_TEMPLATES = {"blue", "wathet", "turquoise", "green", "yellow", "orange", "red", "carmine", "violet", "purple",
+                  "indigo", "grey"}
+
+
+def _check_feishu_text(obj) -> None:
+    assert set(obj) == {"tag", "content"} and obj["tag"] in ("plain_text", "lark_md") and isinstance(obj["content"], str)
+
+
+def _check_feishu_card(card: dict) -> None:
+    """The message card a custom bot takes (JSON 1.0: config, header, elements)."""
+    assert set(card) <= {"config", "header", "elements", "card_link"}
+    assert isinstance(card["config"].get("wide_screen_mode", True), bool)
+    header = card["header"]
+    assert header["title"]["tag"] == "plain_text" and header["title"]["content"].strip()
+    assert header.get("template", "blue") in CARD_TEMPLATES
+    assert card["elements"]
+    for el in card["elements"]:
+        tag = el["tag"]
+        assert tag in ("div", "hr", "action", "note"), tag
+        if tag == "div":
+            assert "text" in el or "fields" in el
+            if "text" in el:
+                _check_feishu_text(el["text"])
+            for f in el.get("fields", []):
+                assert isinstance(f["is_short"], bool)
+                _check_feishu_text(f["text"])
+        elif tag == "action":
+            for button in el["actions"]:
+                assert button["tag"] == "button" and button["type"] in ("default", "primary", "danger")
+                _check_feishu_text(button["text"])
+                assert button["url"].startswith("https://")
+        elif tag == "note":
+            for x in el["elements"]:
+                _check_feishu_text(x)
+        else:
+            assert set(el) == {"tag"}
+
+
 def _check_feishu(query: dict, body: dict) -> None:
-    assert body["msg_type"] == "post"
-    post = body["content"]["post"]["zh_cn"]
-    assert isinstance(post["title"], str)
-    for para in post["content"]:
-        for el in para:
-            assert el["tag"] in ("text", "a") and isinstance(el["text"], str)
-            assert el["tag"] != "a" or el["href"].startswith("https://")
+    assert body["msg_type"] in ("post", "interactive")
+    assert set(body) <= {"msg_type", "content", "card", "timestamp", "sign"}
+    if body["msg_type"] == "interactive":
+        _check_feishu_card(body["card"])
+    else:
+        post = body["content"]["post"]["zh_cn"]
+        assert isinstance(post["title"], str)
+        for para in post["content"]:
+            for el in para:
+                assert el["tag"] in ("text", "a") and isinstance(el["text"], str)
+                assert el["tag"] != "a" or el["href"].startswith("https://")
     if "sign" in body:
         ts = body["timestamp"]
         expected = base64.b64encode(hmac.new(f"{ts}\n{SECRET}".encode(), b"", hashlib.sha256).digest()).decode()
@@ -283,9 +326,29 @@ def test_robots_get_their_platforms_payloads_signed(store, robot_server, tmp_pat
     for text in (ding, wecom, feishu):
         assert all(h.value in text for h in heads) and "https://landdesk.bureau.example/briefing" in text
     assert got["/robot/send"][0]["access_token"] == ["tok123"]          # the token stays in the URL it was given
-    assert "sign" in got["/open-apis/bot/v2/hook/abc"][1]
+    card = got["/open-apis/bot/v2/hook/abc"][1]
+    assert "sign" in card and card["msg_type"] == "interactive"         # Feishu gets the card by default
+    fields = {f["text"]["content"].split("\n")[0].strip("*"): f["text"]["content"]
+              for el in card["card"]["elements"] if el["tag"] == "div" for f in el.get("fields", [])}
+    assert list(fields) == [h.name for h in heads] and all(h.value in fields[h.name] for h in heads)
+    worst = next((s for s in ("red", "amber", "green") if s in {h.status for h in heads}), "")
+    assert card["card"]["header"]["template"] == {"red": "red", "amber": "orange", "green": "green", "": "blue"}[worst]
+    buttons = [b for el in card["card"]["elements"] if el["tag"] == "action" for b in el["actions"]]
+    assert [b["url"] for b in buttons] == ["https://landdesk.bureau.example/briefing"]
     hist = history(store, WEEK)
     assert not hist["target"].str.contains("tok123|k456").any()       # tokens never reach the history
+
+
+def test_feishu_post_on_request(store, robot_server, tmp_path):
+    """`message: post` keeps the rich-text post (older Feishu groups, or a bureau that prefers it)."""
+    import yaml
+    doc = {"webhooks": [{"kind": "feishu", "url": f"{robot_server['base']}/open-apis/bot/v2/hook/abc",
+                         "secret_env": "T_FEISHU", "message": "post"}]}
+    path = tmp_path / "d.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert all(o.ok for o in deliver_briefing(store, WEEK, load_config(path), charts=False)), robot_server["errors"]
+    (_path, _q, body), = robot_server["received"]
+    assert body["msg_type"] == "post" and "sign" in body
 
 
 def test_a_flaky_robot_is_retried_and_a_dead_one_reported(store, robot_server, tmp_path):
@@ -330,6 +393,12 @@ def test_backoff_doubles_and_the_last_error_is_reported():
     ({"webhooks": [{"kind": "slack", "url": "https://x"}]}, "'slack' is not one of"),
     ({"webhooks": [{"kind": "wecom", "url": "ftp://x"}]}, "is not an http(s) URL"),
     ({}, "names no recipients"),
+    ({"webhooks": [{"kind": "wecom", "url": "https://x", "message": "card"}]}, "for Feishu robots only"),
+    ({"webhooks": [{"kind": "feishu", "url": "https://x", "message": "poster"}]}, "'poster' is not one of"),
+    ({"smtp": {"host": "h", "from": "a@b.c", "verify": False}, "recipients": [{"email": "a@b.c"}]},
+     "always verified"),
+    ({"smtp": {"host": "h", "from": "a@b.c", "ca_file": "/nonexistent/ca.pem"}, "recipients": [{"email": "a@b.c"}]},
+     "is not a file"),
     ([1, 2], "must be a mapping"),
 ])
 def test_a_bad_delivery_file_is_one_sentence(doc, says):
