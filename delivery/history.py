@@ -17,8 +17,11 @@ def record(engine: Engine, rows: list[dict]) -> None:
     if not rows:
         return
     now = utc_now().replace(microsecond=0)
+    # every row names every column: an executemany takes its parameters from the first row, so an e-mail row
+    # (township, formats) followed by a robot row (neither) would fail
+    keys = [c for c in COLUMNS if c != "at"] + sorted({k for r in rows for k in r} - set(COLUMNS))
     with engine.begin() as conn:
-        conn.execute(insert(deliveries), [{"at": now, **r} for r in rows])
+        conn.execute(insert(deliveries), [{"at": now, **{k: r.get(k) for k in keys}} for r in rows])
 
 
 def history(engine: Engine, week: str | None = None, subject: str | None = None, limit: int = 200) -> pd.DataFrame:
