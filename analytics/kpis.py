@@ -10,8 +10,10 @@ import math
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case as sql_case, func, or_, select
+from sqlalchemy import case as sql_case, func, select, union_all
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
@@ -37,12 +39,24 @@ def closed_cases(conn: Connection, scope: Scope, extra: tuple[str, ...] = ()) ->
 
 
 def open_cases_at_end(conn: Connection, scope: Scope, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Cases received by the end of the period and not yet completed or withdrawn at its end."""
+    """Cases received by the end of the period and not yet completed or withdrawn at its end.
+
+    Two disjoint legs — never closed, closed after the end — each a lookup on ix_cases_closed_at: with the one
+    `closed_at IS NULL OR closed_at >= end` condition SQLite's planner walked ix_cases_received_at over every case
+    received before the end (0.67 s → 0.03 s at 230,000 cases; PostgreSQL already ORs the two index scans), and
+    with two ranges it may still pick received_at, so on SQLite that term is kept off its index.
+    Rows come in leg order (never closed first), each leg in its index order.
+    """
     cols = list(dict.fromkeys(["received_at", "promised_days", *extra]))
-    q = (select(*(cases.c[c] for c in cols))
-         .where(cases.c.received_at < scope.end_ts,
-                or_(cases.c.closed_at.is_(None), cases.c.closed_at >= scope.end_ts),
-                *scope.filters(cases)))
+    received = cases.c.received_at
+    if conn.dialect.name == "sqlite":   # a unary plus keeps the value and keeps the planner off ix_cases_received_at
+        received = UnaryExpression(received, operator=operators.custom_op("+"), type_=received.type)
+
+    def leg(still_open):
+        return (select(*(cases.c[c] for c in cols))
+                .where(received < scope.end_ts, still_open, *scope.filters(cases)))
+
+    q = union_all(leg(cases.c.closed_at.is_(None)), leg(cases.c.closed_at >= scope.end_ts))
     return fetch_frame(conn, q, cols)
 
 
