@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import DateTime, String, and_, case as sql_case, func, select, tuple_, type_coerce
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 
 from analytics.casefilter import apply as apply_filter, period_cases, sql_filters
@@ -66,35 +66,14 @@ def scoped_events(conn: Connection, scope: Scope, cal: WorkCalendar | None = Non
     (whole cases for started / completed / active), and the case-level criteria are applied to each case's whole
     history before the cut (`cal`: the calendar of a case-duration criterion).
 
-    One SQL query (`windowed_events`): the in-case context is measured by window functions over every event of
-    the cases that have an event completed in the period (joined to `cases` for the filters and
-    received_at/closed_at), and only the period's events leave the database, in (system, case_id, seq) order.
+    One SQL query: every event of the cases that have an event completed in the period (joined
+    to `cases` for the filters and received_at/closed_at), in (system, case_id, seq) order; the in-case
+    context is then one vectorised pass (shift / cumcount), and the frame is cut to the period.
     Grain: one row per event. A case is (system, case_id): `case_key` numbers the cases of the frame (one integer
     per case, so colliding ids of two source systems count as two cases in every metric). `department` is the event's, else its case's; `handler` is the
     pseudonymised handler_key; `is_last` says no later event exists in the case (at query time);
     `occurrence` is 1 for the first event of that stage in the case, 2 for its first repeat, …
     """
-    f = scope.cases
-    by_case = period_cases(f, scope, cases)
-    whole = f is not None and f.case_level()         # criteria on each case's whole history: cut after them
-    frame = fetch_frame(conn, windowed_events(scope, cut=by_case is None and not whole), EVENT_COLUMNS[:14]
-                        + ["system"])
-    frame["is_last"] = frame["is_last"].astype(bool)
-    frame["case_key"] = np.cumsum(~case_runs(frame)) - 1
-    if whole:
-        frame = apply_filter(frame, f, cal)          # on each case's whole history
-    if by_case is None and whole:
-        done = frame["completed_at"]
-        frame = frame.loc[((done >= scope.start_ts) & (done < scope.end_ts)).to_numpy()]
-    return frame[EVENT_COLUMNS].reset_index(drop=True)
-
-
-def windowed_events(scope: Scope, cut: bool = True):
-    """The select behind `scoped_events`: every event of the scope's cases with the previous event's completion
-    and stage (LAG), whether a later event exists (LEAD), and the stage's occurrence so far (ROW_NUMBER) — window
-    functions over each case's whole history by seq (SQLite ≥ 3.25, PostgreSQL) — then, with `cut`, only the
-    events completed in the period (the outer WHERE runs after the windows, so a period's first event still sees
-    its predecessor of the month before). Ordered by (system, case_id, seq)."""
     e, c = case_events.c, cases.c
     f = scope.cases
     by_case = period_cases(f, scope, cases)
@@ -102,24 +81,26 @@ def windowed_events(scope: Scope, cut: bool = True):
         touched = select(e.system, e.case_id).where(scope.in_period(e.completed_at))
     else:
         touched = select(c.system, c.case_id).where(by_case)
-    in_case = {"partition_by": [e.system, e.case_id], "order_by": e.seq}
-    inner = (select(e.case_id, e.seq, e.stage, func.coalesce(e.department, c.department).label("department"),
-                    e.handler_key.label("handler"), e.started_at, e.completed_at, e.result, c.received_at,
-                    c.closed_at,
-                    type_coerce(func.lag(e.completed_at).over(**in_case), DateTime).label("prev_completed_at"),
-                    type_coerce(func.lag(e.stage).over(**in_case), String).label("prev_stage"),
-                    sql_case((func.lead(e.seq).over(**in_case).is_(None), 1), else_=0).label("is_last"),
-                    func.row_number().over(partition_by=[e.system, e.case_id, e.stage], order_by=e.seq)
-                    .label("occurrence"),
-                    e.system)
-             .select_from(same_case_join())
-             .where(tuple_(e.system, e.case_id).in_(touched), *scope.filters(cases), *sql_filters(f, cases))
-             .subquery("windowed"))
-    w = inner.c
-    q = select(*(w[name] for name in EVENT_COLUMNS[:14] + ["system"]))
-    if cut:
-        q = q.where(scope.in_period(w.completed_at))
-    return q.order_by(w.system, w.case_id, w.seq)
+    q = (select(e.case_id, e.seq, e.stage, func.coalesce(e.department, c.department).label("department"),
+                e.handler_key.label("handler"), e.started_at, e.completed_at, e.result, c.received_at, c.closed_at,
+                e.system)
+         .select_from(same_case_join())
+         .where(tuple_(e.system, e.case_id).in_(touched), *scope.filters(cases), *sql_filters(f, cases))
+         .order_by(e.system, e.case_id, e.seq))
+    frame = fetch_frame(conn, q, EVENT_COLUMNS[:10] + ["system"])
+    same_case = case_runs(frame)
+    frame["prev_completed_at"] = frame["completed_at"].shift().where(same_case)
+    frame["prev_stage"] = frame["stage"].shift().where(same_case)
+    frame["is_last"] = np.r_[~same_case[1:], True] if len(frame) else np.zeros(0, dtype=bool)
+    frame["case_key"] = np.cumsum(~same_case) - 1
+    frame["occurrence"] = frame.groupby(["case_key", "stage"], sort=False).cumcount().to_numpy() + 1
+    if f is not None and f.case_level():
+        frame = apply_filter(frame, f, cal)          # on each case's whole history
+    if by_case is not None:                          # whole cases picked by the period
+        return frame[EVENT_COLUMNS].reset_index(drop=True)
+    done = frame["completed_at"]
+    keep = ((done >= scope.start_ts) & (done < scope.end_ts)).to_numpy()
+    return frame.loc[keep, EVENT_COLUMNS].reset_index(drop=True)
 
 
 def closed_case_paths(conn: Connection, scope: Scope, cal: WorkCalendar | None = None) -> pd.DataFrame:
