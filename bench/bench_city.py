@@ -3,11 +3,11 @@
     .venv/bin/python bench/bench_city.py --db URL [--db URL …] [--runs 3]
 
 Build the ×30 county once with bench/bench_analytics.py --keep DIR and pass sqlite:///DIR/store.db (and a
-PostgreSQL copy). Per store, --runs runs of each side after a warm-up, before and after alternating (the machine is shared), the
-in-process caches emptied each time; the fastest run and the median are printed:
+PostgreSQL copy). Per store, --runs runs of each side after a warm-up, before and after alternating (the machine
+is shared), the in-process caches emptied each time; the fastest run and the median are printed:
 
-1. kpis (cockpit, 30 days and a year) with today's `analytics.kpis.open_cases_at_end` (two legs on
-   ix_cases_closed_at) and with the query before issue 20 (tests/city_oracle.py); results asserted equal.
+1. kpis (cockpit, 30 days and a year) with today's `analytics.kpis.open_cases_at_end` (on SQLite two legs on
+   ix_cases_closed_at; PostgreSQL keeps the one query) and with the query before issue 20 (tests/city_oracle.py); results asserted equal.
 2. The process exports' event fetch (`analytics.process.scoped_events`: every event of the touched cases, the
    in-case context in pandas) against the same fetch done with window functions in SQL (`windowed_events`
    below: LAG / LEAD / ROW_NUMBER over each case's history, only the period's events returned) — the

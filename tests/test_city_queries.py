@@ -2,8 +2,8 @@
 rewritten for.
 
 `analytics.kpis.open_cases_at_end` (backlog, overdue, backlog age, overdue cases, backlog projection …) now asks
-for the cases still open at the period's end in two legs on ix_cases_closed_at. The oracle is the query as it was
-(tests/city_oracle.py). Every export that reads those rows is computed both ways on the sample county and on the
+SQLite for the cases still open at the period's end in two legs on ix_cases_closed_at (PostgreSQL keeps the one
+query, whose plan was already right). The oracle is the query as it was (tests/city_oracle.py). Every export that reads those rows is computed both ways on the sample county and on the
 real receipt log, on SQLite and PostgreSQL, for recent, whole-year, early and township periods.
 """
 from __future__ import annotations
