@@ -46,7 +46,7 @@ def open_cases_at_end(conn: Connection, scope: Scope, extra: tuple[str, ...] = (
     (issue 20: 0.4–1.4 s for a recent end at 230,000 cases). So on SQLite, when the end lies in the later half of
     the store's receipts, the query is two disjoint legs — never closed, closed after the end — each a search of
     ix_cases_closed_at (the received_at term carries a unary plus, which keeps its value and keeps the planner off
-    its index; 0.02–0.09 s), and the rows are put back in received_at order (stable), the order the one query
+    its index; 0.02–0.09 s), and the rows are put back in received_at order (stable), the order the one query's walk
     returns them in; an earlier end keeps the one query, whose walk is then the shorter.
     """
     cols = list(dict.fromkeys(["received_at", "promised_days", *extra]))
