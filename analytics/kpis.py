@@ -10,8 +10,10 @@ import math
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case as sql_case, func, or_, select
+from sqlalchemy import case as sql_case, func, or_, select, union_all
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
@@ -37,13 +39,39 @@ def closed_cases(conn: Connection, scope: Scope, extra: tuple[str, ...] = ()) ->
 
 
 def open_cases_at_end(conn: Connection, scope: Scope, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Cases received by the end of the period and not yet completed or withdrawn at its end."""
+    """Cases received by the end of the period and not yet completed or withdrawn at its end.
+
+    PostgreSQL answers the one `closed_at IS NULL OR closed_at >= end` condition with a BitmapOr of two
+    ix_cases_closed_at scans. SQLite's planner walks ix_cases_received_at over every case received before the end
+    (issue 20: 0.4–1.4 s for a recent end at 230,000 cases). So on SQLite, when the end lies in the later half of
+    the store's receipts, the query is two disjoint legs — never closed, closed after the end — each a search of
+    ix_cases_closed_at (the received_at term carries a unary plus, which keeps its value and keeps the planner off
+    its index; 0.02–0.09 s), and the rows are put back in received_at order (stable), the order the one query's walk
+    returns them in; an earlier end keeps the one query, whose walk is then the shorter.
+    """
     cols = list(dict.fromkeys(["received_at", "promised_days", *extra]))
-    q = (select(*(cases.c[c] for c in cols))
-         .where(cases.c.received_at < scope.end_ts,
-                or_(cases.c.closed_at.is_(None), cases.c.closed_at >= scope.end_ts),
-                *scope.filters(cases)))
-    return fetch_frame(conn, q, cols)
+    if conn.dialect.name != "sqlite" or not _late_end(conn, scope.end_ts):
+        return fetch_frame(conn, select(*(cases.c[c] for c in cols))
+                           .where(cases.c.received_at < scope.end_ts,
+                                  or_(cases.c.closed_at.is_(None), cases.c.closed_at >= scope.end_ts),
+                                  *scope.filters(cases)), cols)
+    received = UnaryExpression(cases.c.received_at, operator=operators.custom_op("+"),
+                               type_=cases.c.received_at.type)
+
+    def leg(still_open):
+        return (select(*(cases.c[c] for c in cols))
+                .where(received < scope.end_ts, still_open, *scope.filters(cases)))
+
+    frame = fetch_frame(conn, union_all(leg(cases.c.closed_at.is_(None)), leg(cases.c.closed_at >= scope.end_ts)),
+                        cols)
+    return frame.sort_values("received_at", kind="stable").reset_index(drop=True)
+
+
+def _late_end(conn: Connection, end: dt.datetime) -> bool:
+    """Whether `end` lies in the later half of the span of the store's receipts (two index seeks)."""
+    first = conn.execute(select(func.min(cases.c.received_at))).scalar_one()
+    last = conn.execute(select(func.max(cases.c.received_at))).scalar_one()
+    return first is not None and last - end < end - first
 
 
 # ---------- metrics: one definition each ----------
