@@ -234,10 +234,41 @@ def _offset_to_ts(offsets: np.ndarray, workdays: np.ndarray) -> np.ndarray:
 
 
 def _fmt_ts(ts: np.ndarray) -> np.ndarray:
-    """datetime64[s] -> '2024-03-05 14:02:37' (NaT -> '')."""
-    out = np.datetime_as_string(ts, unit="s")
-    out = np.char.replace(out.astype(str), "T", " ")
-    return np.where(np.isnat(ts), "", out)
+    """datetime64[s] -> '2024-03-05 14:02:37' (NaT -> ''), formatting each distinct day and clock once."""
+    ts = np.asarray(ts, dtype="datetime64[s]")
+    nat = np.isnat(ts)
+    ts = np.where(nat, np.datetime64("2000-01-01T00:00:00"), ts)
+    days = ts.astype("datetime64[D]")
+    secs = (ts - days).astype(np.int64)
+    uniq, inv = np.unique(days, return_inverse=True)
+    day_txt = np.array([d + " " for d in np.datetime_as_string(uniq, unit="D").tolist()], dtype=object)
+    out = day_txt[inv.ravel()] + _clock_table()[secs]
+    out[nat] = ""
+    return out
+
+
+def _clock_table() -> np.ndarray:
+    """'HH:MM:SS' for every second of a day (object array of 86,400 str)."""
+    s = np.arange(86_400)
+    return np.array([f"{h:02d}:{m:02d}:{x:02d}" for h, m, x in zip((s // 3600).tolist(), (s // 60 % 60).tolist(),
+                                                                   (s % 60).tolist())], dtype=object)
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Non-negative integers -> object array of str(v).zfill(width), from digit arithmetic (no per-cell
+    formatting); values of more than `width` digits go through str.zfill as before."""
+    v = np.asarray(values, dtype=np.int64)
+    if len(v) and (v.min() < 0 or v.max() >= 10 ** width):
+        return pd.Series(v).astype(str).str.zfill(width).to_numpy(dtype=object)
+    d = (v[:, None] // 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)) % 10 + 48
+    return np.ascontiguousarray(d.astype(np.uint8)).view(f"S{width}").ravel().astype(f"U{width}").astype(object)
+
+
+def _compact_dates(days: np.ndarray) -> np.ndarray:
+    """datetime64[D] -> object array of 'YYYYMMDD', formatting each distinct day once."""
+    uniq, inv = np.unique(days, return_inverse=True)
+    text = np.array([d.replace("-", "") for d in np.datetime_as_string(uniq, unit="D").tolist()], dtype=object)
+    return text[inv.ravel()]
 
 
 def _fmt_date(days: np.ndarray) -> np.ndarray:
@@ -260,14 +291,14 @@ def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:
     names = pd.Series(sur, dtype=object) + pd.Series(g1, dtype=object) + pd.Series(np.where(two, "", g2), dtype=object)
     prefix = np.array(ID_PREFIXES)[rng.integers(0, len(ID_PREFIXES), n)]
     birth = np.datetime64("1950-01-01") + rng.integers(0, (np.datetime64("2004-12-31") - np.datetime64("1950-01-01")).astype(int), n)
-    birth_s = np.char.replace(np.datetime_as_string(birth, unit="D").astype(str), "-", "")
-    seq = pd.Series(rng.integers(0, 1000, n)).astype(str).str.zfill(3)
+    birth_s = _compact_dates(birth)
+    seq = pd.Series(_digits(rng.integers(0, 1000, n), 3), dtype=object)
     first17 = pd.Series(prefix, dtype=object) + pd.Series(birth_s, dtype=object) + seq
     digits = np.frombuffer("".join(first17).encode("ascii"), dtype=np.uint8).reshape(n, 17).astype(np.int64) - 48
     check = ID_CHECK[(digits @ ID_WEIGHTS) % 11]
     ids = first17 + pd.Series(check, dtype=object)
     phones = (pd.Series(np.array(PHONE_PREFIXES)[rng.integers(0, len(PHONE_PREFIXES), n)], dtype=object)
-              + pd.Series(rng.integers(0, 10**8, n)).astype(str).str.zfill(8))
+              + pd.Series(_digits(rng.integers(0, 10**8, n), 8), dtype=object))
     return pd.DataFrame({"name": names.values, "id": ids.values, "phone": phones.values})
 
 
@@ -368,8 +399,7 @@ def _cases_and_events(rng: np.random.Generator, scale: float, workdays: np.ndarr
     first_of_day = np.r_[True, day_idx[1:] != day_idx[:-1]]
     grp_start = np.maximum.accumulate(np.where(first_of_day, np.arange(n), 0))
     seq = np.arange(n) - grp_start + 1
-    case_id = ("QS" + pd.Series(np.char.replace(np.datetime_as_string(recv_day).astype(str), "-", ""), dtype=object)
-               + pd.Series(seq).astype(str).str.zfill(5)).values
+    case_id = "QS" + _compact_dates(recv_day) + _digits(seq, 5)
 
     tw = np.array([t[1] for t in CASE_TYPES])
     ctype = rng.choice(len(CASE_TYPES), n, p=tw / tw.sum())
@@ -417,7 +447,7 @@ def _cases_and_events(rng: np.random.Generator, scale: float, workdays: np.ndarr
         res[(pl == 2) & (p == 0)] = "reject"
         res[(pl == 1) & (p == rv * 10)] = "return"
         res[rework[c] & (p == rv * 10)] = "return"
-        integ = integrity[c] & ~np.isin(s, ["受理", "审批", "办结"])
+        integ = integrity[c] & ~np.tile(np.isin(np.array(flow, dtype=object), ["受理", "审批", "办结"]), len(idx))
         keep &= ~integ
         rc.append(c[keep]); rp.append(p[keep]); rs.append(s[keep]); rres.append(res[keep])
         w = idx[plan[idx] == 1]            # withdrawal after a return
@@ -439,12 +469,17 @@ def _cases_and_events(rng: np.random.Generator, scale: float, workdays: np.ndarr
     o = np.lexsort((ev_pos, ev_case))
     ev_case, ev_pos, ev_stage, ev_res = ev_case[o], ev_pos[o], ev_stage[o], ev_res[o]
     m_ev = len(ev_case)
+    stage_code, stage_names = pd.factorize(ev_stage)
+    stage_at = {name: i for i, name in enumerate(np.asarray(stage_names, dtype=object).tolist())}
+
+    def is_stage(name: str) -> np.ndarray:          # == on the codes: object comparisons cost seconds
+        return stage_code == stage_at.get(name, -2)
 
     # durations (working seconds)
     total = np.zeros(m_ev)
     wfrac = np.zeros(m_ev)
     for st, (med, sig, wf) in STAGES.items():
-        mm = ev_stage == st
+        mm = is_stage(st)
         cnt = int(mm.sum())
         total[mm] = _lognormal(rng, med, sig, cnt)
         wfrac[mm] = np.clip(wf + rng.uniform(-0.1, 0.1, cnt), 0, 0.98) if wf > 0 else 0.0
@@ -452,7 +487,7 @@ def _cases_and_events(rng: np.random.Generator, scale: float, workdays: np.ndarr
     total[repeat_pass] *= 0.5                      # a re-review after 补正 is quicker
     integ_ev = integrity[ev_case]
     total[integ_ev] = rng.uniform(0.005, 0.03, int(integ_ev.sum()))   # minutes, not days
-    wfrac[integ_ev & (ev_stage != "受理")] = 0.5
+    wfrac[integ_ev & ~is_stage("受理")] = 0.5
     post_params = rng.standard_normal(m_ev)        # drawn for every row: deterministic layout
 
     first = np.r_[True, ev_case[1:] != ev_case[:-1]]
@@ -470,7 +505,7 @@ def _cases_and_events(rng: np.random.Generator, scale: float, workdays: np.ndarr
     # bottleneck: 规划审核 reached on/after 2025-07-01 takes far longer
     b_off = np.searchsorted(workdays, np.datetime64(BOTTLENECK_DATE)) * DAY_SEC
     prev_comp = comp - tot_sec
-    hit = (ev_stage == BOTTLENECK_STAGE) & (prev_comp >= b_off)
+    hit = is_stage(BOTTLENECK_STAGE) & (prev_comp >= b_off)
     med, sig, wf = BOTTLENECK_POST
     newt = med * np.exp(sig * post_params[hit])
     newt[repeat_pass[hit]] *= 0.5
@@ -482,9 +517,10 @@ def _cases_and_events(rng: np.random.Generator, scale: float, workdays: np.ndarr
     # handlers
     dept_of_type = np.array([t[2] for t in CASE_TYPES], dtype=object)
     ev_dept = dept_of_type[ctype[ev_case]]
+    ev_dept_i = np.array([list(DEPTS).index(d) for d in dept_of_type])[ctype[ev_case]]
     handler = np.empty(m_ev, dtype=object)
-    for dname, pool in DEPTS.items():
-        mm = ev_dept == dname
+    for k, (dname, pool) in enumerate(DEPTS.items()):
+        mm = ev_dept_i == k
         wts = rng.dirichlet(np.full(len(pool), 4.0))
         handler[mm] = np.array(pool, dtype=object)[rng.choice(len(pool), int(mm.sum()), p=wts)]
     handler[integ_ev] = INTEGRITY_HANDLER
@@ -810,8 +846,7 @@ def _petitions(rng: np.random.Generator, scale: float) -> tuple[pd.DataFrame, di
     first_of_day = np.r_[True, recv[1:] != recv[:-1]]
     grp_start = np.maximum.accumulate(np.where(first_of_day, np.arange(n), 0))
     seq = np.arange(n) - grp_start + 1
-    pid = ("XF" + pd.Series(np.char.replace(np.datetime_as_string(recv).astype(str), "-", ""), dtype=object)
-           + pd.Series(seq).astype(str).str.zfill(4)).values
+    pid = "XF" + _compact_dates(recv) + _digits(seq, 4)
 
     df = _text_frame({
         "信访件编号": pid,
