@@ -272,8 +272,11 @@ def _compact_dates(days: np.ndarray) -> np.ndarray:
 
 
 def _fmt_date(days: np.ndarray) -> np.ndarray:
-    out = np.datetime_as_string(days, unit="D").astype(str)
-    return np.where(np.isnat(days), "", out)
+    """datetime64[D] -> 'YYYY-MM-DD' (NaT -> ''), formatting each distinct day once."""
+    uniq, inv = np.unique(days, return_inverse=True)
+    text = np.array(np.datetime_as_string(uniq, unit="D").tolist(), dtype=object)
+    text[np.isnat(uniq)] = ""
+    return text[inv.ravel()]
 
 
 def id_check_digit(first17: str) -> str:
@@ -299,7 +302,8 @@ def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:
     ids = first17 + pd.Series(check, dtype=object)
     phones = (pd.Series(np.array(PHONE_PREFIXES)[rng.integers(0, len(PHONE_PREFIXES), n)], dtype=object)
               + pd.Series(_digits(rng.integers(0, 10**8, n), 8), dtype=object))
-    return pd.DataFrame({"name": names.values, "id": ids.values, "phone": phones.values})
+    return _text_frame({"name": names.to_numpy(dtype=object), "id": ids.to_numpy(dtype=object),
+                        "phone": phones.to_numpy(dtype=object)})
 
 
 def _lognormal(rng, median, sigma, n):
