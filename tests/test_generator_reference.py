@@ -49,3 +49,15 @@ def test_plain_csv_is_what_pandas_writes():
     for eol in ("\n", "\r\n"):
         text = generator._plain_csv(frame, eol)
         assert text is not None and text == frame.to_csv(index=False, lineterminator=eol)
+
+
+def test_formatting_helpers_match_the_old_formatting():
+    v = np.array([0, 7, 99999, 123456])
+    assert generator._digits(v, 5).tolist() == pd.Series(v).astype(str).str.zfill(5).tolist()
+    assert generator._digits(v[:3], 5).tolist() == ["00000", "00007", "99999"]
+    ts = np.array(["2024-03-05T14:02:37", "NaT", "2026-10-31T08:30:00", "2024-03-05T00:00:00"], dtype="datetime64[s]")
+    old = np.where(np.isnat(ts), "", np.char.replace(np.datetime_as_string(ts, unit="s").astype(str), "T", " "))
+    assert generator._fmt_ts(ts).tolist() == old.tolist()
+    days = ts.astype("datetime64[D]")
+    assert generator._fmt_date(days).tolist() == ["2024-03-05", "", "2026-10-31", "2024-03-05"]
+    assert generator._compact_dates(days[[0, 2]]).tolist() == ["20240305", "20261031"]
