@@ -25,7 +25,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DATASETS = ("land_use", "targets", "land_supply", "regions", "land_parcels")
 FROM, TO = "2026-08-01", "2026-10-31"
 VIEWS = ("land_tab_change", "land_tab_composition", "land_tab_cultivated", "land_tab_supply")
 
@@ -35,7 +34,10 @@ def load_avg() -> str:
 
 
 def build(work: Path, url: str, scale: float) -> None:
-    from etl.load import load_mapping
+    """The whole sample county (cases, petitions, land use, …: the pages need them) with `scale` × the parcels,
+    loaded through the real ETL (`landdesk etl run` on a copy of sources.yaml and its mappings)."""
+    import shutil
+    from etl.load import run_sources
     from etl.store import make_engine, upgrade
     from landdesk.settings import SAMPLE_DIR
     from sample_data.generator import generate
@@ -44,16 +46,15 @@ def build(work: Path, url: str, scale: float) -> None:
         t0 = time.perf_counter()
         counts = generate(exports, parcel_scale=scale)
         print(f"generate: {counts['land_parcels.gpkg']:,} parcel rows in {time.perf_counter() - t0:.1f} s")
-    maps = work / "mappings"
-    maps.mkdir(exist_ok=True)
-    for p in (SAMPLE_DIR / "mappings").glob("*.yaml"):
-        (maps / p.name).write_text(p.read_text(encoding="utf-8"), encoding="utf-8")
+    for folder in ("mappings", "reference"):
+        shutil.copytree(SAMPLE_DIR / folder, work / folder, dirs_exist_ok=True)
+    shutil.copy(SAMPLE_DIR / "sources.yaml", work / "sources.yaml")
     engine = make_engine(url)
     upgrade(engine)
-    for name in DATASETS:
-        t0 = time.perf_counter()
-        r = load_mapping(engine, maps / f"{name}.yaml")
-        print(f"  load {name}: {r.rows_loaded:,} rows ({r.status}) in {time.perf_counter() - t0:.1f} s")
+    t0 = time.perf_counter()
+    for r in run_sources(engine, work / "sources.yaml"):
+        print("  " + r.summary())
+    print(f"  etl run: {time.perf_counter() - t0:.1f} s")
     engine.dispose()
 
 
