@@ -14,35 +14,46 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from analytics.scope import Scope
+from etl import spatial
 from etl.schema import regions
 
-#: Display simplification tolerance in degrees (≈ 50 m): boundaries stay recognisable, payloads small.
-DISPLAY_TOLERANCE = 0.0005
+#: The map's width in screen pixels that display simplification is fitted to: a boundary keeps the detail of
+#: about one pixel of the drawn map (the view's extent / DISPLAY_PIXELS), no finer.
+DISPLAY_PIXELS = 1000
 SHAPE_COLUMNS = ["region_code", "name", "level", "population", "geometry"]
 
 
-def simplify(geojson_texts, tolerance: float = DISPLAY_TOLERANCE) -> list:
-    """GeoJSON texts simplified (topology kept) for display; None stays None."""
+def display_tolerance(geoms) -> float:
+    """The simplification tolerance (degrees) fitted to the view of these shapely geometries: one pixel of a
+    DISPLAY_PIXELS-wide map of their extent (0 when there is nothing to draw)."""
     import shapely
-    out = []
-    for text in geojson_texts:
-        if text is None:
-            out.append(None)
-            continue
-        g = shapely.simplify(shapely.from_geojson(text), tolerance, preserve_topology=True)
-        out.append(shapely.to_geojson(g))
-    return out
+    present = [g for g in geoms if g is not None]
+    if not present:
+        return 0.0
+    minx, miny, maxx, maxy = shapely.total_bounds(present)
+    return float(max(maxx - minx, maxy - miny)) / DISPLAY_PIXELS
+
+
+def simplify(geoms, tolerance: float | None = None) -> list:
+    """Shapely geometries simplified (topology kept) for display, as GeoJSON text; None stays None. The
+    tolerance defaults to the one fitted to the view of all of them (`display_tolerance`)."""
+    import shapely
+    tol = display_tolerance(geoms) if tolerance is None else tolerance
+    return [None if g is None else shapely.to_geojson(shapely.simplify(g, tol, preserve_topology=True))
+            for g in geoms]
 
 
 def region_shapes(conn: Connection, scope: Scope, level: str = "township",
-                  tolerance: float = DISPLAY_TOLERANCE) -> pd.DataFrame:
+                  tolerance: float | None = None) -> pd.DataFrame:
     """区划边界. Grain: one row per region of `level` (the scope's township only, when it has one) with its
-    population and its boundary as GeoJSON in EPSG:4490, simplified for display."""
-    q = select(*[regions.c[c] for c in SHAPE_COLUMNS]).where(regions.c.level == level).order_by(regions.c.region_code)
+    population and its boundary as GeoJSON in EPSG:4490, simplified for display at a tolerance fitted to the
+    view (`display_tolerance`). The boundaries are few (one per township); parcels are never drawn whole."""
+    cols = [regions.c[c] for c in SHAPE_COLUMNS[:-1]] + [spatial.geometry_select(conn, regions.c.geometry)]
+    q = select(*cols).where(regions.c.level == level).order_by(regions.c.region_code)
     if scope.township:
         q = q.where(regions.c.name == scope.township)
     df = pd.DataFrame(conn.execute(q).all(), columns=SHAPE_COLUMNS)
-    df["geometry"] = simplify(df["geometry"].tolist(), tolerance)
+    df["geometry"] = simplify(spatial.shapes(df["geometry"]), tolerance)
     return df
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, func, literal, literal_column, select
 from sqlalchemy.engine import Connection
 
 from analytics.scope import Scope
+from etl import spatial
 from etl.schema import land_parcels, land_use, regions
 
 MATRIX = ["from_code", "to_code", "area_ha", "parcels"]
@@ -135,7 +136,9 @@ def transfer_years(conn: Connection, scope: Scope) -> tuple[int | None, int | No
 
 
 def _l1(column):
-    return func.substr(column, 1, 2)
+    """The first-level class (two characters), with inline constants so that PostgreSQL sees the GROUP BY
+    expression as the selected one (bound parameters would make them differ)."""
+    return func.substr(column, literal_column("1"), literal_column("2"))
 
 
 def store_matrix(conn: Connection, scope: Scope, year_a: int | None = None, year_b: int | None = None) -> pd.DataFrame:
@@ -154,22 +157,33 @@ def store_matrix(conn: Connection, scope: Scope, year_a: int | None = None, year
          .select_from(joined).where(pa.c.year == year_a, *_where(conn, scope, pa))
          .group_by(_l1(pa.c.category_code), _l1(pb.c.category_code)))
     persisting = pd.DataFrame(conn.execute(q).all(), columns=MATRIX)
-    rest = [_unmatched(conn, scope, year_a, year_b), _unmatched(conn, scope, year_b, year_a)]
-    moved = overlay(*rest) if all(not r.empty for r in rest) else None
+    joined = int(persisting["parcels"].sum()) if len(persisting) else 0
+    moved = None
+    if all(n > joined for n in _counts(conn, scope, (year_a, year_b))):   # both years hold unmatched ids
+        rest = [_unmatched(conn, scope, year_a, year_b), _unmatched(conn, scope, year_b, year_a)]
+        moved = overlay(*rest) if all(not r.empty for r in rest) else None
     out = combine(persisting, moved)
     out.attrs.update(year_a=year_a, year_b=year_b)
     return out
 
 
+def _counts(conn: Connection, scope: Scope, years) -> list[int]:
+    """Parcels per survey year (the index on year answers it): when both equal the joined count, every id
+    persists and no geometry needs reading."""
+    t = land_parcels
+    got = dict(conn.execute(select(t.c.year, func.count()).where(t.c.year.in_(years), *_where(conn, scope))
+                            .group_by(t.c.year)).all())
+    return [int(got.get(y, 0)) for y in years]
+
+
 def _unmatched(conn: Connection, scope: Scope, year: int, other: int) -> pd.DataFrame:
     """The parcels of `year` whose id the `other` year lacks, with their geometries."""
-    import shapely
     t, o = land_parcels, land_parcels.alias("o")
     exists = select(literal(1)).where(o.c.parcel_id == t.c.parcel_id, o.c.year == other).exists()
-    q = select(t.c.parcel_id, t.c.category_code, t.c.area_ha, t.c.geometry).where(t.c.year == year, ~exists,
-                                                                                   *_where(conn, scope))
+    q = select(t.c.parcel_id, t.c.category_code, t.c.area_ha, spatial.geometry_select(conn, t.c.geometry)).where(
+        t.c.year == year, ~exists, *_where(conn, scope))
     df = pd.DataFrame(conn.execute(q).all(), columns=["parcel_id", "category_code", "area_ha", "geometry"])
-    df["geometry"] = [None if g is None else shapely.from_geojson(g) for g in df["geometry"]]
+    df["geometry"] = spatial.shapes(df["geometry"])
     return df
 
 

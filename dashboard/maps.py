@@ -85,6 +85,14 @@ def area_map(page, frame: pd.DataFrame, title_key: str, value_title: str, chart_
                         value_title, _tr("map_area_help"), chart_key, classes="natural")
 
 
+def cases_map(page, groups: pd.DataFrame) -> bool:
+    """Cases received (收件量) per township, in natural-break classes (volumes are skewed: the county seat)."""
+    if "township" not in groups or groups.empty:
+        return False
+    return township_map(page, groups, "township", "received", _tr("map_cases"), _tr("col_received"),
+                        _tr("map_cases_help"), "map_cases", classes="natural")
+
+
 def on_time_map(page, groups: pd.DataFrame) -> bool:
     """On-time rate (按期办结率) per township, in quantile classes."""
     if "township" not in groups or groups.empty:

@@ -194,6 +194,7 @@ calendar = Table(
 REGION_LEVELS = ("county", "township", "village")
 #: The one geographic CRS every stored geometry is in: CGCS2000 (国家2000大地坐标系), longitude/latitude degrees.
 STORE_CRS = "EPSG:4490"
+STORE_SRID = 4490
 
 regions = Table(
     "regions", metadata,
@@ -202,7 +203,7 @@ regions = Table(
     Column("level", String(20), nullable=False),
     Column("parent", String(20), nullable=True),
     Column("population", Integer, nullable=True),
-    Column("geometry", Text, nullable=True),     # GeoJSON text in STORE_CRS (portable: SQLite and PostgreSQL)
+    Column("geometry", Text, nullable=True),     # GeoJSON text in STORE_CRS, or PostGIS geometry (etl.spatial)
     _batch_fk(),
     CheckConstraint("level IN ('county', 'township', 'village')", name="level_known"),
     CheckConstraint("population IS NULL OR population >= 0", name="population_nonneg"),

@@ -67,6 +67,9 @@ VARIABLES: dict[str, tuple[str, str]] = {
                                   "retry)", "5"),
     "LANDDESK_MAP_TILES": ("an XYZ raster tile URL ({z}/{x}/{y}) drawn under the maps as a basemap (a server the "
                            "dashboard's users can reach)", "none: boundaries on a plain background, fully offline"),
+    "LANDDESK_POSTGIS": ("auto: on a PostgreSQL server that offers the postgis extension, `landdesk db upgrade` "
+                         "creates it (when the role may) and stores geometry as PostGIS geometry(…, 4490); off: "
+                         "geometry stays GeoJSON text (as in SQLite). Decided when the store is upgraded", "auto"),
     "LANDDESK_ETL_CHUNK_ROWS": ("records a load reads and processes at a time: a bigger CSV or XES source is streamed "
                                 "in chunks of this size (still one transaction), which bounds the load's memory",
                                 str(200_000)),
@@ -103,6 +106,7 @@ class Settings:
     delivery_backoff: float = 5.0
     map_tiles: str | None = None       # XYZ tile URL of the maps' optional basemap
     etl_chunk_rows: int = ETL_CHUNK_ROWS
+    postgis: str = "auto"              # auto | off: PostGIS geometry columns when the server offers them
 
 
 def _env(name: str) -> str | None:
@@ -161,7 +165,15 @@ def settings() -> Settings:
         delivery_backoff=_number("LANDDESK_DELIVERY_BACKOFF", 5.0, 0, 3600),
         map_tiles=_env("LANDDESK_MAP_TILES"),
         etl_chunk_rows=_chunk_rows(_env("LANDDESK_ETL_CHUNK_ROWS")),
+        postgis=_postgis(_env("LANDDESK_POSTGIS")),
     )
+
+
+def _postgis(text: str | None) -> str:
+    value = (text or "auto").lower()
+    if value not in ("auto", "off"):
+        raise LandDeskError(f"LANDDESK_POSTGIS {text!r} is neither auto nor off.")
+    return value
 
 
 def _idle_hours(text: str | None) -> float:

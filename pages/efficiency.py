@@ -55,7 +55,11 @@ def comparison() -> None:
                          horizontal=True, percent=True, color=charts.PALETTE[2], height=380)
         event2 = chart(fig, tr("eff_chart_on_time_help"), key="eff_ontime_chart", select=True)
     if by == "township":
-        maps.on_time_map(page, groups)
+        left, right = st.columns(2)
+        with left:
+            maps.cases_map(page, groups)
+        with right:
+            maps.on_time_map(page, groups)
     table(groups.drop(columns=["label", "period_start", "period_end"]), f"case-efficiency-{by}",
           cols(by, "received", "completed", "throughput_median", "throughput_mean", "throughput_p90", "on_time_rate",
                "on_time_rate_statutory", "overdue", "limit_compression", "actual_vs_promised_median", "instant_rate",

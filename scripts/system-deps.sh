@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Debian packages the briefing and the browser tests need: Chromium (kaleido charts, Playwright),
 # Noto CJK fonts (charts, PDF), poppler-utils (PDF checks), PostgreSQL (store tests), graphviz (`dot`: the
-# process map as SVG/PNG downloads). Installs only what is missing.
+# process map as SVG/PNG downloads), PostGIS (geometry columns of a PostgreSQL store; tests/test_postgis.py).
+# Installs only what is missing.
 set -euo pipefail
 need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+for pgdir in /usr/share/postgresql/*/; do      # PostGIS for each installed server version (Debian: -postgis-3)
+  [ -d "$pgdir" ] || continue
+  v=$(basename "$pgdir")
+  [ -f "$pgdir/extension/postgis.control" ] || need+=("postgresql-$v-postgis-3")
+done
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)

@@ -17,6 +17,7 @@ from pyproj import Transformer  # noqa: E402
 
 from analytics import transfer as tr  # noqa: E402
 from etl import schema as S  # noqa: E402
+from etl import spatial  # noqa: E402
 from etl.load import LoadError, load_mapping  # noqa: E402
 
 
@@ -83,7 +84,7 @@ def test_parcels_from_gauss_kruger_file_are_stored_in_cgcs2000(engine, tmp_path,
     res = load_mapping(engine, m)
     assert (res.status, res.rows_loaded, res.rows_rejected) == ("loaded", 2, 0)
     with engine.connect() as conn:
-        rows = conn.execute(select(S.land_parcels).order_by(S.land_parcels.c.parcel_id)).mappings().all()
+        rows = spatial.read(conn, S.land_parcels).to_dict("records")
     assert [r["category_code"] for r in rows] == ["0101", "0702"]
     assert [r["area_ha"] for r in rows] == [pytest.approx(1.0), pytest.approx(1.0)]
     g = shapely.from_geojson(rows[0]["geometry"])
@@ -133,7 +134,7 @@ def test_regions_from_geojson_with_levels_and_population(engine, tmp_path):
     assert load_mapping(engine, m).rows_loaded == 3
     with engine.connect() as conn:
         got = {r.region_code: (r.level, r.parent, r.population, json.loads(r.geometry)["type"])
-               for r in conn.execute(select(S.regions))}
+               for r in spatial.read(conn, S.regions).itertuples()}
     assert got == {"331199": ("county", None, 100, "Polygon"), "331199001": ("township", "331199", 60, "Polygon"),
                    "331199002": ("township", "331199", 40, "Polygon")}
 

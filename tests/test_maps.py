@@ -24,6 +24,33 @@ def test_natural_breaks_find_the_gaps():
     assert geo.diverging_limit([-0.3, 0.1, np.nan]) == pytest.approx(0.3)
 
 
+def test_legend_classes_by_hand():
+    # quantiles of 1..10 in 4 classes: positions 0, 2.25, 4.5, 6.75, 9 of the sorted values, interpolated
+    assert geo.quantile_breaks(range(1, 11), 4) == [1.0, 3.25, 5.5, 7.75, 10.0]
+    # a value on an edge belongs to the class above it; the last edge closes the last class
+    assert list(geo.classify([1, 3.25, 3.3, 7.7, 10], [1.0, 3.25, 5.5, 7.75, 10.0])) == [0, 1, 1, 2, 3]
+    # Jenks on 1 2 4 5 9 10: three classes {1,2} {4,5} {9,10} (within-class squared deviations 0.5 each, 1.5 in
+    # all); two classes: {1,2,4,5} {9,10} (10 + 0.5 = 10.5, against {1,2} {4,5,9,10}: 0.5 + 26 = 26.5)
+    v = [10, 1, 5, 2, 9, 4]
+    assert geo.natural_breaks(v, 3) == [1.0, 4.0, 9.0, 10.0]
+    assert geo.natural_breaks(v, 2) == [1.0, 9.0, 10.0]
+    # a change: the scale is symmetric around 0 at the largest absolute change, so a loss of 3% and a gain of
+    # 3% are equally strong, and a gain of 1% sits a sixth of the way from the middle to the end
+    lim = geo.diverging_limit([-0.03, 0.01, 0.0])
+    assert lim == pytest.approx(0.03) and (0.01 + lim) / (2 * lim) == pytest.approx(0.5 + 1 / 6)
+
+
+def test_display_tolerance_is_one_pixel_of_the_view():
+    boxes = [shapely.box(119.8, 28.3, 120.0, 28.4), shapely.box(120.0, 28.3, 120.3, 28.35)]    # 0.5° wide
+    assert geo.display_tolerance(boxes) == pytest.approx(0.5 / geo.DISPLAY_PIXELS)
+    assert geo.display_tolerance([None]) == 0.0
+    # a wiggly boundary loses the wiggles below a pixel, keeps its area
+    ring = shapely.Point(120, 28.4).buffer(0.1, quad_segs=256)
+    simple = shapely.from_geojson(geo.simplify([ring])[0])
+    assert len(shapely.get_coordinates(simple)) < len(shapely.get_coordinates(ring)) / 4
+    assert simple.area == pytest.approx(ring.area, rel=0.01)
+
+
 def test_per_10k():
     got = geo.per_10k(pd.Series([5, 3, 1]), pd.Series([10_000, 0, None]))
     assert got.iloc[0] == 5 and got.iloc[1:].isna().all()
@@ -124,10 +151,38 @@ def test_the_change_map_shows_the_planted_cultivated_loss(on_sample):
     assert set(worst) == {"城关镇", "东坪镇"} and z["城关镇"] < -0.01
 
 
-def test_petitions_and_efficiency_maps(on_sample):
+def test_the_target_map_shows_the_planted_townships_nearest_their_target(on_sample):
+    from tests.test_pages import open_view, run
+    at = run("landuse", open_view("landuse", "land_tab_cultivated"))
+    fig = _maps(at)[0]
+    gap = dict(zip(fig.layout.meta["names"], fig.layout.meta["values"]))
+    assert set(sorted(gap, key=gap.get)[:2]) == {"城关镇", "东坪镇"}
+
+
+def test_petitions_and_efficiency_maps(on_sample, sample_store_url):
+    import datetime as dt
+    from analytics.exports import run_export
+    from analytics.scope import Scope
+    from etl.store import make_engine
     from tests.test_pages import run
     at = run("petitions")
     assert not at.exception, [e.message for e in at.exception]
     assert len(_maps(at)) == 1
-    at = run("efficiency", {"eff_by": "township"})
+    at = run("efficiency")
+    assert not _maps(at)                          # grouped by case type: no map
+    at.button_group(key="eff_by").set_value("township").run()
     assert not at.exception, [e.message for e in at.exception]
+    found = {f.layout.title.text: f.layout.meta for f in _maps(at)}
+    assert set(found) == {"各乡镇收件量", "各乡镇按期办结率"}
+    # the maps show the case-efficiency export's by-township figures for the page's period, township by township
+    from tests.test_pages import FROM, TO
+    engine = make_engine(sample_store_url)
+    want = run_export(engine, "case-efficiency", Scope(dt.date.fromisoformat(FROM), dt.date.fromisoformat(TO)),
+                      by="township").set_index("township")
+    engine.dispose()
+    for title, column in (("各乡镇收件量", "received"), ("各乡镇按期办结率", "on_time_rate")):
+        meta = found[title]
+        assert len(meta["names"]) == 12
+        got = {n: v for n, v in zip(meta["names"], meta["values"]) if v is not None}
+        assert got and got == pytest.approx({n: float(want.loc[n, column]) for n in got}), title
+    assert meta["classes"] and len(meta["classes"]) <= 5          # the on-time rate's quantile classes
