@@ -12,10 +12,10 @@ for pgdir in /usr/share/postgresql/*/; do      # PostGIS for each installed serv
   [ -f "$pgdir/extension/postgis.control" ] || need+=("postgresql-$v-postgis-3")
 done
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -ci "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
-ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+ldconfig -p 2>/dev/null | grep -c libpango-1.0 >/dev/null || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: please install ${need[*]} (Debian/Ubuntu: apt-get install ${need[*]}); the tests that need them will skip" >&2
