@@ -125,3 +125,15 @@ EXPORTS = [
                                "English (from the schema; the period does not apply); one row per dataset × field",
            _fields),
 ]
+
+
+def docs_table() -> str:
+    """docs/catalogue.md's field table, built from the schema and the catalogues (a test checks the document holds
+    exactly this, so the document, the page and the export say the same)."""
+    rows = ["| dataset | field | 名称 · name | type | 单位 · unit | key | 含义 · meaning |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in dictionary().itertuples(index=False):
+        unit = f"{r.unit_zh} · {r.unit_en}" if isinstance(r.unit_zh, str) else ""
+        rows.append(f"| `{r.dataset}` | `{r.field}` | {r.label_zh} · {r.label_en} | {r.type} | {unit} | "
+                    f"{'✓' if r.key else ''} | {r.meaning_zh}<br>{r.meaning_en} |")
+    return "\n".join(rows)

@@ -31,5 +31,5 @@ choice = st.selectbox(tr("dict_fields_of"), [None] + names, key="dict_dataset",
 if choice is not None:
     fields = fields[fields["dataset"] == choice]
 fields = fields.assign(label=fields["label_" + lg], unit=fields["unit_" + lg], meaning=fields["meaning_" + lg])
-labels = cols("dataset", "label", "field", "type", "unit", "key", "nullable", "meaning")
+labels = cols("dataset", "label", "type", "unit", "key", "nullable", "meaning")   # codes: the export
 table(fields[list(labels)], "catalogue-fields" if choice is None else f"catalogue-fields-{choice}", labels)

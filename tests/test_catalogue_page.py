@@ -117,3 +117,12 @@ def test_the_page_lays_out_the_dictionary(on_sample, engine, lang):  # noqa: F81
     only = at.dataframe[1].value
     assert set(only[t("col_dataset", lang)]) == {t("dataset_petitions", lang)}
     assert len(only) == len([c for c in petitions.columns if c.name != "batch_id"])
+
+
+def test_docs_hold_the_dictionary():
+    """docs/catalogue.md's field table is the one analytics.catalogue builds (regenerate it when a field changes)."""
+    from pathlib import Path
+
+    from analytics.catalogue import docs_table
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "catalogue.md").read_text(encoding="utf-8")
+    assert docs_table() in doc, "docs/catalogue.md's field table differs from analytics.catalogue: regenerate it"
