@@ -66,3 +66,15 @@ def test_help_is_the_catalogue_s_definition(on_sample):  # noqa: F811
         config = json.loads(at.dataframe[1].proto.columns)
         assert config[t("col_meaning", lang)]["help"] == t("col_meaning_help", lang)
         assert config[t("col_type", lang)]["help"] == t("col_type_help", lang)
+
+
+def test_every_column_label_has_its_definition():
+    """Beyond the walk (tables shown only after a click: drill-downs, rejects, the briefing archive): each column
+    label of the catalogues has its one-line definition, in every language."""
+    from landdesk.i18n import LANGS, catalogue
+    for lang in LANGS:
+        cat = catalogue(lang)
+        lacking = [k for k in cat if k.startswith("col_") and not k.endswith("_help") and k + "_help" not in cat]
+        assert not lacking, (lang, lacking)
+        assert all(str(cat[k + "_help"]).strip() and cat[k + "_help"] != cat[k] for k in cat
+                   if k.startswith("col_") and not k.endswith("_help")), lang
