@@ -21,7 +21,7 @@ from landdesk.errors import LandDeskError
 MODULES = ("analytics.kpis", "analytics.efficiency", "analytics.bottlenecks", "analytics.petitions",
            "analytics.landuse", "analytics.projections", "analytics.integrity", "analytics.spikes",
            "analytics.topics", "analytics.geo", "analytics.dfg", "analytics.resources", "analytics.timeviews",
-           "analytics.conformance")
+           "analytics.conformance", "analytics.catalogue")
 DIMENSIONS = ("case_type", "service_item", "department", "township", "channel", "system", "period")
 
 

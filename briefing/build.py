@@ -213,7 +213,8 @@ def _flow_section(ctx: _Ctx):
     labels = {"received": ctx.tr("received"), "closed": ctx.tr("closed"), "week": ctx.tr("week"),
               "count": f"{ctx.tr('count_cases')} ({ctx.tr('unit_cases')})"}
     sec.charts.append(Chart("trend", ctx.tr("brief_chart_trend", n=ctx.n(TREND_WEEKS)),
-                            ch.trend_figure(flow, labels, ctx.tr("brief_chart_trend", n=ctx.n(TREND_WEEKS)))))
+                            ch.trend_figure(flow, labels, ctx.tr("brief_chart_trend", n=ctx.n(TREND_WEEKS)),
+                                            lang=ctx.lang)))
     recent = flow.tail(BOTTLENECK_WEEKS)
     cols = [ctx.tr("week"), ctx.tr("received"), ctx.tr("closed"), ctx.tr("brief_col_net")]
     has_backlog = "backlog" in recent.columns
@@ -256,7 +257,7 @@ def _bottleneck_section(ctx: _Ctx):
     title = ctx.tr("brief_chart_bottlenecks", n=ctx.n(BOTTLENECK_WEEKS))
     sec.charts.append(Chart("bottlenecks", title, ch.bar_figure(
         [str(s) for s in top["stage"]], [round(float(x), 1) for x in top["impact_total"]], title,
-        ctx.tr("brief_col_impact", unit=unit), height=max(260, 60 + 36 * len(top)))))
+        ctx.tr("brief_col_impact", unit=unit), height=max(260, 60 + 36 * len(top)), lang=ctx.lang)))
     first = bn.iloc[0]
     vals = [str(first["stage"]), fmt_count(first["count"], ctx.lang), fmt_number(first["median"]),
             fmt_number(first["impact_total"])]
@@ -310,7 +311,7 @@ def _petition_section(ctx: _Ctx):
     title = ctx.tr("brief_chart_petitions")
     sec.charts.append(Chart("petitions", title, ch.bar_figure(
         list(by_topic.index), [int(x) for x in by_topic.values], title, ctx.tr("brief_col_count"),
-        height=max(260, 60 + 36 * len(by_topic)))))
+        height=max(260, 60 + 36 * len(by_topic)), lang=ctx.lang)))
     by_town = _week_counts(ctx, ctx.scope, "township")
     sentences = []
     if len(by_town):
@@ -503,7 +504,7 @@ def _forecast_section(ctx: _Ctx):
               "band": ctx.tr("brief_col_interval"), "week": ctx.tr("week"),
               "count": f"{ctx.tr('count_cases')} ({ctx.tr('unit_cases')})"}
     title = ctx.tr("brief_chart_forecast")
-    sec.charts.append(Chart("forecast", title, ch.forecast_figure(history, fc, labels, title)))
+    sec.charts.append(Chart("forecast", title, ch.forecast_figure(history, fc, labels, title, lang=ctx.lang)))
     first = fc.iloc[0]
     vals = [fmt_count(round(first["yhat"]), lang), fmt_count(round(first["lower"]), lang),
             fmt_count(round(first["upper"]), lang)]

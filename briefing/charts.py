@@ -17,6 +17,7 @@ import threading
 import pandas as pd
 
 from briefing.model import Chart
+from landdesk.chartlocale import localize
 from landdesk.fmt import chart_text
 
 #: The dashboard's font stack (dashboard/ui.py CJK_FONT); Noto Sans CJK comes from fonts-noto-cjk.
@@ -39,14 +40,15 @@ def browser_path() -> str | None:
     return None
 
 
-def _layout(fig, title: str, width: int, height: int):
+def _layout(fig, title: str, width: int, height: int, lang: str):
+    """The briefing's look, and the language's date ticks and 万/亿 numbers (landdesk.chartlocale, as on the pages)."""
     fig.update_layout(title=title, font_family=CJK_FONT, margin=dict(l=10, r=10, t=50, b=10),
                       legend_title_text="", width=width, height=height, template="plotly_white",
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
-    return fig
+    return localize(fig, lang)
 
 
-def trend_figure(flow: pd.DataFrame, labels: dict[str, str], title: str, width=900, height=380):
+def trend_figure(flow: pd.DataFrame, labels: dict[str, str], title: str, width=900, height=380, *, lang: str = "zh"):
     """每周收件与办结 — the cockpit page's trend figure (received and completed per ISO week)."""
     import plotly.graph_objects as go
 
@@ -55,13 +57,13 @@ def trend_figure(flow: pd.DataFrame, labels: dict[str, str], title: str, width=9
                     line_color=COLOURS["received"])
     fig.add_scatter(x=flow["week"], y=flow["closed"], name=labels["closed"], mode="lines+markers",
                     line_color=COLOURS["closed"])
-    fig.update_xaxes(title=labels["week"], tickformat="%m-%d")
+    fig.update_xaxes(title=labels["week"])
     fig.update_yaxes(title=labels["count"], rangemode="tozero")
-    return _layout(fig, title, width, height)
+    return _layout(fig, title, width, height, lang)
 
 
 def bar_figure(categories: list[str], values: list[float], title: str, value_title: str,
-               width=900, height=380, highlight_first=True):
+               width=900, height=380, highlight_first=True, *, lang: str = "zh"):
     """A horizontal ranking bar chart, largest at the top (bottleneck impact, petitions by topic)."""
     import plotly.graph_objects as go
 
@@ -71,11 +73,11 @@ def bar_figure(categories: list[str], values: list[float], title: str, value_tit
                            textposition="outside", cliponaxis=False))
     fig.update_xaxes(title=value_title, rangemode="tozero")
     fig.update_yaxes(automargin=True)
-    return _layout(fig, title, width, height)
+    return _layout(fig, title, width, height, lang)
 
 
 def forecast_figure(history: pd.DataFrame, fc: pd.DataFrame, labels: dict[str, str], title: str,
-                    width=900, height=380):
+                    width=900, height=380, *, lang: str = "zh"):
     """History of weekly arrivals and the forecast with its 80 % interval."""
     import plotly.graph_objects as go
 
@@ -88,9 +90,9 @@ def forecast_figure(history: pd.DataFrame, fc: pd.DataFrame, labels: dict[str, s
                     name=labels["band"], hoverinfo="skip")
     fig.add_scatter(x=fc["ds"], y=fc["yhat"], name=labels["forecast"], mode="lines+markers",
                     line=dict(color=COLOURS["forecast"], dash="dash"))
-    fig.update_xaxes(title=labels["week"], tickformat="%m-%d")
+    fig.update_xaxes(title=labels["week"])
     fig.update_yaxes(title=labels["count"], rangemode="tozero")
-    return _layout(fig, title, width, height)
+    return _layout(fig, title, width, height, lang)
 
 
 # ---------- rendering ----------

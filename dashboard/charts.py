@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from landdesk.chartlocale import localize as _localize
 from landdesk.fmt import chart_text as label_text
 
 CJK_FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -230,46 +231,9 @@ def stacked_share(df: pd.DataFrame, x: str, group: str, value: str, title: str, 
     return layout(fig, title, height)
 
 
-def _is_dates(values) -> bool:
-    """True when a trace's x values are days or times (datetime, date, Timestamp or an ISO date string)."""
-    import datetime as dt
-    first = next((v for v in (values if values is not None else ()) if v is not None), None)
-    if isinstance(first, (dt.date, np.datetime64, pd.Timestamp)):
-        return True
-    return isinstance(first, str) and len(first) >= 10 and first[4] == "-" and first[7] == "-" and first[:4].isdigit()
-
-
-def _nice_ticks(top: float, n: int = 5) -> list[float]:
-    """About `n` round tick values from 0 to `top`."""
-    if not top or top <= 0 or not math.isfinite(top):
-        return []
-    raw = top / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    return [i * step for i in range(int(top // step) + 2)]
-
-
 def localize(fig: go.Figure, lang: str) -> go.Figure:
-    """Make a figure read in `lang`: date axes ticked and hovered as 10月5日 / 2026年10月 (5 Oct / Oct 2026), a
-    Chinese value axis from ten thousand up ticked in 万/亿 (precomputed tick text), and the number separators of
-    the language. The one place the pages (dashboard.ui.chart) and the briefing localize their charts."""
-    from landdesk.fmt import DATE_TICKS, fmt_axis_number
-    formats = DATE_TICKS.get(lang, DATE_TICKS["en"])
-    month_ms = 28 * 86_400_000
-    fig.update_layout(separators=".,")
-    if any(_is_dates(getattr(tr, "x", None)) for tr in fig.data if getattr(tr, "orientation", None) != "h"):
-        fig.update_xaxes(tickformatstops=[dict(dtickrange=[None, month_ms], value=formats["day"]),
-                                          dict(dtickrange=[month_ms, None], value=formats["month"])],
-                         hoverformat=formats["hover"])
-    if lang == "zh":
-        ys = [v for tr in fig.data if getattr(tr, "orientation", None) != "h" and getattr(tr, "y", None) is not None
-              and tr.type in ("scatter", "bar") for v in tr.y if isinstance(v, (int, float, np.number))
-              and math.isfinite(v)]
-        top = max(ys, default=0)
-        if top >= 1e4 and fig.layout.yaxis.tickformat not in (".0%", ".1%") and fig.layout.barmode != "stack":
-            ticks = _nice_ticks(top)
-            fig.update_yaxes(tickmode="array", tickvals=ticks, ticktext=[fmt_axis_number(v, lang) for v in ticks])
-    return fig
+    """The figure in `lang` (landdesk.chartlocale.localize: the rules the briefing's charts follow too)."""
+    return _localize(fig, lang)
 
 
 __all__ = ["CJK_FONT", "localize", "bar", "box", "box_stats", "forecast", "grouped_bars", "heatmap", "layout", "lines",

@@ -349,3 +349,11 @@ def _land_years(key: str, township: str | None) -> list[int]:
 def land_scope(scope: Scope, year_a: int, year_b: int) -> Scope:
     """The scope a land-use question runs on: whole surveyed years year_a..year_b, same township."""
     return Scope(dt.date(year_a, 1, 1), dt.date(year_b, 12, 31), township=scope.township)
+
+
+def dictionary(key: str, name: str) -> pd.DataFrame:
+    """A data-dictionary export (`catalogue`: datasets; `catalogue-fields`: fields) through the service layer as
+    the session's principal; the period does not apply (a township officer's row counts are their township's)."""
+    principal, client = _who()
+    today = dt.date.today()
+    return _read(key, name, Scope(today, today), "workdays", None, principal, _client=client)

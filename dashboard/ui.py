@@ -15,6 +15,7 @@ from analytics.periods import (COMPARES, DEFAULT_COMPARE, DEFAULT_PRESET, PRESET
 from analytics.scope import Scope
 from landdesk.i18n import DEFAULT_LANG, LANGS, has, keys, language_name, t
 from landdesk.fmt import DASH, fmt_count, fmt_model, missing, to_area_unit
+from landdesk.colspec import column_help
 from landdesk.kpispec import KPI_SPEC, fmt_change, fmt_kpi, kpi_help
 from landdesk.pages import PAGES
 
@@ -562,6 +563,7 @@ CODED: dict[str, tuple[str, ...]] = {
     "overdue": ("bool_",),
     "on_time": ("bool_",),
     "level": ("region_level_",),
+    "type": ("field_type_",),
 }
 
 
@@ -658,7 +660,8 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
     config = {}
     for original in df.columns:
         label = (column_labels or {}).get(original, original)
-        helped = has(f"col_{original}_help")     # the column's one-line definition, as the column header's tooltip
+        helped = column_help(str(original), lang())   # the column's one-line definition (landdesk.colspec), as the
+                                                       # column header's tooltip
         if str(original).endswith(("_rate", "share", "_pct_share", "participation", "compression")) and \
                 pd.api.types.is_float_dtype(df[original]):
             config[label] = st.column_config.NumberColumn(format="percent")
@@ -671,7 +674,7 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
             midnight = len(t) > 0 and bool((t == t.dt.normalize()).all())
             config[label] = st.column_config.DatetimeColumn(format="YYYY-MM-DD" if midnight else "YYYY-MM-DD HH:mm")
         if helped:
-            config.setdefault(label, st.column_config.Column())["help"] = tr(f"col_{original}_help")
+            config.setdefault(label, st.column_config.Column())["help"] = helped
     # the grid draws an empty number or time as "None" whatever its format: such a column is shown as its
     # formatted text with the dash (right-aligned like a number); the downloads keep the numbers
     data = shown.copy()

@@ -83,6 +83,8 @@ class ScriptRuns:
         self._msg = ForwardMsg
         self._done = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
         self.count = 0
+        self.started = 0      # runs begun (a `new_session` message opens each run)
+        self.ended = 0        # runs ended in any way (finished, stopped early for a rerun, compile error)
         page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
 
     def _frame(self, payload) -> None:
@@ -93,8 +95,18 @@ class ScriptRuns:
             msg.ParseFromString(payload)
         except Exception:  # noqa: BLE001 - not a ForwardMsg: ignore
             return
-        if msg.WhichOneof("type") == "script_finished" and msg.script_finished in self._done:
-            self.count += 1
+        kind = msg.WhichOneof("type")
+        if kind == "new_session":
+            self.started += 1
+        elif kind == "script_finished":
+            self.ended += 1
+            if msg.script_finished in self._done:
+                self.count += 1
+
+    @property
+    def idle(self) -> bool:
+        """At least one run finished and none is under way."""
+        return self.count > 0 and self.ended >= self.started
 
     def wait(self, page, after: int, timeout_ms: float = 60_000) -> None:
         """Until more than `after` runs have finished (sync API)."""
@@ -111,3 +123,50 @@ class ScriptRuns:
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"no Streamlit run finished within {timeout_ms / 1000:.0f} s")
             await page.wait_for_timeout(20)
+
+
+#: True once the page shows its final state: the title `arg` (the page's h1), no element left stale by a rerun, no
+#: spinner or skeleton, the status widget not running, every Plotly chart drawn and every table's grid built.
+SETTLED_JS = """title => {
+  const main = document.querySelector('[data-testid=stMain]');
+  if (!main) return false;
+  const h1 = main.querySelector('[data-testid=stMainBlockContainer] h1');
+  if (!h1 || !h1.textContent.trim().startsWith(title)) return false;
+  if (document.querySelector('[data-stale=true]')) return false;
+  if (main.querySelector('[data-testid=stSpinner], [data-testid=stSkeleton]')) return false;
+  const status = document.querySelector('[data-testid=stStatusWidget]');
+  if (status && status.innerText.includes('Running')) return false;
+  const charts = [...main.querySelectorAll('[data-testid=stPlotlyChart]')];
+  if (!charts.every(c => c.querySelector('.main-svg'))) return false;
+  const grids = [...main.querySelectorAll('[data-testid=stDataFrame]')];
+  return grids.every(g => g.querySelector('table, canvas'));
+}"""
+#: The page's visible text and drawn chart texts as one string, to see it stop changing.
+SNAPSHOT_JS = """() => {
+  const main = document.querySelector('[data-testid=stMain]');
+  return main ? main.innerText.length + ':' + main.querySelectorAll('.js-plotly-plot text').length + ':'
+               + main.querySelectorAll('[data-testid=stDataFrame] td').length : '';
+}"""
+
+
+def settle(page, runs: "ScriptRuns", title: str, timeout_ms: float = 300_000, quiet: int = 3) -> None:
+    """Until a Streamlit page has settled: a run finished and none under way (the websocket's messages), the
+    page's final state drawn (SETTLED_JS for `title`), and its content the same on `quiet` polls in a row 250 ms
+    apart (charts and grids draw after the run). Waits as long as the machine needs, up to `timeout_ms`; it
+    asserts nothing itself."""
+    deadline = time.perf_counter() + timeout_ms / 1000
+    last, same = None, 0
+    while True:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the page {title!r} did not settle within {timeout_ms / 1000:.0f} s "
+                               f"(runs started {runs.started}, ended {runs.ended}, finished {runs.count})")
+        ready = runs.idle and page.evaluate(SETTLED_JS, title)
+        snap = page.evaluate(SNAPSHOT_JS) if ready else None
+        if ready and snap == last:
+            same += 1
+            if same >= quiet:
+                return
+        else:
+            same = 0
+        last = snap
+        page.wait_for_timeout(250)

@@ -28,6 +28,7 @@ PAGES: dict[str, Page] = {p.key: p for p in (
     Page("petitions", ":material/forum:", "nav_petitions", "pet"),
     Page("landuse", ":material/map:", "nav_land", "land"),
     Page("forecasts", ":material/trending_up:", "nav_forecasts", "fc"),
+    Page("catalogue", ":material/menu_book:", "nav_data"),
     Page("data", ":material/database:", "nav_data"),
     Page("briefing", ":material/description:", "nav_data"),
     Page("audit", ":material/policy:", "nav_admin"),
@@ -37,4 +38,4 @@ PAGES: dict[str, Page] = {p.key: p for p in (
 #: The analysis pages every analytics role sees (a township officer limited to their township).
 ANALYTICS_PAGES = ("cockpit", "efficiency", "bottlenecks", "petitions", "landuse", "forecasts")
 #: The pages of a signed-in staff session that the tests and the load benchmark browse.
-STAFF_PAGES = ANALYTICS_PAGES + ("data", "briefing")
+STAFF_PAGES = ANALYTICS_PAGES + ("catalogue", "data", "briefing")

@@ -14,13 +14,14 @@ from landdesk.pages import ANALYTICS_PAGES
 #: the admin pages and the public disclosure page.
 
 #: The pages each role sees, in navigation order. A township officer sees the leader's analytics
-#: pages limited to their township (row-level scope), but not the county-wide weekly briefing.
+#: pages limited to their township (row-level scope), but not the county-wide weekly briefing. Every staff role sees
+#: the data dictionary (数据目录: datasets, fields, freshness; an officer's row counts are their township's).
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "leader": ANALYTICS_PAGES + ("briefing",),
-    "planner": ("cockpit", "landuse", "forecasts"),
-    "analyst": ANALYTICS_PAGES + ("data", "briefing"),
-    "township_officer": ANALYTICS_PAGES,
-    "admin": ANALYTICS_PAGES + ("data", "briefing", "audit", "users"),
+    "leader": ANALYTICS_PAGES + ("catalogue", "briefing"),
+    "planner": ("cockpit", "landuse", "forecasts", "catalogue"),
+    "analyst": ANALYTICS_PAGES + ("catalogue", "data", "briefing"),
+    "township_officer": ANALYTICS_PAGES + ("catalogue",),
+    "admin": ANALYTICS_PAGES + ("catalogue", "data", "briefing", "audit", "users"),
     "public": ("public",),
 }
 

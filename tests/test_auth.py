@@ -186,9 +186,10 @@ def test_verification_time_does_not_reveal_whether_an_account_exists(sqlite_engi
 def test_roles_pages_and_capabilities():
     assert set(auth.ROLE_PAGES) == set(ROLES) | {"public"}
     leader = set(auth.ROLE_PAGES["leader"])
-    assert leader == set(pages.ANALYTICS_PAGES) | {"briefing"}
-    assert set(auth.ROLE_PAGES["planner"]) == {"landuse", "forecasts", "cockpit"}
-    assert set(auth.ROLE_PAGES["township_officer"]) == set(pages.ANALYTICS_PAGES)
+    assert leader == set(pages.ANALYTICS_PAGES) | {"catalogue", "briefing"}
+    assert set(auth.ROLE_PAGES["planner"]) == {"landuse", "forecasts", "cockpit", "catalogue"}
+    assert set(auth.ROLE_PAGES["township_officer"]) == set(pages.ANALYTICS_PAGES) | {"catalogue"}
+    assert all("catalogue" in p for role, p in auth.ROLE_PAGES.items() if role != "public")   # the data dictionary
     assert {"data", "briefing"} <= set(auth.ROLE_PAGES["analyst"])
     assert {"audit", "users", "data"} <= set(auth.ROLE_PAGES["admin"])
     assert auth.ROLE_PAGES["public"] == ("public",)

@@ -43,3 +43,49 @@ def test_axis_numbers():
     assert fmt_axis_number(300_000_000, "zh") == "3亿"
     assert fmt_axis_number(25_000, "en") == "25,000"
     assert fmt_axis_number(float("nan"), "zh") == "—"
+
+
+# ---------- the briefing's charts follow the same rules (landdesk.chartlocale) ----------
+
+def _briefing_chart(sample_store_url, lang: str, key: str):
+    from briefing import build_briefing
+    from etl.store import make_engine
+    engine = make_engine(sample_store_url)
+    try:
+        briefing = build_briefing(engine, "2026-W43", lang)
+    finally:
+        engine.dispose()
+    return next(c for c in briefing.charts if c.key == key)
+
+
+@pytest.mark.parametrize("lang,day,month", [("zh", "%-m月%-d日", "%Y年%-m月"), ("en", "%-d %b", "%b %Y")])
+def test_briefing_trend_chart_has_the_language_s_date_ticks(sample_store_url, lang, day, month):
+    chart = _briefing_chart(sample_store_url, lang, "trend")
+    axis = json.loads(chart.figure.to_json())["layout"]["xaxis"]
+    assert {s["value"] for s in axis["tickformatstops"]} == {day, month}
+    assert "tickformat" not in axis          # a fixed "%m-%d" would win over the language's formats
+
+
+def test_briefing_trend_chart_ticks_read_in_chinese(sample_store_url):
+    """The tick labels Plotly actually draws (the SVG's text, not its pixels) are 10月5日-style days in Chinese."""
+    import asyncio
+    import re
+
+    from briefing.charts import browser_path
+    try:
+        import kaleido
+    except ImportError:
+        pytest.skip("kaleido is not installed")
+    if browser_path() is None:
+        pytest.skip("no Chromium for kaleido")
+    import os
+    os.environ.setdefault("BROWSER_PATH", browser_path())
+    chart = _briefing_chart(sample_store_url, "zh", "trend")
+
+    async def svg():
+        async with kaleido.Kaleido(n=1) as k:
+            return await k.calc_fig(chart.figure, opts=dict(format="svg", width=900, height=380))
+    drawn = asyncio.run(svg()).decode("utf-8")
+    ticks = re.findall(r'class="xtick"[^>]*>.*?<text[^>]*>([^<]*)</text>', drawn)
+    assert ticks and all(re.fullmatch(r"(\d{4}年)?\d{1,2}月(\d{1,2}日)?", x) for x in ticks), ticks
+    assert not any(re.search(r"[A-Z][a-z]{2}", x) for x in ticks), ticks
