@@ -98,11 +98,33 @@ NO_FILTER = CaseFilter()
 
 # ---------- per-case facts ----------
 
+#: Largest cases × longest-case grid the vectorised path labels use; beyond it, one join per case.
+PATH_GRID_LIMIT = 50_000_000
+
+
 def case_paths(events: pd.DataFrame) -> pd.Series:
-    """Each case's variant (stages in frame order joined by " → "), indexed by case_key."""
+    """Each case's variant (stages in frame order joined by " → "), indexed by case_key (ascending). Vectorised:
+    cases are grouped by their row of stage codes (one hash pass per position), and each distinct path is
+    joined once."""
     if events.empty:
         return pd.Series(dtype=object)
-    return events.groupby("case_key", sort=True)["stage"].agg(VARIANT_SEP.join)
+    codes, names = pd.factorize(events["stage"])
+    keys, case_idx = np.unique(events["case_key"].to_numpy(), return_inverse=True)
+    order = np.argsort(case_idx, kind="stable")                  # frame order kept within each case
+    ci, cs = case_idx[order], codes[order]
+    pos = np.arange(len(ci)) - np.searchsorted(ci, ci)
+    n, width = len(keys), int(pos.max()) + 1
+    if n * width > PATH_GRID_LIMIT or (codes < 0).any():
+        return events.groupby("case_key", sort=True)["stage"].agg(VARIANT_SEP.join)
+    grid = np.full((n, width), -1, dtype=np.int64)
+    grid[ci, pos] = cs
+    group = np.zeros(n, dtype=np.int64)
+    for j in range(width):
+        group = pd.factorize(group * (len(names) + 1) + grid[:, j] + 1)[0].astype(np.int64)
+    _, rep = np.unique(group, return_index=True)
+    plain = names.astype(object).tolist()
+    labels = [VARIANT_SEP.join(plain[c] for c in row if c >= 0) for row in grid[rep].tolist()]
+    return pd.Series(np.asarray(labels, dtype=object)[group], index=pd.Index(keys, name="case_key"), name="stage")
 
 
 def top_variants(paths: pd.Series, n: int | None = None, coverage: float | None = None) -> list[str]:

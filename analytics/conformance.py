@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import select, tuple_
 from sqlalchemy.engine import Connection
 
-from analytics.process import START, same_case_join
+from analytics.process import same_case_join
 from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, durations
@@ -59,60 +59,127 @@ def _case_codes(ev: pd.DataFrame) -> np.ndarray:
     return np.cumsum(new) - 1
 
 
-def _joined(values: pd.Series, codes: pd.Series, n: int) -> list[str]:
-    """Per case code 0..n-1 the values joined by LIST_SEP ('' when none)."""
-    out = [""] * n
-    if len(values):
-        for code, group in pd.Series(values.to_numpy(), index=codes.to_numpy()).groupby(level=0, sort=False):
-            out[int(code)] = LIST_SEP.join(dict.fromkeys(map(str, group)))
-    return out
+class _Assessed:
+    """The arrays both results are built from: per case (cc 0..n-1), per reference row (the reference in
+    (case_type, stage_order) order) and per grid row (case × reference stage of its type, in stage order)."""
 
+    def __init__(self, ev: pd.DataFrame, reference: pd.DataFrame, cal: WorkCalendar):
+        ref = reference.sort_values(["case_type", "stage_order"], kind="stable").reset_index(drop=True)
+        self.ref = ref
+        types = pd.Index(pd.unique(ref["case_type"]))
+        tcode = types.get_indexer(ev["case_type"])
+        if (tcode < 0).any():
+            ev, tcode = ev[tcode >= 0], tcode[tcode >= 0]
+        # events of a case together, in seq order (the cases' own order does not matter: every result is sorted
+        # by case or counted); the fetch's (system, case_id, seq) order needs no sort
+        sys_code = pd.factorize(ev["system"])[0].astype(np.int64)
+        id_code = pd.factorize(ev["case_id"])[0].astype(np.int64)
+        case = pd.factorize(sys_code * (int(id_code.max(initial=0)) + 1) + id_code)[0]
+        seq = ev["seq"].to_numpy()
+        same = np.r_[False, case[1:] == case[:-1]] if len(ev) else np.zeros(0, dtype=bool)
+        if len(ev) and (np.any(np.diff(case) < 0) or np.any(same[1:] & (seq[1:] < seq[:-1]))):
+            order = np.lexsort((seq, case))
+            ev, case, tcode = ev.iloc[order], case[order], tcode[order]
+            same = np.r_[False, case[1:] == case[:-1]]
+        cc = np.cumsum(~same) - 1
+        n = int(cc[-1]) + 1 if len(ev) else 0
+        self.n = n
+        # integer codes: case type, stage (0 = missing, ▶ = the last code), reference row of each event
+        names = pd.Index(pd.unique(pd.Series([*ref["stage"], *(b for s in ref["successors"] for b in s)],
+                                             dtype=object)))
+        ev_codes, ev_names = pd.factorize(ev["stage"])
+        names = names.append(pd.Index(ev_names.astype(object)).difference(names, sort=False))
+        m = len(names) + 2
+        start_code = m - 1
 
-def _assess(ev: pd.DataFrame, reference: pd.DataFrame, cal: WorkCalendar):
-    """The per-event, per-case and per-(case, reference stage) frames both results are built from."""
-    ev = ev.sort_values(["system", "case_id", "seq"], kind="stable").reset_index(drop=True)
-    ev = ev[ev["case_type"].isin(set(reference["case_type"]))].reset_index(drop=True)
-    code = _case_codes(ev)
-    ev["cc"] = code
-    n = int(code.max()) + 1 if len(ev) else 0
-    ref = reference[["case_type", "stage", "stage_order", "mandatory", "limit_workdays"]]
-    ev = ev.merge(ref, on=["case_type", "stage"], how="left", sort=False)
-    # moves
-    same = np.r_[False, code[1:] == code[:-1]] if len(ev) else np.zeros(0, dtype=bool)
-    src = np.where(same, ev["stage"].shift().to_numpy(dtype=object), START)
-    allowed_pairs = {(t, START, s) for t, s, i in zip(reference["case_type"], reference["stage"], reference["initial"])
-                     if i}
-    allowed_pairs |= {(t, a, b) for t, a, succ in zip(reference["case_type"], reference["stage"],
-                                                       reference["successors"]) for b in succ}
-    ev["allowed"] = [(t, a, b) in allowed_pairs for t, a, b in zip(ev["case_type"], src, ev["stage"])]
-    # working-day sojourn of each event (start, else previous completion, else receipt → completion)
-    prev_done = ev["completed_at"].shift().where(same)
-    anchor = ev["started_at"].where(ev["started_at"].notna(), prev_done.where(prev_done.notna(), ev["received_at"]))
-    ev["workdays"] = durations(anchor, ev["completed_at"], "workdays", cal)
-    # first occurrences of reference stages, and disorder among them
-    in_ref = ev["stage_order"].notna()
-    first = ev[in_ref].drop_duplicates(["cc", "stage"])
-    before = first.groupby("cc")["stage_order"].cummax()
-    before = before.groupby(first["cc"]).shift()
-    first = first.assign(ooo=(first["stage_order"] < before).to_numpy())
-    # per (case, reference stage of its type)
-    cases_ = ev.drop_duplicates("cc")[["cc", "system", "case_id", "case_type"]]
-    reached = ev[in_ref].groupby("cc")["stage_order"].max()
-    grid = cases_.merge(reference[["case_type", "stage", "stage_order", "mandatory", "limit_workdays"]],
-                        on="case_type", how="inner")
-    present = (ev[in_ref].assign(entered_badly=~ev.loc[in_ref, "allowed"].to_numpy(dtype=bool))
-               .groupby(["cc", "stage"]).agg(spent=("workdays", "sum"), entered_badly=("entered_badly", "max")))
-    grid = grid.merge(present, left_on=["cc", "stage"], right_index=True, how="left")
-    grid = grid.merge(first[["cc", "stage", "ooo"]], on=["cc", "stage"], how="left")
-    grid["present"] = grid["spent"].notna() | grid["ooo"].notna()
-    grid["skipped"] = (~grid["present"] & grid["mandatory"].astype(bool)
-                       & (grid["stage_order"] < grid["cc"].map(reached).fillna(0).to_numpy()))
-    grid["out_of_order"] = grid["ooo"].fillna(False).astype(bool)
-    grid["over_limit"] = (grid["limit_workdays"].notna() & grid["spent"].notna()
-                          & (grid["spent"] > grid["limit_workdays"])).to_numpy()
-    grid["disallowed_entry"] = grid["entered_badly"].fillna(False).astype(bool)
-    grid = grid.sort_values(["cc", "stage_order"], kind="stable").reset_index(drop=True)
-    return ev, cases_.reset_index(drop=True), grid, n
+        def code(values) -> np.ndarray:
+            return names.get_indexer(pd.Index(list(values), dtype=object)) + 1      # missing (-1) → 0
+
+        lookup = code(ev_names)
+        scode = np.where(ev_codes >= 0, lookup[np.maximum(ev_codes, 0)], 0) if len(ev) else np.zeros(0, np.int64)
+        rt, rs = types.get_indexer(ref["case_type"]), code(ref["stage"])
+        ref_row = pd.Index(rt.astype(np.int64) * m + rs).get_indexer(tcode.astype(np.int64) * m + scode)
+        # moves: (▶, first stage), then each pair of consecutive events; allowed when the reference allows it
+        src = np.where(same, np.r_[0, scode[:-1]], start_code) if len(ev) else scode
+        pairs = [(t, start_code, s) for t, s, i in zip(rt, rs, ref["initial"]) if i]
+        pairs += [(t, a, b) for t, a, succ in zip(rt, rs, ref["successors"]) for b in code(succ)]
+        pair_keys = np.asarray([(t * m + a) * m + b for t, a, b in pairs], dtype=np.int64)
+        move_keys = (tcode.astype(np.int64) * m + src) * m + scode
+        allowed = np.isin(move_keys, pair_keys) & (scode > 0)
+        # working-day sojourn of each event (start, else previous completion, else receipt → completion)
+        done = ev["completed_at"].reset_index(drop=True)
+        prev_done = done.shift().where(same)
+        started = ev["started_at"].reset_index(drop=True)
+        anchor = started.where(started.notna(), prev_done.where(prev_done.notna(),
+                                                                ev["received_at"].reset_index(drop=True)))
+        workdays = np.asarray(durations(anchor, done, "workdays", cal), dtype=float)
+        # per case
+        first_idx = np.flatnonzero(np.r_[True, ~same[1:]]) if len(ev) else np.zeros(0, dtype=np.int64)
+        self.cases = ev.iloc[first_idx][["system", "case_id", "case_type"]].reset_index(drop=True)
+        self.events = np.bincount(cc, minlength=n)
+        self.allowed = np.bincount(cc, weights=allowed.astype(float), minlength=n)
+        ctype = tcode[first_idx]
+        # the grid: case × reference stage of its type, in stage order
+        offs = np.searchsorted(rt, np.arange(len(types)))
+        k = np.bincount(rt, minlength=len(types))
+        kc = k[ctype]
+        gbase = np.r_[0, np.cumsum(kc)[:-1]] if n else np.zeros(0, dtype=np.int64)
+        g = int(kc.sum())
+        self.g_case = np.repeat(np.arange(n), kc)
+        self.g_pos = np.arange(g) - np.repeat(gbase, kc)
+        self.case_start = offs[ctype]
+        self.g_ref = np.repeat(self.case_start, kc) + self.g_pos
+        order = ref["stage_order"].to_numpy(dtype=float)
+        inr = ref_row >= 0
+        e_row = ref_row[inr]
+        e_cc = cc[inr]
+        e_grid = gbase[e_cc] + (e_row - offs[tcode[inr]])
+        present = np.bincount(e_grid, minlength=g) > 0
+        spent = np.bincount(e_grid, weights=np.nan_to_num(workdays[inr], nan=0.0), minlength=g)
+        entered_badly = np.bincount(e_grid, weights=(~allowed[inr]).astype(float), minlength=g) > 0
+        # first occurrences of reference stages, out of order when an earlier one is later in the reference
+        _, first_pos = np.unique(e_grid, return_index=True)
+        first_pos.sort()
+        f_cc, f_ord = e_cc[first_pos], order[e_row[first_pos]]
+        width = float(np.nanmax(order)) + 1 if len(order) else 1.0
+        running = np.maximum.accumulate(f_cc * width + f_ord) if len(f_cc) else f_ord
+        same_f = np.r_[False, f_cc[1:] == f_cc[:-1]] if len(f_cc) else np.zeros(0, dtype=bool)
+        before = np.r_[-np.inf, running[:-1]] - f_cc * width if len(f_cc) else f_ord
+        out_of_order = np.zeros(g, dtype=bool)
+        out_of_order[e_grid[first_pos]] = same_f & (f_ord < before)
+        reached = np.zeros(n)
+        if len(e_cc):
+            np.maximum.at(reached, e_cc, order[e_row])
+        g_order = order[self.g_ref]
+        mandatory = ref["mandatory"].to_numpy(dtype=bool)[self.g_ref]
+        limit = ref["limit_workdays"].to_numpy(dtype=float)[self.g_ref]
+        self.flags = {
+            "present": present,
+            "skipped": ~present & mandatory & (g_order < reached[self.g_case]),
+            "out_of_order": out_of_order,
+            "over_limit": ~np.isnan(limit) & present & (spent > np.nan_to_num(limit, nan=np.inf)),
+            "disallowed_entry": entered_badly}
+
+    def joined(self, flag: np.ndarray) -> list[str]:
+        """Per case the names of its flagged reference stages in stage order, joined by LIST_SEP ('' when none):
+        cases are grouped by (case type, flagged set) with integer keys, and each group's names joined once."""
+        n = self.n
+        if not n:
+            return []
+        fc, fp, fr = self.g_case[flag], self.g_pos[flag], self.g_ref[flag]     # grid order: case, stage order
+        group = pd.factorize(self.case_start)[0].astype(np.int64)
+        width = int(self.g_pos.max()) + 1 if len(self.g_pos) else 1
+        for lo in range(0, width, 50):                     # 50 stages a word: sums of distinct powers of 2 are exact
+            part = (fp >= lo) & (fp < lo + 50)
+            bits = np.bincount(fc[part], weights=np.exp2(fp[part] - lo), minlength=n).astype(np.int64)
+            word = pd.factorize(bits)[0].astype(np.int64)
+            group = pd.factorize(group * (int(word.max()) + 1) + word)[0].astype(np.int64)
+        _, rep = np.unique(group, return_index=True)      # one case of each group, in group order
+        lo_i, hi_i = np.searchsorted(fc, rep, "left"), np.searchsorted(fc, rep, "right")
+        stages = self.ref["stage"].to_numpy(dtype=object)
+        labels = np.asarray([LIST_SEP.join(dict.fromkeys(str(stages[r]) for r in fr[i:j]))
+                             for i, j in zip(lo_i, hi_i)], dtype=object)
+        return list(labels[group])
 
 
 def conformance_cases(ev: pd.DataFrame, reference: pd.DataFrame, cal: WorkCalendar) -> pd.DataFrame:
@@ -120,20 +187,19 @@ def conformance_cases(ev: pd.DataFrame, reference: pd.DataFrame, cal: WorkCalend
     fitting first."""
     if ev.empty or reference.empty:
         return pd.DataFrame(columns=CASE_COLUMNS)
-    ev, cs, grid, n = _assess(ev, reference, cal)
+    a = _Assessed(ev, reference, cal)
+    n = a.n
     if not n:
         return pd.DataFrame(columns=CASE_COLUMNS)
-    moves = np.bincount(ev["cc"], minlength=n)
-    allowed = np.bincount(ev["cc"], weights=ev["allowed"].to_numpy(dtype=float), minlength=n)
-    out = cs.copy()
-    out["events"] = moves
-    out["moves"] = moves
-    out["allowed_moves"] = allowed.astype(int)
-    out["fitness"] = allowed / moves
+    out = a.cases.copy()
+    out["events"] = a.events
+    out["moves"] = a.events
+    out["allowed_moves"] = a.allowed.astype(int)
+    out["fitness"] = a.allowed / a.events
     for col in ("skipped", "out_of_order", "over_limit"):
-        flagged = grid[grid[col]]
-        out[col] = _joined(flagged["stage"], flagged["cc"], n)
-        out["n_" + col] = np.bincount(flagged["cc"], minlength=n)
+        flag = a.flags[col]
+        out[col] = a.joined(flag)
+        out["n_" + col] = np.bincount(a.g_case[flag], minlength=n)
     out["conforming"] = ((out["allowed_moves"] == out["moves"]) & (out["n_skipped"] == 0)
                          & (out["n_out_of_order"] == 0) & (out["n_over_limit"] == 0))
     out = out.sort_values(["fitness", "n_skipped", "n_out_of_order", "n_over_limit", "system", "case_id"],
@@ -147,23 +213,19 @@ def conformance_stages(ev: pd.DataFrame, reference: pd.DataFrame, cal: WorkCalen
     Grain: one row per case type × reference stage, in reference order (types with no case in scope: cases 0)."""
     if reference.empty:
         return pd.DataFrame(columns=STAGE_COLUMNS)
-    base = reference[["case_type", "stage", "stage_order", "mandatory", "limit_workdays"]].copy()
-    flags = ["present", "skipped", "out_of_order", "over_limit", "disallowed_entry"]
-    if ev.empty:
-        grid = pd.DataFrame(columns=["case_type", "stage", "cc", *flags])
-    else:
-        grid = _assess(ev, reference, cal)[2]
-    g = grid.assign(**{f: grid[f].astype(bool) for f in flags},
-                    bad=(grid["skipped"].astype(bool) | grid["out_of_order"].astype(bool)
-                         | grid["over_limit"].astype(bool) | grid["disallowed_entry"].astype(bool))) \
-        .groupby(["case_type", "stage"])
-    counts = pd.DataFrame({"cases": g.size(), **{f: g[f].sum() for f in flags}, "bad": g["bad"].sum()})
-    out = base.merge(counts, left_on=["case_type", "stage"], right_index=True, how="left")
-    for col in ["cases", *flags, "bad"]:
-        out[col] = out[col].fillna(0).astype("int64")
-    out["conforming_share"] = np.where(out["cases"] > 0, (out["cases"] - out["bad"]) / out["cases"].where(
-        out["cases"] > 0, 1), np.nan)
-    return out.sort_values(["case_type", "stage_order"], kind="stable").reset_index(drop=True)[STAGE_COLUMNS]
+    a = _Assessed(ev if not ev.empty else ev.iloc[:0], reference, cal)
+    out = a.ref[["case_type", "stage", "stage_order", "mandatory", "limit_workdays"]].copy()
+    r = len(out)
+    out["cases"] = np.bincount(a.g_ref, minlength=r).astype("int64")
+    bad = np.zeros(len(a.g_ref), dtype=bool)
+    for name, flag in a.flags.items():
+        out[name] = np.bincount(a.g_ref[flag], minlength=r).astype("int64")
+        if name != "present":
+            bad |= flag
+    bad_n = np.bincount(a.g_ref[bad], minlength=r)
+    cases_n = out["cases"].to_numpy()
+    out["conforming_share"] = np.where(cases_n > 0, (cases_n - bad_n) / np.where(cases_n > 0, cases_n, 1), np.nan)
+    return out[STAGE_COLUMNS].reset_index(drop=True)
 
 
 def reference_mandatory(reference: pd.DataFrame) -> dict[str, frozenset]:

@@ -57,16 +57,24 @@ def spectrum(ev: pd.DataFrame) -> pd.DataFrame:
     same edge's durations (q1 fastest … q4 slowest). Grain: one row per edge occurrence."""
     if ev.empty:
         return pd.DataFrame(columns=SPECTRUM_COLUMNS)
-    source = ev["prev_stage"].astype(object).where(ev["prev_stage"].notna(), START)
+    ev = ev.reset_index(drop=True)
+    source = ev["prev_stage"].where(ev["prev_stage"].notna(), START)          # the frame's own string dtype
     src_time = ev["prev_completed_at"].where(ev["prev_completed_at"].notna(), ev["received_at"])
-    out = pd.DataFrame({"source": source.to_numpy(dtype=object), "target": ev["stage"].to_numpy(dtype=object),
-                        "system": ev["system"].to_numpy(dtype=object), "case_id": ev["case_id"].to_numpy(dtype=object),
-                        "source_time": src_time.to_numpy(), "target_time": ev["completed_at"].to_numpy(),
-                        "duration": ev["edge_time"].to_numpy(dtype=float)})
-    pct = out.groupby(["source", "target"], sort=False)["duration"].rank(method="average", pct=True)
+    # integer codes in name order: sorting and grouping by them is sorting and grouping by the names
+    s_code, _ = pd.factorize(source, sort=True)
+    t_code, t_names = pd.factorize(ev["stage"], sort=True)
+    edge = s_code.astype(np.int64) * (len(t_names) + 1) + t_code
+    duration = ev["edge_time"].to_numpy(dtype=float)
+    pct = pd.Series(duration).groupby(edge, sort=False).rank(method="average", pct=True)
     cls = np.clip(np.ceil(pct.fillna(0).to_numpy() * 4).astype(int), 1, 4) - 1
-    out["duration_class"] = np.asarray(DURATION_CLASSES, dtype=object)[cls]
-    return out.sort_values(["source", "target", "source_time"], kind="stable").reset_index(drop=True)
+    when = pd.to_datetime(src_time, utc=True).dt.tz_localize(None)
+    when_key = np.where(when.isna().to_numpy(), np.iinfo(np.int64).max,          # missing times last
+                        when.to_numpy(dtype="datetime64[ns]").view(np.int64))
+    order = np.lexsort((when_key, t_code, s_code))
+    out = pd.DataFrame({"source": source, "target": ev["stage"], "system": ev["system"], "case_id": ev["case_id"],
+                        "source_time": src_time, "target_time": ev["completed_at"], "duration": duration,
+                        "duration_class": np.asarray(DURATION_CLASSES, dtype=object)[cls]})
+    return out.take(order).reset_index(drop=True)
 
 
 def edge_counts(segments: pd.DataFrame) -> pd.DataFrame:

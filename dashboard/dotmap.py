@@ -20,6 +20,10 @@ BLUES = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
 HEAT = ["#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]
 MIN_PEN, MAX_PEN = 1.0, 8.0
 RENDER_TIMEOUT = 60
+#: Above this many edges the map is laid out by sfdp (force-directed, near-linear) with overlap=scale, and the
+#: edge values move from labels into tooltips: Graphviz's `dot` (the default engine, in the browser too) took
+#: over 150 s for 400 activities / 5,401 edges and never settled in Chromium; sfdp takes ≈ 1 s.
+LARGE_MAP_EDGES = 400
 
 
 def quote(value) -> str:
@@ -52,13 +56,17 @@ def fmt_value(value, measure: str, unit_label: str) -> str:
 
 def to_dot(nodes: pd.DataFrame, edges: pd.DataFrame, measure: str = "cases", unit_label: str = "",
            start_label: str = START, end_label: str = END) -> str:
-    """The DOT source of a map (analytics.dfg.ProcessMap's frames) with `measure` on every node and edge."""
+    """The DOT source of a map (analytics.dfg.ProcessMap's frames) with `measure` on every node and edge (on a
+    map of more than LARGE_MAP_EDGES edges: as the edges' tooltips, laid out by sfdp)."""
     frequency = measure in FREQUENCY
+    large = len(edges) > LARGE_MAP_EDGES
     palette = BLUES if frequency else HEAT
     ids = {name: f"n{i}" for i, name in enumerate(nodes["activity"])}
     for name in list(edges["source"]) + list(edges["target"]):
         ids.setdefault(name, f"n{len(ids)}")
-    lines = ["digraph process_map {", f"  graph [rankdir=TB, fontname={quote(FONT)}, nodesep=0.3, ranksep=0.4];",
+    layout = ", layout=sfdp, overlap=scale" if large else ""
+    lines = ["digraph process_map {",
+             f"  graph [rankdir=TB, fontname={quote(FONT)}, nodesep=0.3, ranksep=0.4{layout}];",
              f"  node [shape=box, style=\"rounded,filled\", fontname={quote(FONT)}, fontsize=11, "
              "color=\"#555555\"];",
              f"  edge [fontname={quote(FONT)}, fontsize=9, arrowsize=0.7];"]
@@ -80,7 +88,8 @@ def to_dot(nodes: pd.DataFrame, edges: pd.DataFrame, measure: str = "cases", uni
     width = _scale(edges[measure]).tolist() if len(edges) else []
     for s, t, value, x in zip(edges["source"].tolist(), edges["target"].tolist(), edges[measure].tolist(), width):
         pen = MIN_PEN + (MAX_PEN - MIN_PEN) * (math.sqrt(x) if frequency else x)
-        lines.append(f"  {ids[s]} -> {ids[t]} [label={quote(fmt_value(value, measure, unit_label))}, "
+        text = quote(fmt_value(value, measure, unit_label))
+        lines.append(f"  {ids[s]} -> {ids[t]} [{'tooltip' if large else 'label'}={text}, "
                      f"penwidth={pen:.2f}, color=\"{_colour(max(x, 0.25), palette)}\"];")
     lines.append("}")
     return "\n".join(lines)

@@ -138,7 +138,14 @@ def parse_tab(value: str | None, names: Sequence[str], labels: Mapping[str, Sequ
 
 #: URL parameters of the process filter bar (pages/bottlenecks.py): one value, or repeated for lists.
 PROCESS_LISTS = {"pf_variant": "variants", "pf_has": "has_activity", "pf_lacks": "lacks_activity",
-                 "pf_start": "start_activity", "pf_end": "end_activity", "pf_handler": "handler"}
+                 "pf_start": "start_activity", "pf_end": "end_activity", "pf_handler": "handler",
+                 "pf_township": "township", "pf_case_type": "case_type", "pf_department": "department",
+                 "pf_system": "system", "pf_event_department": "event_department"}
+#: Which list of known values (parse_process_filter's `known`) each list parameter may name.
+PROCESS_POOLS = {"pf_variant": "variants", "pf_has": "activities", "pf_lacks": "activities",
+                 "pf_start": "activities", "pf_end": "activities", "pf_handler": "handlers",
+                 "pf_township": "townships", "pf_case_type": "case_types", "pf_department": "departments",
+                 "pf_system": "systems", "pf_event_department": "event_departments"}
 PROCESS_NUMBERS = ("pf_top", "pf_cover", "pf_dmin", "pf_dmax", "pf_slowest")
 PROCESS_PARAMS = ("pf_period", *PROCESS_LISTS, *PROCESS_NUMBERS)
 
@@ -165,8 +172,8 @@ def parse_share(raw: Mapping[str, str], param: str, default: int) -> tuple[int, 
 
 def parse_process_filter(raw: Mapping, known: Mapping[str, Sequence[str]], unit: str = "workdays"):
     """The process filters a URL asks for, checked against what the data hold. `raw` maps each parameter to its
-    value or list of values (pf_has may repeat); `known` maps "variants", "activities", "handlers" to the values
-    that exist. An unknown value is dropped, a number out of range moved inside, a contradiction (maximum below
+    value or list of values (pf_has may repeat); `known` maps each PROCESS_POOLS name ("variants", "activities",
+    "handlers", "townships", …) to the values that exist. An unknown value is dropped, a number out of range moved inside, a contradiction (maximum below
     minimum) dropped — each with a Correction. Returns (analytics.casefilter.CaseFilter, corrections)."""
     from analytics.casefilter import PERIOD_MODES, CaseFilter
     notes: list[Correction] = []
@@ -179,10 +186,9 @@ def parse_process_filter(raw: Mapping, known: Mapping[str, Sequence[str]], unit:
     if period not in PERIOD_MODES:
         notes.append(Correction("pf_period", period, "events"))
         period = "events"
-    allowed = {"pf_variant": known.get("variants", ()), "pf_handler": known.get("handlers", ())}
     lists = {}
     for param, field_name in PROCESS_LISTS.items():
-        ok = set(allowed.get(param, known.get("activities", ())))
+        ok = set(known.get(PROCESS_POOLS[param], ()))
         chosen = []
         for v in values(param):
             if v in ok and v not in chosen:

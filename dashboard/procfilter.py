@@ -1,5 +1,6 @@
-"""The filter bar of the process tabs (流程筛选): period mode, variants, activities, endpoints, case duration and
-handler, kept in the URL (?pf_…, parsed and corrected by dashboard.params) and carried by the page's scope
+"""The filter bar of the process tabs (流程筛选): period mode, variants, activities, endpoints, case duration,
+handler and the case and event attributes (several values each: township, case type, department, source system,
+event department), kept in the URL (?pf_…, parsed and corrected by dashboard.params) and carried by the page's scope
 (`Scope.cases`), so every process export of the page answers for the same cases."""
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import replace
 import streamlit as st
 
 from analytics.casefilter import PERIOD_MODES, CaseFilter
+from analytics.process import UNKNOWN
 from dashboard import params
 from dashboard.ui import lang, tr, url_corrected
 from landdesk.i18n import t
@@ -17,14 +19,29 @@ VARIANT_CHOICES = 200
 _SEEDED = "_pf_seeded"
 
 
+#: The attribute multiselects: (URL parameter, page.status list the values come from; None = the events').
+ATTRIBUTES = (("pf_township", "townships"), ("pf_case_type", "case_types"), ("pf_department", "departments"),
+              ("pf_system", "systems"), ("pf_event_department", None))
+
+
+def _named(frame, column: str) -> list[str]:
+    return sorted({str(v) for v in frame[column] if v != UNKNOWN and v == v}) if len(frame) else []
+
+
 def _known(page) -> dict[str, list[str]]:
-    """What the filters may name, from the unfiltered scope: activities, variants (most frequent first), handlers."""
+    """What the filters may name, from the unfiltered scope: activities, variants (most frequent first), handlers,
+    event departments; the case attributes from the store's values (an officer's township only)."""
     stages = page.export("stage-times")
     found = page.export("variants")
-    handlers = page.export("workload", by="handler")
-    return {"activities": sorted(stages["stage"].astype(str)) if len(stages) else [],
-            "variants": list(found["variant"]) if len(found) else [],
-            "handlers": sorted({str(h) for h in handlers["handler"] if h != "(unknown)"}) if len(handlers) else []}
+    status = page.status or {}
+    known = {"activities": sorted(stages["stage"].astype(str)) if len(stages) else [],
+             "variants": list(found["variant"]) if len(found) else [],
+             "handlers": _named(page.export("workload", by="handler"), "handler"),
+             "event_departments": _named(page.export("workload", by="department"), "department")}
+    for param, pool in ATTRIBUTES:
+        if pool is not None:
+            known[params.PROCESS_POOLS[param]] = [str(v) for v in status.get(pool) or [] if v]
+    return known
 
 
 def _raw_url() -> dict:
@@ -61,8 +78,7 @@ def process_filters(page):
         _seed(f)
         state[_SEEDED] = True
     for param in params.PROCESS_LISTS:            # values no longer in the data (another period) are dropped
-        pool = set(known["variants"] if param == "pf_variant" else
-                   known["handlers"] if param == "pf_handler" else known["activities"])
+        pool = set(known[params.PROCESS_POOLS[param]])
         state[param] = [v for v in state.get(param) or [] if v in pool]
     chosen_count = sum(bool(state.get(p)) for p in params.PROCESS_PARAMS if p != "pf_period") + \
         (state.get("pf_period", "events") != "events")
@@ -86,6 +102,8 @@ def process_filters(page):
         low[2].number_input(tr("pf_slowest"), min_value=1.0, max_value=100.0, step=5.0, key="pf_slowest",
                             placeholder=tr("pf_any"))
         low[3].multiselect(tr("pf_handler"), known["handlers"], key="pf_handler", placeholder=tr("pf_any"))
+        for col, (param, _) in zip(st.columns(len(ATTRIBUTES)), ATTRIBUTES):
+            col.multiselect(tr(param), known[params.PROCESS_POOLS[param]], key=param, placeholder=tr("pf_any"))
         st.caption(tr("pf_help"))
     f = _from_state(page.unit, known)
     qp = st.query_params

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,18 +34,24 @@ def free_port() -> int:
 
 class LocalServer:
     """`landdesk serve --db DB --headless` on a free loopback port (extra arguments: `--no-auth` unless given),
-    ready once the port accepts connections; a context manager that stops it on exit."""
+    ready once the port accepts connections; a context manager that stops it on exit.
+
+    The server's output goes to an unnamed temporary file (`output()` reads it), never to a pipe: nobody reads a
+    pipe while the server runs, and once its 64 KiB buffer filled, the server's next log write blocked its event
+    loop and every page load after it hung."""
 
     def __init__(self, db: str, *extra: str, startup_timeout: float = 60):
         self.db, self.extra, self.startup_timeout = db, extra or ("--no-auth",), startup_timeout
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        self._log = None
 
     def start(self) -> "LocalServer":
+        self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "serve", "--db", self.db, "--port", str(self.port), "--headless",
-             *self.extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+             *self.extra], stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT)
         deadline = time.time() + self.startup_timeout
         while time.time() < deadline:
             try:
@@ -52,10 +59,18 @@ class LocalServer:
                     return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"landdesk serve exited: {self.proc.stdout.read().decode()}") from None
+                    raise RuntimeError(f"landdesk serve exited: {self.output()}") from None
                 time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"landdesk serve did not start within {self.startup_timeout:.0f} s")
+
+    def output(self) -> str:
+        """What the server has written so far (stdout and stderr)."""
+        if self._log is None:
+            return ""
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -65,6 +80,9 @@ class LocalServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> "LocalServer":
         return self.start()
