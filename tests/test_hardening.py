@@ -34,6 +34,8 @@ REVIEWED_DYNAMIC_SQL = {
     ("etl/staging.py", "add"): "staging table and column names as in __init__; the records are bound parameters (COPY)",
     ("etl/staging.py", "slices"): "names as in __init__; the slice bounds are bound parameters (the dialect's mark)",
     ("etl/staging.py", "drop"): "the staging table's name as in __init__",
+    ("etl/spatial.py", "to_postgis"): "table names from the GEOMETRY_TABLES constant; the extension's schema from pg_catalog, quoted; the SRID a constant",
+    ("etl/spatial.py", "to_text"): "table names from GEOMETRY_TABLES; the extension's schema from pg_catalog, quoted; values bound",
     ("etl/extract.py", "*"): "a SQL source's `query:` from the mapping file the analyst wrote (administrator "
                              "configuration, run on the source system, not the store); uploads strip url/query",
 }
