@@ -80,10 +80,13 @@ def _path(name: str) -> str:
     return "" if name == "cockpit" else name
 
 
+CHARTLESS = {"data", "catalogue"}                            # pages that draw tables only
+
+
 async def _drawn(page, name: str, timeout_ms: int) -> None:
     """The page's title and, where it has any, its charts (and the briefing's preview) are on screen."""
     await page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_ms)
-    if name != "data":
+    if name not in CHARTLESS:
         await page.wait_for_selector(".js-plotly-plot .main-svg", timeout=timeout_ms)
     if name == "briefing":
         await page.wait_for_selector('[data-testid="stMain"] iframe', timeout=timeout_ms)
