@@ -4,7 +4,7 @@ and every field with its type, unit and meaning. Lays out analytics.catalogue's 
 import streamlit as st
 
 from dashboard import data
-from dashboard.ui import cols, lang, table, tr
+from dashboard.ui import cols, guidance, lang, table, tr
 from landdesk.i18n import t
 
 st.title(tr("page_catalogue"))
@@ -14,6 +14,8 @@ lg = lang()
 
 sets = data.dictionary(key, "catalogue")
 loaded = sets[sets["last_batch"].notna()]
+if loaded.empty:                       # an empty store: say how to load, still list what it can hold
+    guidance("no_data")
 left, mid, right = st.columns(3)
 left.metric(tr("dict_datasets"), f"{len(sets)}", help=tr("dict_datasets_help"))
 mid.metric(tr("dict_loaded"), f"{len(loaded)}", help=tr("dict_loaded_help"))
