@@ -19,12 +19,13 @@ from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, durations, local_days
 from landdesk.kpispec import KPI_SPEC
+from etl.measures import (  # noqa: F401  (the per-record facts, shared with the marts)
+    DONE_STATUSES, GOOD_RATING, ONLINE_CHANNELS, REPLY_DAYS, REPLY_EXTENSION_DAYS, replied_on_time,
+)
 from etl.schema import cases, land_use, petitions, targets
 
-ONLINE_CHANNELS = ("online", "mobile")
-DONE_STATUSES = ("closed", "rejected")
 CULTIVATED = "01"
-ACCEPT_DAYS, REPLY_DAYS, REPLY_EXTENSION_DAYS = 15, 60, 30
+ACCEPT_DAYS = 15
 
 
 
@@ -133,7 +134,7 @@ def online_rate(conn: Connection, scope: Scope) -> float:
 def good_rating_rate(closed: pd.DataFrame) -> float:
     """好评率: ratings ≥ 3 of 5 / ratings, over cases completed in the period."""
     rated = closed["rating"].dropna()
-    return float((rated >= 3).mean()) if len(rated) else math.nan
+    return float((rated >= GOOD_RATING).mean()) if len(rated) else math.nan
 
 
 def petitions_received(conn: Connection, scope: Scope) -> int:
@@ -151,14 +152,6 @@ def petition_reply_on_time_rate(conn: Connection, scope: Scope) -> float:
     if df.empty:
         return math.nan
     return float(np.mean(replied_on_time(df)))
-
-
-def replied_on_time(df: pd.DataFrame) -> np.ndarray:
-    """Per replied petition (received_at, replied_at, extended): replied within 60 calendar days (90 when extended)."""
-    limit = np.where(df["extended"].astype(object).fillna(False).astype(bool), REPLY_DAYS + REPLY_EXTENSION_DAYS,
-                     REPLY_DAYS)
-    days = (local_days(df["replied_at"]) - local_days(df["received_at"])).dt.days     # by the bureau's dates
-    return days.to_numpy() <= limit
 
 
 def cultivated_land(conn: Connection, scope: Scope) -> tuple[float, int | None]:
