@@ -51,27 +51,45 @@ def calendar_hash(cal: WorkCalendar) -> str:
     return cached
 
 
-def state(conn: Connection) -> tuple[str, str] | None:
-    """(zone, calendar digest) the marts hold, or None when they were never computed (or the store predates them)."""
+def base_counts(conn: Connection) -> tuple[int, int]:
+    """Rows of cases and petitions now (a write outside the ETL that adds or removes rows changes them)."""
+    return tuple(int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+                 for t in (S.cases, S.petitions))
+
+
+def state(conn: Connection) -> tuple[str, str, int, int] | None:
+    """(zone, calendar digest, cases rows, petitions rows) the marts were computed for, or None when they never
+    were (or the store predates them)."""
     from sqlalchemy import inspect
     if not inspect(conn).has_table(S.mart_state.name):
         return None
-    row = conn.execute(select(S.mart_state.c.timezone, S.mart_state.c.calendar)
-                       .where(S.mart_state.c.name == STATE_NAME)).first()
-    return (row.timezone, row.calendar) if row is not None else None
+    m = S.mart_state.c
+    row = conn.execute(select(m.timezone, m.calendar, m.cases, m.petitions).where(m.name == STATE_NAME)).first()
+    return tuple(row) if row is not None else None
+
+
+def current(conn: Connection, cal: WorkCalendar) -> tuple[str, str, int, int]:
+    """What the marts must have been computed for to answer now: this zone and calendar, these row counts."""
+    return (cal.tz, calendar_hash(cal), *base_counts(conn))
 
 
 def _set_state(conn: Connection, cal: WorkCalendar) -> None:
+    ncases, npetitions = base_counts(conn)
     conn.execute(delete(S.mart_state).where(S.mart_state.c.name == STATE_NAME))
     conn.execute(insert(S.mart_state).values(name=STATE_NAME, timezone=cal.tz, calendar=calendar_hash(cal),
+                                             cases=ncases, petitions=npetitions,
                                              computed_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
 
 
 # ---------- noting what a write touches ----------
 
 def discard(conn: Connection) -> None:
-    """Forget days noted on this connection (a new transaction starts)."""
+    """A writing transaction starts: forget days noted earlier on this connection, and note whether the marts
+    already lag the base tables (rows written outside the ETL), so `refresh` rebuilds them instead."""
     conn.info.pop(_PENDING, None)
+    held = state(conn)
+    if held is not None and tuple(held[2:]) != base_counts(conn):
+        conn.info[_PENDING] = {"cases": set(), "petitions": set(), "stale": True}
 
 
 def _add_days(conn: Connection, table: str, frame: pd.DataFrame, cols) -> None:
@@ -114,13 +132,15 @@ def refresh(conn: Connection, cal: WorkCalendar | None = None) -> None:
     if not inspect(conn).has_table(S.mart_state.name):     # a store before migration 0012: nothing to keep
         return
     cal = cal or load_calendar(conn)
-    if state(conn) != (cal.tz, calendar_hash(cal)):
+    held = state(conn)
+    if pending.get("stale") or held is None or tuple(held[:2]) != (cal.tz, calendar_hash(cal)):
         rebuild(conn, cal)
         return
     if pending["cases"]:
         _recompute_cases(conn, cal, sorted(pending["cases"]))
     if pending["petitions"]:
         _recompute_petitions(conn, cal, sorted(pending["petitions"]))
+    _set_state(conn, cal)
 
 
 def rebuild(conn: Connection, cal: WorkCalendar | None = None) -> None:

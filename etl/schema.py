@@ -466,9 +466,11 @@ mart_state = Table(
     Column("name", String(20), primary_key=True),    # 'marts': the one row
     Column("timezone", String(64), nullable=False),  # the zone whose local days the marts count
     Column("calendar", String(64), nullable=False),  # sha256 of the working-day calendar the workdays used
+    Column("cases", Integer, nullable=False),        # rows of cases and petitions then: a write outside the ETL
+    Column("petitions", Integer, nullable=False),    # that adds or removes rows shows as a mismatch
     Column("computed_at", DateTime, nullable=False),
-    comment="Grain: one row ('marts'): the zone and working-day calendar the marts were computed for; readers "
-            "use the marts only when theirs match.",
+    comment="Grain: one row ('marts'): the zone, working-day calendar and base-table row counts the marts were "
+            "computed for; readers use the marts only when these match.",
 )
 
 MART_TABLES = (mart_cases_received, mart_cases_closed, mart_petitions_received, mart_petitions_replied)

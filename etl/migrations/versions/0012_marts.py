@@ -44,6 +44,8 @@ def upgrade() -> None:
                     sa.Column('name', sa.String(length=20), nullable=False),
                     sa.Column('timezone', sa.String(length=64), nullable=False),
                     sa.Column('calendar', sa.String(length=64), nullable=False),
+                    sa.Column('cases', sa.Integer(), nullable=False),
+                    sa.Column('petitions', sa.Integer(), nullable=False),
                     sa.Column('computed_at', sa.DateTime(), nullable=False),
                     sa.PrimaryKeyConstraint('name', name=op.f('pk_mart_state')),
                     comment=S.mart_state.comment)
