@@ -12,6 +12,8 @@ is shared), the in-process caches emptied each time; the fastest run and the med
    in-case context in pandas) against the same fetch done with window functions in SQL (`windowed_events`
    below: LAG / LEAD / ROW_NUMBER over each case's history, only the period's events returned) — the
    alternative issue 20 proposed, measured and not adopted; frames asserted equal. Plus the raw SQL of each.
+3. kpis from the base tables against kpis from the marts (etl.marts), frames asserted equal (--marts-only: just
+   this; the store must be at migration 0012, `landdesk db upgrade`).
 """
 from __future__ import annotations
 
@@ -124,15 +126,38 @@ def row(label: str, before, after, note: str = "") -> None:
           f"(median {after[1]:7.3f})   {note}", flush=True)
 
 
+def marts_vs_base(engine, runs: int) -> None:
+    """3. kpis (the cockpit's table, period and its comparison period) from the base tables (`source="base"`,
+    the definitions) and from the marts (etl.marts, issue 20); frames asserted equal. Then the export as served."""
+    import os
+    for key in ("30d", "year"):
+        for compare_mode in ("previous", "year"):
+            scope = Scope(PERIODS[key].start, PERIODS[key].end, compare=compare_mode)
+            with engine.connect() as conn:
+                cal = load_calendar(conn)
+                assert kpis.marts_serve(conn, scope, cal), "the marts do not serve this store: run landdesk db upgrade"
+                tb, ta, b, a = compare(lambda: kpis.kpi_table(conn, scope, cal, source="base"),
+                                       lambda: kpis.kpi_table(conn, scope, cal, source="marts"), runs)
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+            row(f"kpis {key} {compare_mode} base→marts", tb, ta, f"load {os.getloadavg()[0]:.1f}")
+        _, served, _, _ = compare(lambda: None, lambda: run_export(engine, "kpis", PERIODS[key]), runs)
+        print(f"  export kpis {key} as served (marts): {served[0]:.3f} s (median {served[1]:.3f})", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", action="append", required=True)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--marts-only", action="store_true", help="only the kpis via the marts against the base tables")
     args = ap.parse_args(argv)
     import os
     for url in args.db:
         engine = make_engine(url)
         print(f"\n{engine.dialect.name}  (load average {os.getloadavg()[0]:.1f})", flush=True)
+        marts_vs_base(engine, args.runs)
+        if args.marts_only:
+            engine.dispose()
+            continue
         for key in ("30d", "year"):
             scope = PERIODS[key]
             with engine.connect() as conn:

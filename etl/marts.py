@@ -263,7 +263,12 @@ def _recompute_petitions(conn: Connection, cal: WorkCalendar, days: list[dt.date
                 "replied": np.ones(len(rep)), "on_time": replied_on_time(rep)}))
 
 
-# ---------- for tests and `landdesk marts check` ----------
+# ---------- for tests and `landdesk marts rebuild` ----------
+
+def row_counts(conn: Connection) -> dict[str, int]:
+    """Rows of each mart."""
+    return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for t in S.MART_TABLES}
+
 
 def snapshot(conn: Connection) -> dict[str, pd.DataFrame]:
     """Every mart's rows, sorted by its grain (rows with all-zero counts never exist)."""
