@@ -249,13 +249,13 @@ def mart_counts(conn: Connection, scope: Scope) -> dict[str, float]:
     """The period-volume KPIs (every one but backlog, overdue's open part and cultivated land) from the marts,
     each the same number the metric above gives over the base rows (tests/test_marts.py)."""
     received, online = _mart_sums(conn, S.mart_cases_received, scope, ("received", "online"))
-    closed, with_limit, on_time, rated, good = _mart_sums(
-        conn, S.mart_cases_closed, scope, ("closed", "with_limit", "on_time", "rated", "good"))
     t = S.mart_cases_closed
-    per_value = conn.execute(select(t.c.workdays, func.sum(t.c.closed)).where(*_mart_where(t, scope))
-                             .group_by(t.c.workdays).order_by(t.c.workdays)).all()
-    values = np.array([int(v) for v, _ in per_value], dtype=float)
-    counts = np.array([int(n) for _, n in per_value], dtype="int64")
+    sums = ("closed", "with_limit", "on_time", "rated", "good")
+    per_value = np.array(conn.execute(select(t.c.workdays, *(func.sum(t.c[c]) for c in sums))
+                                      .where(*_mart_where(t, scope)).group_by(t.c.workdays)
+                                      .order_by(t.c.workdays)).all(), dtype="int64").reshape(-1, 1 + len(sums))
+    closed, with_limit, on_time, rated, good = (int(v) for v in per_value[:, 1:].sum(axis=0))
+    values, counts = per_value[:, 0].astype(float), per_value[:, 1]
     (petitions_in,) = _mart_sums(conn, S.mart_petitions_received, scope, ("received",))
     replied, replied_ok = _mart_sums(conn, S.mart_petitions_replied, scope, ("replied", "on_time"))
     return {
@@ -275,9 +275,26 @@ def kpi_values(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "w
                source: str = "auto") -> dict[str, float]:
     """Every cockpit KPI for one scope. `source`: `auto` reads the marts when they serve the request
     (`marts_serve`), else the base tables; `base` always the base tables (the definition; tests compare)."""
+    return _values(conn, scope, cal, unit, _use_marts(conn, scope, cal, unit, source))
+
+
+def _use_marts(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str, source: str) -> bool:
+    """The one decision: read the marts (source auto or marts, and `marts_serve`) or the base tables."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
-    if source != "base" and marts_serve(conn, scope, cal, unit):
+    if source == "base":
+        return False
+    if marts_serve(conn, scope, cal, unit):
+        return True
+    if source == "marts":
+        raise ValueError("the marts do not serve this request (unit, zone or calendar differs from theirs)")
+    return False
+
+
+def _values(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str, use_marts: bool) -> dict[str, float]:
+    """The KPIs from the marts (period-volume metrics) plus the base tables (backlog, open overdue, land), or all
+    from the base tables."""
+    if use_marts:
         counts = mart_counts(conn, scope)
         still_open = open_cases_at_end(conn, scope)
         area, _year = cultivated_land(conn, scope)
@@ -288,8 +305,6 @@ def kpi_values(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "w
                 **{k: counts[k] for k in ("online_rate", "good_rating_rate", "petitions_received",
                                           "petition_reply_on_time_rate")},
                 "cultivated_land_ha": area}
-    if source == "marts":
-        raise ValueError("the marts do not serve this request (unit, zone or calendar differs from theirs)")
     closed = closed_cases(conn, scope)
     still_open = open_cases_at_end(conn, scope)
     area, _year = cultivated_land(conn, scope)
@@ -329,13 +344,14 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
     day with data (a 0 there would read as growth from nothing).
     """
     from analytics.coverage import activity_range
-    now = kpi_values(conn, scope, cal, unit, source)
+    use_marts = _use_marts(conn, scope, cal, unit, source)     # once for the period and its comparison period
+    now = _values(conn, scope, cal, unit, use_marts)
     base = scope.baseline()
     first, _ = activity_range(conn)
     if first is not None and base.end < first:     # the comparison period lies before the data: nothing to compare
         before = {code: math.nan for code in KPI_SPEC}
     else:
-        before = kpi_values(conn, base, cal, unit, source)
+        before = _values(conn, base, cal, unit, use_marts)
     rows = []
     for code, spec in KPI_SPEC.items():
         direction, indicator = spec.direction, spec.target
@@ -355,16 +371,29 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
     return pd.DataFrame(rows)
 
 
-def weekly_flow(conn: Connection, scope: Scope) -> pd.DataFrame:
-    """Arrivals and completions per ISO week (Monday) starting in the period. Grain: one row per week."""
-    rec = fetch_frame(conn, select(cases.c.received_at).where(
-        scope.in_period(cases.c.received_at), *scope.filters(cases)), ["t"])
-    done = fetch_frame(conn, select(cases.c.closed_at).where(
-        scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases)), ["t"])
+def weekly_flow(conn: Connection, scope: Scope, source: str = "auto") -> pd.DataFrame:
+    """Arrivals and completions per ISO week (Monday) starting in the period. Grain: one row per week.
+
+    `source` as kpi_values: the marts' per-day counts when they count this scope's zone's days (the counts do
+    not depend on the working-day calendar), else the base rows; the same weeks either way."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    if source != "base" and _marts_count_days(conn, scope):
+        rec = _mart_days(conn, S.mart_cases_received, "received", scope)
+        done = _mart_days(conn, S.mart_cases_closed, "closed", scope)
+    else:
+        if source == "marts":
+            raise ValueError("the marts do not serve this request (zone or rows differ from theirs)")
+        rec = fetch_frame(conn, select(cases.c.received_at).where(
+            scope.in_period(cases.c.received_at), *scope.filters(cases)), ["t"])
+        done = fetch_frame(conn, select(cases.c.closed_at).where(
+            scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases)), ["t"])
+        rec = pd.DataFrame({"day": local_days(rec["t"], scope.tz), "n": 1})
+        done = pd.DataFrame({"day": local_days(done["t"], scope.tz), "n": 1})
 
     def per_week(df: pd.DataFrame) -> pd.Series:
-        t = local_days(df["t"], scope.tz)
-        return (t - pd.to_timedelta(t.dt.day_of_week, unit="D")).value_counts()
+        t = df["day"]
+        return df["n"].groupby((t - pd.to_timedelta(t.dt.day_of_week, unit="D")).to_numpy()).sum()
 
     # Weeks from the first Monday in the period, so a period starting mid-week has no stub week.
     first = pd.Timestamp(scope.start) + pd.Timedelta(days=(7 - scope.start.weekday()) % 7)
@@ -375,6 +404,21 @@ def weekly_flow(conn: Connection, scope: Scope) -> pd.DataFrame:
     out["received"] = out["week"].map(per_week(rec)).fillna(0).astype(int)
     out["closed"] = out["week"].map(per_week(done)).fillna(0).astype(int)
     return out
+
+
+def _marts_count_days(conn: Connection, scope: Scope) -> bool:
+    """Whether the marts count this scope's local days (their zone, rows as the base tables')."""
+    from etl.marts import base_counts, state
+    held = state(conn)
+    return held is not None and held[0] == scope.tz and tuple(held[2:]) == base_counts(conn)
+
+
+def _mart_days(conn: Connection, table, col: str, scope: Scope) -> pd.DataFrame:
+    """Per local day of the period: the sum of `col` (day as a naive midnight, n)."""
+    rows = conn.execute(select(table.c.day, func.sum(table.c[col])).where(*_mart_where(table, scope))
+                        .group_by(table.c.day)).all()
+    return pd.DataFrame({"day": pd.to_datetime(pd.Series([r[0] for r in rows], dtype=object)),
+                         "n": np.array([int(r[1]) for r in rows], dtype="int64")})
 
 
 def _exports():

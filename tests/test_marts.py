@@ -207,3 +207,12 @@ def test_median_from_counts_is_numpys_median():
         values, counts = np.unique(taken, return_counts=True)
         assert kpis.median_from_counts(values.astype(float), counts) == float(np.median(taken.astype(float)))
     assert math.isnan(kpis.median_from_counts(np.array([]), np.array([], dtype="int64")))
+
+
+def test_weekly_flow_from_the_marts_equals_the_base_tables(engine):
+    load_sample(engine)
+    with engine.connect() as conn:
+        for scope in scopes(conn):
+            via_marts = kpis.weekly_flow(conn, scope, source="marts")
+            pd.testing.assert_frame_equal(via_marts, kpis.weekly_flow(conn, scope, source="base"), obj=str(scope))
+        assert kpis.weekly_flow(conn, scopes(conn)[2])["received"].sum() > 0
