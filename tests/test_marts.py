@@ -81,9 +81,12 @@ def _petitions_changed(frame: pd.DataFrame) -> pd.DataFrame:
     return f
 
 
-def test_incremental_marts_equal_a_recompute(engine, tmp_path):
+def test_incremental_marts_equal_a_recompute(engine, tmp_path, monkeypatch):
     load_sample(engine)
     assert_marts_recompute(engine)
+    rebuilds = []
+    real_rebuild = marts.rebuild
+    monkeypatch.setattr(marts, "rebuild", lambda conn, cal=None: rebuilds.append(1) or real_rebuild(conn, cal))
 
     r = load_mapping(engine, variant(tmp_path, "approval_cases", _reopen_and_move))
     assert r.status == "loaded", r.summary()
@@ -97,6 +100,7 @@ def test_incremental_marts_equal_a_recompute(engine, tmp_path):
     assert_marts_recompute(engine)
     undo_batch(engine, r.batch_id, force=True)
     assert_marts_recompute(engine)
+    assert len(rebuilds) == 4          # only the four checks' own: the loads and undos refreshed their days
 
     calendar_csv = tmp_path / "calendar.csv"           # a calendar change: the workdays of every case move
     calendar_csv.write_text("date,is_workday,note\n" + "".join(
@@ -108,6 +112,7 @@ def test_incremental_marts_equal_a_recompute(engine, tmp_path):
                        encoding="utf-8")
     c = load_mapping(engine, cal_map)
     assert c.status == "loaded", c.summary()
+    assert len(rebuilds) == 5          # the calendar load rebuilt them
     after_calendar = assert_marts_recompute(engine)
     assert not after_calendar["mart_cases_closed"].equals(after_reload["mart_cases_closed"])
 
