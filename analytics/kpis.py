@@ -19,12 +19,14 @@ from analytics.scope import Scope
 from analytics.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, durations, local_days
 from landdesk.kpispec import KPI_SPEC
+from etl.measures import (  # noqa: F401  (the per-record facts, shared with the marts)
+    DONE_STATUSES, GOOD_RATING, ONLINE_CHANNELS, REPLY_DAYS, REPLY_EXTENSION_DAYS, replied_on_time,
+)
+from etl import schema as S
 from etl.schema import cases, land_use, petitions, targets
 
-ONLINE_CHANNELS = ("online", "mobile")
-DONE_STATUSES = ("closed", "rejected")
 CULTIVATED = "01"
-ACCEPT_DAYS, REPLY_DAYS, REPLY_EXTENSION_DAYS = 15, 60, 30
+ACCEPT_DAYS = 15
 
 
 
@@ -109,12 +111,20 @@ def on_time_rate(closed: pd.DataFrame, cal: WorkCalendar) -> float:
 
 def overdue(closed: pd.DataFrame, open_at_end: pd.DataFrame, scope: Scope, cal: WorkCalendar) -> int:
     """超期件: cases completed in the period past their promised limit + cases open at its end past it."""
+    return overdue_closed(closed, cal) + overdue_open(open_at_end, scope, cal)
+
+
+def overdue_closed(closed: pd.DataFrame, cal: WorkCalendar) -> int:
+    """超期件's completed part: cases completed in the period past their promised limit (working days)."""
     done = closed[closed["promised_days"].notna()]
-    late_done = int((throughput(done, cal) > done["promised_days"].to_numpy(dtype=float)).sum())
+    return int((throughput(done, cal) > done["promised_days"].to_numpy(dtype=float)).sum())
+
+
+def overdue_open(open_at_end: pd.DataFrame, scope: Scope, cal: WorkCalendar) -> int:
+    """超期件's open part: cases open at the period's end whose age then (working days) is past their limit."""
     pending = open_at_end[open_at_end["promised_days"].notna()]
     age = cal.workdays_between(pending["received_at"], [scope.end_ts - dt.timedelta(seconds=1)] * len(pending))
-    late_open = int((age > pending["promised_days"].to_numpy(dtype=float)).sum())
-    return late_done + late_open
+    return int((age > pending["promised_days"].to_numpy(dtype=float)).sum())
 
 
 def backlog(open_at_end: pd.DataFrame) -> int:
@@ -133,7 +143,7 @@ def online_rate(conn: Connection, scope: Scope) -> float:
 def good_rating_rate(closed: pd.DataFrame) -> float:
     """好评率: ratings ≥ 3 of 5 / ratings, over cases completed in the period."""
     rated = closed["rating"].dropna()
-    return float((rated >= 3).mean()) if len(rated) else math.nan
+    return float((rated >= GOOD_RATING).mean()) if len(rated) else math.nan
 
 
 def petitions_received(conn: Connection, scope: Scope) -> int:
@@ -151,14 +161,6 @@ def petition_reply_on_time_rate(conn: Connection, scope: Scope) -> float:
     if df.empty:
         return math.nan
     return float(np.mean(replied_on_time(df)))
-
-
-def replied_on_time(df: pd.DataFrame) -> np.ndarray:
-    """Per replied petition (received_at, replied_at, extended): replied within 60 calendar days (90 when extended)."""
-    limit = np.where(df["extended"].astype(object).fillna(False).astype(bool), REPLY_DAYS + REPLY_EXTENSION_DAYS,
-                     REPLY_DAYS)
-    days = (local_days(df["replied_at"]) - local_days(df["received_at"])).dt.days     # by the bureau's dates
-    return days.to_numpy() <= limit
 
 
 def cultivated_land(conn: Connection, scope: Scope) -> tuple[float, int | None]:
@@ -202,8 +204,107 @@ def target_value(conn: Connection, indicator: str, scope: Scope) -> float:
     return float(chosen["value"].iloc[0])
 
 
-def kpi_values(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays") -> dict[str, float]:
-    """Every cockpit KPI for one scope."""
+# ---------- the same metrics from the marts (etl.marts) ----------
+
+SOURCES = ("auto", "marts", "base")
+
+
+def marts_serve(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays") -> bool:
+    """Whether the marts answer this request exactly: durations in working days (a whole number per case, so
+    counts per value give the exact median; days and hours are continuous), and the marts computed for this
+    request's zone (the scope's, the calendar's and the bureau's, which dates petitions), working-day calendar and
+    base-table row counts (rows written outside the ETL, which keeps the marts, send requests to the base tables
+    until the next load or `landdesk marts rebuild`). The KPIs do not read the scope's process filters (Scope.cases), so those never stop the marts."""
+    from etl.marts import current, state
+    from etl.workcal import _zone
+    if unit != "workdays" or not (scope.tz == cal.tz == _zone(None)):
+        return False
+    held = state(conn)
+    return held is not None and held == current(conn, cal)
+
+
+def _mart_where(table, scope: Scope) -> list:
+    return [table.c.day >= scope.start, table.c.day <= scope.end, *scope.filters(table)]
+
+
+def _mart_sums(conn: Connection, table, scope: Scope, cols: tuple[str, ...]) -> list[int]:
+    row = conn.execute(select(*(func.coalesce(func.sum(table.c[c]), 0) for c in cols))
+                       .where(*_mart_where(table, scope))).one()
+    return [int(v) for v in row]
+
+
+def median_from_counts(values: np.ndarray, counts: np.ndarray) -> float:
+    """np.median of the multiset with `counts[i]` copies of `values[i]` (ascending): the middle value, or the mean
+    of the two middle ones for an even count; NaN when empty."""
+    n = int(counts.sum())
+    if n == 0:
+        return math.nan
+    ends = np.cumsum(counts)
+    lo = values[np.searchsorted(ends, (n - 1) // 2, side="right")]
+    hi = values[np.searchsorted(ends, n // 2, side="right")]
+    return float(np.mean(np.array([lo, hi], dtype=float))) if lo != hi else float(lo)
+
+
+def mart_counts(conn: Connection, scope: Scope) -> dict[str, float]:
+    """The period-volume KPIs (every one but backlog, overdue's open part and cultivated land) from the marts,
+    each the same number the metric above gives over the base rows (tests/test_marts.py)."""
+    received, online = _mart_sums(conn, S.mart_cases_received, scope, ("received", "online"))
+    t = S.mart_cases_closed
+    sums = ("closed", "with_limit", "on_time", "rated", "good")
+    per_value = np.array(conn.execute(select(t.c.workdays, *(func.sum(t.c[c]) for c in sums))
+                                      .where(*_mart_where(t, scope)).group_by(t.c.workdays)
+                                      .order_by(t.c.workdays)).all(), dtype="int64").reshape(-1, 1 + len(sums))
+    closed, with_limit, on_time, rated, good = (int(v) for v in per_value[:, 1:].sum(axis=0))
+    values, counts = per_value[:, 0].astype(float), per_value[:, 1]
+    (petitions_in,) = _mart_sums(conn, S.mart_petitions_received, scope, ("received",))
+    replied, replied_ok = _mart_sums(conn, S.mart_petitions_replied, scope, ("replied", "on_time"))
+    return {
+        "cases_received": received,
+        "cases_closed": closed,
+        "on_time_rate": on_time / with_limit if with_limit else math.nan,
+        "median_throughput": median_from_counts(values, counts),
+        "overdue_closed": with_limit - on_time,
+        "online_rate": float(online) / received if received else math.nan,
+        "good_rating_rate": good / rated if rated else math.nan,
+        "petitions_received": petitions_in,
+        "petition_reply_on_time_rate": replied_ok / replied if replied else math.nan,
+    }
+
+
+def kpi_values(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays",
+               source: str = "auto") -> dict[str, float]:
+    """Every cockpit KPI for one scope. `source`: `auto` reads the marts when they serve the request
+    (`marts_serve`), else the base tables; `base` always the base tables (the definition; tests compare)."""
+    return _values(conn, scope, cal, unit, _use_marts(conn, scope, cal, unit, source))
+
+
+def _use_marts(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str, source: str) -> bool:
+    """The one decision: read the marts (source auto or marts, and `marts_serve`) or the base tables."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    if source == "base":
+        return False
+    if marts_serve(conn, scope, cal, unit):
+        return True
+    if source == "marts":
+        raise ValueError("the marts do not serve this request (unit, zone or calendar differs from theirs)")
+    return False
+
+
+def _values(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str, use_marts: bool) -> dict[str, float]:
+    """The KPIs from the marts (period-volume metrics) plus the base tables (backlog, open overdue, land), or all
+    from the base tables."""
+    if use_marts:
+        counts = mart_counts(conn, scope)
+        still_open = open_cases_at_end(conn, scope)
+        area, _year = cultivated_land(conn, scope)
+        late_closed = counts.pop("overdue_closed")
+        return {**{k: counts[k] for k in ("cases_received", "cases_closed", "on_time_rate", "median_throughput")},
+                "backlog": backlog(still_open),
+                "overdue": late_closed + overdue_open(still_open, scope, cal),
+                **{k: counts[k] for k in ("online_rate", "good_rating_rate", "petitions_received",
+                                          "petition_reply_on_time_rate")},
+                "cultivated_land_ha": area}
     closed = closed_cases(conn, scope)
     still_open = open_cases_at_end(conn, scope)
     area, _year = cultivated_land(conn, scope)
@@ -232,7 +333,8 @@ def status(value: float, target: float, direction: int) -> str:
     return "amber" if abs(gap) <= 0.05 * abs(target) else "red"
 
 
-def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays") -> pd.DataFrame:
+def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays",
+              source: str = "auto") -> pd.DataFrame:
     """One row per KPI: value, the comparison period's value, change, target and status.
 
     Grain: one row per KPI code for the scope. `previous` is the value in `scope.baseline()` — the period
@@ -242,13 +344,14 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
     day with data (a 0 there would read as growth from nothing).
     """
     from analytics.coverage import activity_range
-    now = kpi_values(conn, scope, cal, unit)
+    use_marts = _use_marts(conn, scope, cal, unit, source)     # once for the period and its comparison period
+    now = _values(conn, scope, cal, unit, use_marts)
     base = scope.baseline()
     first, _ = activity_range(conn)
     if first is not None and base.end < first:     # the comparison period lies before the data: nothing to compare
         before = {code: math.nan for code in KPI_SPEC}
     else:
-        before = kpi_values(conn, base, cal, unit)
+        before = _values(conn, base, cal, unit, use_marts)
     rows = []
     for code, spec in KPI_SPEC.items():
         direction, indicator = spec.direction, spec.target
@@ -268,16 +371,29 @@ def kpi_table(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "wo
     return pd.DataFrame(rows)
 
 
-def weekly_flow(conn: Connection, scope: Scope) -> pd.DataFrame:
-    """Arrivals and completions per ISO week (Monday) starting in the period. Grain: one row per week."""
-    rec = fetch_frame(conn, select(cases.c.received_at).where(
-        scope.in_period(cases.c.received_at), *scope.filters(cases)), ["t"])
-    done = fetch_frame(conn, select(cases.c.closed_at).where(
-        scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases)), ["t"])
+def weekly_flow(conn: Connection, scope: Scope, source: str = "auto") -> pd.DataFrame:
+    """Arrivals and completions per ISO week (Monday) starting in the period. Grain: one row per week.
+
+    `source` as kpi_values: the marts' per-day counts when they count this scope's zone's days (the counts do
+    not depend on the working-day calendar), else the base rows; the same weeks either way."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    if source != "base" and _marts_count_days(conn, scope):
+        rec = _mart_days(conn, S.mart_cases_received, "received", scope)
+        done = _mart_days(conn, S.mart_cases_closed, "closed", scope)
+    else:
+        if source == "marts":
+            raise ValueError("the marts do not serve this request (zone or rows differ from theirs)")
+        rec = fetch_frame(conn, select(cases.c.received_at).where(
+            scope.in_period(cases.c.received_at), *scope.filters(cases)), ["t"])
+        done = fetch_frame(conn, select(cases.c.closed_at).where(
+            scope.in_period(cases.c.closed_at), cases.c.status.in_(DONE_STATUSES), *scope.filters(cases)), ["t"])
+        rec = pd.DataFrame({"day": local_days(rec["t"], scope.tz), "n": 1})
+        done = pd.DataFrame({"day": local_days(done["t"], scope.tz), "n": 1})
 
     def per_week(df: pd.DataFrame) -> pd.Series:
-        t = local_days(df["t"], scope.tz)
-        return (t - pd.to_timedelta(t.dt.day_of_week, unit="D")).value_counts()
+        t = df["day"]
+        return df["n"].groupby((t - pd.to_timedelta(t.dt.day_of_week, unit="D")).to_numpy()).sum()
 
     # Weeks from the first Monday in the period, so a period starting mid-week has no stub week.
     first = pd.Timestamp(scope.start) + pd.Timedelta(days=(7 - scope.start.weekday()) % 7)
@@ -288,6 +404,21 @@ def weekly_flow(conn: Connection, scope: Scope) -> pd.DataFrame:
     out["received"] = out["week"].map(per_week(rec)).fillna(0).astype(int)
     out["closed"] = out["week"].map(per_week(done)).fillna(0).astype(int)
     return out
+
+
+def _marts_count_days(conn: Connection, scope: Scope) -> bool:
+    """Whether the marts count this scope's local days (their zone, rows as the base tables')."""
+    from etl.marts import base_counts, state
+    held = state(conn)
+    return held is not None and held[0] == scope.tz and tuple(held[2:]) == base_counts(conn)
+
+
+def _mart_days(conn: Connection, table, col: str, scope: Scope) -> pd.DataFrame:
+    """Per local day of the period: the sum of `col` (day as a naive midnight, n)."""
+    rows = conn.execute(select(table.c.day, func.sum(table.c[col])).where(*_mart_where(table, scope))
+                        .group_by(table.c.day)).all()
+    return pd.DataFrame({"day": pd.to_datetime(pd.Series([r[0] for r in rows], dtype=object)),
+                         "n": np.array([int(r[1]) for r in rows], dtype="int64")})
 
 
 def _exports():

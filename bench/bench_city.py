@@ -12,6 +12,9 @@ is shared), the in-process caches emptied each time; the fastest run and the med
    in-case context in pandas) against the same fetch done with window functions in SQL (`windowed_events`
    below: LAG / LEAD / ROW_NUMBER over each case's history, only the period's events returned) — the
    alternative issue 20 proposed, measured and not adopted; frames asserted equal. Plus the raw SQL of each.
+3. kpis from the base tables against kpis from the marts (etl.marts), frames asserted equal (--marts-only: just
+   this; the store must be at migration 0012, `landdesk db upgrade`).
+4. The marts' upkeep: a rebuild, and the refresh after a one-week batch (rolled back).
 """
 from __future__ import annotations
 
@@ -124,15 +127,69 @@ def row(label: str, before, after, note: str = "") -> None:
           f"(median {after[1]:7.3f})   {note}", flush=True)
 
 
+def marts_vs_base(engine, runs: int) -> None:
+    """3. kpis (the cockpit's table, period and its comparison period) from the base tables (`source="base"`,
+    the definitions) and from the marts (etl.marts, issue 20); frames asserted equal. Then the export as served."""
+    import os
+    for key in ("30d", "year"):
+        for compare_mode in ("previous", "year"):
+            scope = Scope(PERIODS[key].start, PERIODS[key].end, compare=compare_mode)
+            with engine.connect() as conn:
+                cal = load_calendar(conn)
+                assert kpis.marts_serve(conn, scope, cal), "the marts do not serve this store: run landdesk db upgrade"
+                tb, ta, b, a = compare(lambda: kpis.kpi_table(conn, scope, cal, source="base"),
+                                       lambda: kpis.kpi_table(conn, scope, cal, source="marts"), runs)
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+            row(f"kpis {key} {compare_mode} base→marts", tb, ta, f"load {os.getloadavg()[0]:.1f}")
+        _, served, _, _ = compare(lambda: None, lambda: run_export(engine, "kpis", PERIODS[key]), runs)
+        print(f"  export kpis {key} as served (marts): {served[0]:.3f} s (median {served[1]:.3f})", flush=True)
+
+
+def mart_upkeep(engine) -> None:
+    """4. What keeping the marts costs: a rebuild from scratch, and the incremental refresh after a batch that
+    touches the cases of one week (their days recomputed), each in a transaction rolled back."""
+    import os
+    from etl import marts
+    from etl.schema import cases as c
+    with engine.connect() as conn:
+        cal = load_calendar(conn)
+        conn.rollback()
+        with conn.begin() as tx:
+            t0 = time.perf_counter()
+            marts.rebuild(conn, cal)
+            rebuilt = time.perf_counter() - t0
+            tx.rollback()
+        week = Scope(END - dt.timedelta(days=6), END)
+        ids = [r.case_id for r in conn.execute(select(c.c.case_id).where(week.in_period(c.c.received_at)))]
+        conn.rollback()
+        with conn.begin() as tx:
+            t0 = time.perf_counter()
+            marts.discard(conn)
+            marts.note_ids(conn, "cases", "default", ids)
+            marts.note_ids(conn, "cases", "default", ids)
+            marts.refresh(conn, cal)
+            refreshed = time.perf_counter() - t0
+            tx.rollback()
+        counts = marts.row_counts(conn)
+    print(f"  marts rebuild {rebuilt:.2f} s; refresh after a batch of {len(ids):,} cases (one week) {refreshed:.2f} s; "
+          f"rows {counts}  (load {os.getloadavg()[0]:.1f})", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", action="append", required=True)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--marts-only", action="store_true", help="only the kpis via the marts against the base tables")
     args = ap.parse_args(argv)
     import os
     for url in args.db:
         engine = make_engine(url)
         print(f"\n{engine.dialect.name}  (load average {os.getloadavg()[0]:.1f})", flush=True)
+        marts_vs_base(engine, args.runs)
+        mart_upkeep(engine)
+        if args.marts_only:
+            engine.dispose()
+            continue
         for key in ("30d", "year"):
             scope = PERIODS[key]
             with engine.connect() as conn:

@@ -61,6 +61,18 @@ def cmd_db_upgrade(args) -> int:
     return 0
 
 
+def cmd_marts_rebuild(args) -> int:
+    from etl import marts
+    from etl.store import ensure_ready
+    engine = _engine(args)
+    ensure_ready(engine)
+    with engine.begin() as conn:
+        marts.rebuild(conn)
+        rows = {t: n for t, n in marts.row_counts(conn).items()}
+    print("marts rebuilt from the base tables: " + ", ".join(f"{t} {n} rows" for t, n in rows.items()))
+    return 0
+
+
 def cmd_etl_load(args) -> int:
     from etl.load import load_mapping
     from etl.store import ensure_ready
@@ -536,6 +548,11 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="store administration").add_subparsers(dest="db_command", required=True)
     sp = db.add_parser("upgrade", parents=[common], help="create or upgrade the store schema")
     sp.set_defaults(func=cmd_db_upgrade)
+
+    m = sub.add_parser("marts", help="the cockpit's summary tables").add_subparsers(dest="marts_command",
+                                                                                       required=True)
+    sp = m.add_parser("rebuild", parents=[common], help="recompute the marts from the base tables (one transaction)")
+    sp.set_defaults(func=cmd_marts_rebuild)
 
     etl = sub.add_parser("etl", help="load sources").add_subparsers(dest="etl_command", required=True)
     sp = etl.add_parser("load", parents=[common], help="load one batch per mapping file")

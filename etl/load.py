@@ -19,7 +19,7 @@ from sqlalchemy import Boolean, Date, DateTime, Float, Integer, case as sql_case
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from etl import schema as S
+from etl import marts, schema as S
 from etl.extract import ROW, check_source_file, iter_extract, source_sha256
 from etl.mapping import Mapping, read_mapping
 from etl.staging import Spool, Stage
@@ -417,6 +417,9 @@ def write_rows(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int
         ids = rows[ID_COLUMN[mapping.dataset]]
         others = from_other_mappings(conn, mapping, ids.unique().tolist() if mapping.dataset == "case_events"
                                      else ids.tolist())
+    marted = _mart_ids(mapping, prep, rows)       # the records whose days the marts recompute (old and new)
+    if marted is not None:
+        marts.note_ids(conn, marted[0], mapping.system, marted[1])
     if mapping.dataset == "case_events":
         if prep.cases is not None and len(prep.cases):
             cases = prep.cases.copy()
@@ -427,6 +430,8 @@ def write_rows(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int
         written = upsert(conn, table, rows, keys, bar=bar, fresh=True)   # no stored event has these keys now
     else:
         written = upsert(conn, table, rows, keys, bar=bar)
+    if marted is not None:
+        marts.note_ids(conn, marted[0], mapping.system, marted[1])
     if mapping.supplement_stages:
         conn.execute(_insert_fn(conn)(S.stage_roles).on_conflict_do_nothing(index_elements=["stage", "role"]),
                      [{"stage": st, "role": "supplement", "batch_id": batch_id} for st in mapping.supplement_stages])
@@ -435,6 +440,16 @@ def write_rows(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int
     else:
         touched = written
     return written, touched, others
+
+
+def _mart_ids(mapping: Mapping, prep: Prepared, rows: pd.DataFrame) -> tuple[str, list] | None:
+    """(base table, ids) of the records a batch writes that the marts count: its cases (an event log's derived
+    cases) or petitions; None when it writes neither."""
+    if mapping.dataset == "case_events":
+        return ("cases", prep.cases["case_id"].tolist()) if prep.cases is not None and len(prep.cases) else None
+    if mapping.dataset in ("cases", "petitions"):
+        return mapping.dataset, rows[ID_COLUMN[mapping.dataset]].tolist()
+    return None
 
 
 def _write_rejects(conn: Connection, batch_id: int, rejects: pd.DataFrame) -> None:
@@ -582,7 +597,9 @@ def load_mapping(engine: Engine, mapping_path, *, force: bool = False, progress:
             batch_id = conn.execute(insert(S.etl_batches).values(
                 **base, source_sha256=sha, started_at=started, rows_read=prep.rows_read, status="running",
             ).returning(S.etl_batches.c.batch_id)).scalar_one()
+            marts.discard(conn)
             loaded, updated, others = write(conn, mapping, prep, batch_id, progress)
+            marts.refresh(conn)
             ncases = len(prep.cases) if prep.cases is not None else 0
             message = ((f"{ncases} cases derived" if ncases else "")
                        + other_mappings_note(mapping.dataset, others)).lstrip("; ") or None
@@ -633,6 +650,7 @@ def _load_chunked(engine: Engine, mapping: Mapping, chunks, base: dict, sha, sta
             batch_id = conn.execute(insert(S.etl_batches).values(
                 **base, source_sha256=sha, started_at=started, rows_read=0, status="running",
             ).returning(S.etl_batches.c.batch_id)).scalar_one()
+            marts.discard(conn)
             want = sorted(mapping.source_columns() | set((mapping.unpivot or {}).get("columns", {}) or ()))
             stage = None
             for raw in chunks:
@@ -684,6 +702,7 @@ def _load_chunked(engine: Engine, mapping: Mapping, chunks, base: dict, sha, sta
                                f"loaded; first: row {first[ROW]}: {first['reason']}.", read, True)
             for ddl in restore:
                 conn.exec_driver_sql(ddl)
+            marts.refresh(conn)
             for part in spool.frames():
                 _write_rejects(conn, batch_id, part)
             stage.drop()

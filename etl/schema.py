@@ -403,3 +403,74 @@ alerts = Table(
             "with ids and numbers only.",
 )
 Index("ix_alerts_key_status", alerts.c.key, alerts.c.status)
+
+# --- Summary tables ("marts", issue 20) ----------------------------------------------------------
+# Maintained by etl.marts in the transaction of every load and undo; equal to a recompute from the base tables.
+# Each row counts the records of one local day (LANDDESK_TIMEZONE, as mart_state records) and one combination
+# of the dimensions the cockpit's scope filters on (a NULL dimension is its own combination).
+
+
+def _mart_dims(*names: str) -> list[Column]:
+    return [Column(n, String(100), nullable=True) for n in names]
+
+
+mart_cases_received = Table(
+    "mart_cases_received", metadata,
+    Column("day", Date, nullable=False),
+    *_mart_dims("township", "case_type", "department", "system"),
+    Column("received", Integer, nullable=False),     # cases received that day
+    Column("online", Integer, nullable=False),       # of them, through an online or mobile channel
+    comment="Grain: one row per local day of received_at × township × case_type × department × system with "
+            "cases received (a mart; etl.marts keeps it equal to the cases table).",
+)
+Index("ix_mart_cases_received_day", mart_cases_received.c.day)
+
+mart_cases_closed = Table(
+    "mart_cases_closed", metadata,
+    Column("day", Date, nullable=False),
+    *_mart_dims("township", "case_type", "department", "system"),
+    Column("workdays", Integer, nullable=False),     # 办理时长 in working days (the store's calendar, mart_state)
+    Column("closed", Integer, nullable=False),       # cases completed (closed or rejected) that day, this long
+    Column("with_limit", Integer, nullable=False),   # of them, with a promised limit
+    Column("on_time", Integer, nullable=False),      # of those, within it (workdays ≤ promised_days)
+    Column("rated", Integer, nullable=False),        # of them, with a rating
+    Column("good", Integer, nullable=False),         # of those, rated 3 or more of 5
+    comment="Grain: one row per local day of closed_at × township × case_type × department × system × working "
+            "days taken, over completed cases (a mart; etl.marts keeps it equal to the cases table).",
+)
+Index("ix_mart_cases_closed_day", mart_cases_closed.c.day)
+
+mart_petitions_received = Table(
+    "mart_petitions_received", metadata,
+    Column("day", Date, nullable=False),
+    *_mart_dims("township", "department", "system"),
+    Column("received", Integer, nullable=False),     # petitions received that day
+    comment="Grain: one row per local day of received_at × township × department × system with petitions "
+            "received (a mart; etl.marts keeps it equal to the petitions table).",
+)
+Index("ix_mart_petitions_received_day", mart_petitions_received.c.day)
+
+mart_petitions_replied = Table(
+    "mart_petitions_replied", metadata,
+    Column("day", Date, nullable=False),
+    *_mart_dims("township", "department", "system"),
+    Column("replied", Integer, nullable=False),      # petitions replied that day
+    Column("on_time", Integer, nullable=False),      # of them, within 60 calendar days (90 when extended)
+    comment="Grain: one row per local day of replied_at × township × department × system with petitions "
+            "replied (a mart; etl.marts keeps it equal to the petitions table).",
+)
+Index("ix_mart_petitions_replied_day", mart_petitions_replied.c.day)
+
+mart_state = Table(
+    "mart_state", metadata,
+    Column("name", String(20), primary_key=True),    # 'marts': the one row
+    Column("timezone", String(64), nullable=False),  # the zone whose local days the marts count
+    Column("calendar", String(64), nullable=False),  # sha256 of the working-day calendar the workdays used
+    Column("cases", Integer, nullable=False),        # rows of cases and petitions then: a write outside the ETL
+    Column("petitions", Integer, nullable=False),    # that adds or removes rows shows as a mismatch
+    Column("computed_at", DateTime, nullable=False),
+    comment="Grain: one row ('marts'): the zone, working-day calendar and base-table row counts the marts were "
+            "computed for; readers use the marts only when these match.",
+)
+
+MART_TABLES = (mart_cases_received, mart_cases_closed, mart_petitions_received, mart_petitions_replied)

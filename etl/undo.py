@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.engine import Engine
 
-from etl import schema as S
+from etl import marts, schema as S
 from etl.store import ensure_ready
 from landdesk.errors import LandDeskError
 from landdesk.settings import local_now
@@ -63,6 +63,9 @@ def undo_batch(engine: Engine, batch_id: int, force: bool = False) -> UndoResult
                                 "remove those records too.")
         result = UndoResult(batch_id, dataset)
         c, e = S.cases, S.case_events
+        marts.discard(conn)
+        marts.note_where(conn, "cases", c.c.batch_id == batch_id)          # the days the marts recompute
+        marts.note_where(conn, "petitions", S.petitions.c.batch_id == batch_id)
         for name in BATCH_TABLES:
             t = S.DATASETS[name]
             result.removed[name] = conn.execute(delete(t).where(t.c.batch_id == batch_id)).rowcount
@@ -74,6 +77,7 @@ def undo_batch(engine: Engine, batch_id: int, force: bool = False) -> UndoResult
         result.removed["stage roles"] = conn.execute(delete(S.stage_roles).where(S.stage_roles.c.batch_id == batch_id)).rowcount
         rp = S.reference_process
         result.removed["reference stages"] = conn.execute(delete(rp).where(rp.c.batch_id == batch_id)).rowcount
+        marts.refresh(conn)
         conn.execute(update(b).where(b.c.batch_id == batch_id).values(status="undone", message=(
             f"undone {local_now():%Y-%m-%d %H:%M}: " + result.summary().split(": ", 1)[1])))
     return result

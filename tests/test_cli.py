@@ -104,7 +104,7 @@ def test_export_period_presets_and_comparison(db):
 @pytest.mark.parametrize("cmd", [[], ["demo"], ["serve"], ["db", "upgrade"], ["etl", "load"], ["etl", "run"],
                                  ["etl", "batches"], ["etl", "rejects"], ["export"], ["forecast"], ["briefing"],
                                  ["sample", "generate"], ["api"], ["tokens", "add"], ["tokens", "list"],
-                                 ["tokens", "revoke"], ["deliver"], ["alerts"], ["alerts", "check"]])
+                                 ["tokens", "revoke"], ["deliver"], ["alerts"], ["alerts", "check"], ["marts", "rebuild"]])
 def test_every_help_page_renders(cmd):
     r = landdesk(*cmd, "--help")
     assert r.returncode == 0 and "usage: landdesk" in r.stdout and "Traceback" not in r.stderr
