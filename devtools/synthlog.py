@@ -100,6 +100,15 @@ MARK_MAP_JS = """() => {   const svg = document.querySelector('svg.ld-process-ma
   if (svg) svg.dataset.ldOld = '1'; return !!svg; }"""
 
 
+MAP_EDGES_JS = """() => { const svg = document.querySelector('svg.ld-process-map, [data-testid="stGraphVizChart"] svg');
+  return svg ? svg.querySelectorAll('g.edge').length : -1; }"""
+
+
+def map_edges(page) -> int:
+    """The number of edges of the process map's SVG on the page (-1 while there is none)."""
+    return max(_in_frames(page, MAP_EDGES_JS), default=-1)
+
+
 def _in_frames(page, js: str, arg=None) -> list:
     """`js` evaluated in every frame of the page (the map's frame has its own document); frames that go away
     meanwhile are skipped."""
