@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import sys
 import tempfile
@@ -42,7 +43,7 @@ from analytics.workcal import load_calendar  # noqa: E402
 from dashboard import dotmap  # noqa: E402
 from etl.store import make_engine  # noqa: E402
 
-REALDATA = ROOT.parent / "shared" / "realdata"
+REALDATA = Path(os.environ.get("LANDDESK_REALDATA") or ROOT.parent / "shared" / "realdata")
 EVERYTHING = Scope(dt.date(1990, 1, 1), dt.date(2030, 12, 31), tz="UTC")
 UNIT = "hours"
 

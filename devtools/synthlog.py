@@ -109,6 +109,15 @@ def map_edges(page) -> int:
     return max(_in_frames(page, MAP_EDGES_JS), default=-1)
 
 
+MAP_TEXTS_JS = """() => { const svg = document.querySelector('svg.ld-process-map, [data-testid="stGraphVizChart"] svg');
+  return svg ? [...svg.querySelectorAll('text')].map(e => e.textContent) : []; }"""
+
+
+def map_texts(page) -> list[str]:
+    """The texts the process map shows (its nodes' and edges' labels), from whichever frame holds it."""
+    return [text for texts in _in_frames(page, MAP_TEXTS_JS) for text in texts]
+
+
 def _in_frames(page, js: str, arg=None) -> list:
     """`js` evaluated in every frame of the page (the map's frame has its own document); frames that go away
     meanwhile are skipped."""
