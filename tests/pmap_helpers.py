@@ -36,9 +36,11 @@ def svg_graph(svg: str) -> tuple[dict[str, list[str]], dict[tuple[str, str], str
             nodes[g.find(f"{SVG}title").text] = [t.text or "" for t in g.iter(f"{SVG}text")]
     for g in root.iter(f"{SVG}g"):
         if g.get("class") == "edge":
-            a, b = g.find(f"{SVG}title").text.split("->")
+            title = g.find(f"{SVG}title").text
+            ends = g.get("data-ends")                     # a large map: the value is the title (the tooltip)
+            a, b = (ends or title).split("->")
             texts = [t.text or "" for t in g.iter(f"{SVG}text")]
-            tips = [e.get(f"{XLINK}title") for e in g.iter(f"{SVG}a") if e.get(f"{XLINK}title")]
+            tips = [title] if ends else [e.get(f"{XLINK}title") for e in g.iter(f"{SVG}a") if e.get(f"{XLINK}title")]
             edges[(nodes[a][0], nodes[b][0])] = texts[0] if texts else tips[0]
     return nodes, edges
 

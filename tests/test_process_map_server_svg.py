@@ -102,3 +102,14 @@ def _grid(n: int, n_edges: int):
     return (pd.DataFrame({"activity": [START, *names, END], "cases": 1}),
             pd.DataFrame({"source": [p[0] for p in pairs], "target": [p[1] for p in pairs],
                           "cases": range(1, len(pairs) + 1)}))
+
+
+@needs_dot
+def test_a_large_maps_edge_values_are_plain_tooltips():
+    """Over LARGE_MAP_EDGES edges the values are tooltips: on the page each is the edge's own <title> (no <a>
+    wrapper), and every edge keeps its ends and its value."""
+    nodes, edges = _grid(60, dotmap.LARGE_MAP_EDGES + 100)
+    svg, _ = dotmap.page_svg(dotmap.render(dotmap.to_dot(nodes, edges), "svg"))
+    assert "<a " not in svg and svg.count("data-ends=") == len(edges)
+    _, shown = svg_graph(svg)
+    assert shown == {(s, t): f"{c:,}" for s, t, c in zip(edges["source"], edges["target"], edges["cases"])}
