@@ -146,7 +146,8 @@ def pm4py_compare(ev: pd.DataFrame, cal, url: str) -> dict:
 def browser_times(url: str, shares: tuple[int, int], runs: int = 2) -> dict:
     """Seconds an analyst waits, in Chromium on `landdesk serve`: (a) navigation (a full page load) to a settled
     map SVG, for the default view and 100 %/100 %; (b) a slider move in the open page (keyboard on the slider's
-    thumb) until the new map has settled: the activities slider one step up from the default view, and the paths
+    thumb) until the new map has settled: the activities slider one step up from the default view (10 % down
+    when it is at 100 %), and the paths
     slider to 100 % from 100 %/99 % (so the full map). The slider moves come first, on layouts the server has not
     cached yet; each navigation is timed `runs` times (the first cold for the layout cache, the rest warm)."""
     from playwright.sync_api import sync_playwright
@@ -166,10 +167,12 @@ def browser_times(url: str, shares: tuple[int, int], runs: int = 2) -> dict:
     def move(page, key, press, label):
         mark_map(page)
         thumb = slider(page, key)
+        if press is None:      # one step up, or (at 100 %, e.g. the receipt log's default) one page (10 %) down
+            press = "ArrowRight" if int(thumb.get_attribute("value")) < 100 else "PageDown"
         thumb.focus()
         t0 = time.perf_counter()
         thumb.press(press)
-        nodes, settled = wait_for_map(page, timeout=300, fresh=True)
+        nodes, settled = wait_for_map(page, timeout=120, fresh=True)
         out[f"slider_{label}"], out[f"slider_{label}_nodes"] = settled - t0, nodes
 
     with LocalServer(url) as server, sync_playwright() as pw:
@@ -178,7 +181,7 @@ def browser_times(url: str, shares: tuple[int, int], runs: int = 2) -> dict:
         page.goto(f"{server.url}/bottlenecks?{base}", timeout=300_000)   # warm the server (first run of the script)
         wait_for_map(page, timeout=300)
         try:
-            move(page, "pm_activities", "ArrowRight", "default")
+            move(page, "pm_activities", None, "default")
             page.goto(f"{server.url}/bottlenecks?{base}&pm_act=100&pm_paths=99", timeout=300_000)
             wait_for_map(page, timeout=300)
             move(page, "pm_paths", "End", "full")
@@ -309,7 +312,7 @@ def main(argv=None) -> int:
                       f"{b['browser_full']:.2f} s ({b['browser_full_nodes']} nodes; runs {runs('full')}) "
                       f"(min of runs; {machine_note()})")
                 if "slider_full" in b:
-                    print(f"  browser slider move: activities +1 from the default view {b['slider_default']:.2f} s "
+                    print(f"  browser slider move: activities ±1 step from the default view {b['slider_default']:.2f} s "
                           f"({b['slider_default_nodes']} nodes), paths 99 → 100 % at 100 % activities "
                           f"{b['slider_full']:.2f} s ({b['slider_full_nodes']} nodes) ({machine_note()})")
                 size, lines, tail = b["server_output"]
