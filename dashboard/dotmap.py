@@ -163,7 +163,7 @@ def page_svg(svg: bytes) -> tuple[str, int]:
     w, h = (float(size.group(1)), float(size.group(2))) if size else (600.0, 400.0)
     text = _SVG_OPEN.sub(f'<svg class="{MAP_CLASS}" width="100%"', text, count=1)
     text = _EDGE_TIP.sub(_plain_edge, text)
-    column = 1000.0                                  # about the map column's width on a desktop screen, px
+    column = 750.0                                   # the map column (4/5 of the main area) on a desktop, px
     height = min(h * 4 / 3, column * h / max(w, 1.0))
     return text, int(min(900, max(240, height + 16)))
 
