@@ -30,9 +30,10 @@ LAYOUT_TIMEOUT = 20
 #: back, a rerun or a second analyst on the same view costs no layout. A 5,401-edge SVG is ≈ 2.5 MB.
 LAYOUT_CACHE = 32
 #: Above this many edges the map is laid out by sfdp (force-directed, near-linear) with overlap=scale, and the
-#: edge values move from labels into tooltips: Graphviz's `dot` (the default engine, in the browser too) took
-#: over 150 s for 400 activities / 5,401 edges and never settled in Chromium; sfdp takes ≈ 1 s.
-LARGE_MAP_EDGES = 400
+#: edge values move from labels into tooltips. Graphviz's `dot` grows much faster than linear on these maps
+#: (synthetic 400 / 5,000 log, server side): 114 edges 0.28 s, 150 1.26 s, 180 2.8 s, 243 6.6 s, 299 > 20 s,
+#: 5,401 > 150 s; sfdp takes 0.05 s on 433 edges and 0.9 s on 5,401 (docs/performance.md, issue 14).
+LARGE_MAP_EDGES = 120
 
 
 def quote(value) -> str:
