@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PAGES = ("cockpit", "efficiency", "bottlenecks", "petitions", "landuse", "forecasts", "data", "briefing")
+from landdesk.pages import STAFF_PAGES as PAGES  # noqa: E402  (the one page list: a new page is timed too)
 PERIOD = {"from": "2026-08-01", "to": "2026-10-31"}
 
 

@@ -220,6 +220,8 @@ def million(workdir: Path, runs: int = 2) -> None:
     from analytics.memo import clear_all
     info = build(workdir, 30.0, None)
     engine = make_engine(info["sqlite_url"])
+    from etl.store import upgrade
+    upgrade(engine)                      # a store kept from an older build gets the newer tables (reference_process)
     scope = Scope(dt.date(2026, 8, 1), dt.date(2026, 10, 31))
     clear_measured_cache()
     stages = run_export(engine, "stage-times", scope)

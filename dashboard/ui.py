@@ -623,16 +623,24 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _empty_cell_formats(df: pd.DataFrame, config: dict) -> dict:
+def is_year_column(name) -> bool:
+    """A column of calendar years (year, latest_year, projected_cross_year …): written 2038, never 2,038."""
+    name = str(name)
+    return name == "year" or (name.endswith("_year") and not name.endswith("per_year"))
+
+
+def _empty_cell_formats(df: pd.DataFrame, config: dict, years: set = frozenset()) -> dict:
     """Per column holding an empty number or time: its formatter (matching its column format), so the table
-    shows the dash there rather than `None`, `nan` or `NaT`."""
+    shows the dash there rather than `None`, `nan` or `NaT`. `years`: the labels of year columns."""
     out = {}
     for c in df.columns:
         s = df[c]
         if pd.api.types.is_object_dtype(s) or not s.isna().any():
             continue
         kind = ((config.get(c) or {}).get("type_config") or {}).get("format")
-        if pd.api.types.is_datetime64_any_dtype(s):
+        if c in years and pd.api.types.is_numeric_dtype(s):
+            out[c] = lambda v: f"{v:.0f}"
+        elif pd.api.types.is_datetime64_any_dtype(s):
             pattern = "%Y-%m-%d" if kind == "YYYY-MM-DD" else "%Y-%m-%d %H:%M"
             out[c] = lambda v, p=pattern: v.strftime(p)
         elif kind == "percent":
@@ -678,7 +686,8 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
     # the grid draws an empty number or time as "None" whatever its format: such a column is shown as its
     # formatted text with the dash (right-aligned like a number); the downloads keep the numbers
     data = shown.copy()
-    for label, fmt in _empty_cell_formats(shown, config).items():
+    years = {(column_labels or {}).get(c, c) for c in df.columns if is_year_column(c)}
+    for label, fmt in _empty_cell_formats(shown, config, years).items():
         data[label] = [DASH if missing(v) else fmt(v) for v in shown[label]]
         config[label] = st.column_config.TextColumn(alignment="right", help=(config.get(label) or {}).get("help"))
     from dashboard import layout

@@ -130,8 +130,14 @@ def warnings() -> None:
         st.markdown(f"**{tr('export_' + name)}**")
         if df.empty:
             guidance("fc_no_flags")
-        else:
-            table(df, name, auto_cols(df), height=300)
+            continue
+        other = "reason_en" if lang() == "zh" else "reason_zh"
+        df = df.drop(columns=[other], errors="ignore")
+        if "rules" in df:
+            sep = "、" if lang() == "zh" else ", "
+            df = df.assign(rules=[sep.join(tr("integrity_rule_" + c) for c in str(s).split(",") if c)
+                                  for s in df["rules"]])
+        table(df, name, auto_cols(df), height=300)
 
 
 views("forecasts", [("fc_tab_forecasts", forecasts), ("fc_tab_backlog", backlog),

@@ -158,7 +158,8 @@ def cultivated() -> None:
     table(shown, "cultivated-target", cols("level", "region_code", "region_name", "latest_year", "area_ha", "target_ha",
                                            "gap_ha", "gap_pct", "slope_ha_per_year", "trend_years",
                                            "projected_cross_year", "years_to_cross", "status") |
-          {c: f"{tr('col_' + c)} ({au})" for c in ("area_ha", "target_ha", "gap_ha")})
+          {c: f"{tr(key)} ({au})" for c, key in (("area_ha", "col_area"), ("target_ha", "col_target_ha"),
+                                                 ("gap_ha", "col_gap_ha"))})
 
 
 def supply() -> None:

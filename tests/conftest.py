@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 
@@ -57,24 +56,14 @@ def pg_server_url():
 
 @pytest.fixture
 def pg_engine(pg_server_url):
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
+    from pgschema import drop_schema, schema_engine
 
-    base = make_url(pg_server_url)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base.render_as_string(hide_password=False))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
+    engine, admin, schema = schema_engine(pg_server_url)
     try:
         upgrade(engine)
         yield engine
     finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        drop_schema(engine, admin, schema)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])

@@ -25,9 +25,10 @@ from analytics.scope import Scope
 from briefing import build_briefing, list_briefings, render_docx, render_html, render_pdf, write_briefing
 from briefing.build import fmt_kpi
 from briefing.model import numbers_in
+from kpitext import expected_kpi_text
 from briefing.weeks import default_week, last_complete_week, parse_week, same_week_last_year, week_bounds
 from landdesk.i18n import t
-from landdesk.fmt import fmt_area, fmt_count, fmt_rate
+from landdesk.fmt import fmt_count
 from etl.store import make_engine
 from landdesk.errors import LandDeskError
 
@@ -87,19 +88,6 @@ def _docx_text(path: Path) -> tuple[str, list[list[list[str]]]]:
     return paras, tables
 
 
-def _expected_kpi_text(code: str, value: float, lang: str) -> str:
-    """The export's value written as a reader sees it — formatted here independently of briefing.build."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if code in ("on_time_rate", "online_rate", "good_rating_rate", "petition_reply_on_time_rate"):
-        return fmt_rate(value)
-    if code == "cultivated_land_ha":
-        return fmt_area(value, lang, with_mu=False)
-    if code == "median_throughput":
-        return f"{value:.1f}"
-    return fmt_count(value, lang)
-
-
 @pytest.fixture(scope="module")
 def sample_engine(sample_store_url):
     engine = make_engine(sample_store_url)
@@ -156,8 +144,8 @@ def test_kpi_table_matches_the_kpis_export(sample_engine, kpis_export, lang):
     rows = {r[0]: r for r in b.kpi_table.rows}
     for code in KPI_SPEC:
         row = rows[t(f"kpi_{code}", lang)]
-        assert _expected_kpi_text(code, kpis_export.loc[code, "value"], lang) in row[1]
-        assert _expected_kpi_text(code, kpis_export.loc[code, "previous"], lang) in row[2]
+        assert expected_kpi_text(code, kpis_export.loc[code, "value"], lang) in row[1]
+        assert expected_kpi_text(code, kpis_export.loc[code, "previous"], lang) in row[2]
     # the same-days-last-year column is the kpis export compared with the year before (同比: 2025-10-19 … 25)
     yoy = run_export(sample_engine, "kpis", Scope(*week_bounds(WEEK), compare="year")).set_index("kpi")
     assert rows[t("kpi_cases_received", lang)][4] == fmt_count(yoy.loc["cases_received", "previous"], lang)
@@ -221,7 +209,7 @@ def test_pdf_text_has_the_kpis_and_the_narrative(rendered, kpis_export, lang):
     text = _flat(_pdftotext(out / f"briefing-{WEEK}-{lang}.pdf"))
     for code in KPI_SPEC:
         assert _flat(t(f"kpi_{code}", lang)) in text, code
-        assert _flat(_expected_kpi_text(code, kpis_export.loc[code, "value"], lang)) in text, code
+        assert _flat(expected_kpi_text(code, kpis_export.loc[code, "value"], lang)) in text, code
     for s in briefings[lang].narrative:
         assert _flat(s.text) in text, s.text
     assert _flat(briefings[lang].title) in text
@@ -281,7 +269,7 @@ def test_docx_paragraphs_and_tables(rendered, kpis_export, lang):
     kpi = {row[0]: row for row in tables[0][1:]}
     for code in KPI_SPEC:
         row = kpi[t(f"kpi_{code}", lang)]
-        assert _expected_kpi_text(code, kpis_export.loc[code, "value"], lang) in row[1]
+        assert expected_kpi_text(code, kpis_export.loc[code, "value"], lang) in row[1]
     # East Asian fonts on styles and runs, and no theme font overriding them
     import zipfile
     with zipfile.ZipFile(path) as z:
@@ -303,7 +291,7 @@ def test_html_is_self_contained(rendered, kpis_export, lang):
     assert not re.search(r'(src|href)="(?!data:)', html)
     assert html.count('src="data:image/png;base64,') in (0, 5)
     for code in KPI_SPEC:
-        assert _expected_kpi_text(code, kpis_export.loc[code, "value"], lang).replace("<", "&lt;") in html
+        assert expected_kpi_text(code, kpis_export.loc[code, "value"], lang).replace("<", "&lt;") in html
 
 
 def test_charts_are_drawn(rendered):

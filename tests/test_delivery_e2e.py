@@ -20,25 +20,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kpitext import expected_kpi_text
 
 from test_delivery import (CHECKS, SECRET, _Mailbox, _free_port, _pdftotext, robot_server, smtp_server,  # noqa: F401
                            store)
 
 WEEK = "2026-W43"
-
-
-def _expected(code: str, value, lang: str = "zh") -> str:
-    """The kpis export's value as a reader sees it (formatted here, not by briefing.build)."""
-    from landdesk.fmt import fmt_area, fmt_count, fmt_rate
-    from landdesk.kpispec import kind
-    k = kind(code)
-    if k == "rate":
-        return fmt_rate(value)
-    if k == "area":
-        return fmt_area(value, lang, with_mu=False)
-    if k == "duration":
-        return f"{value:.1f}"
-    return fmt_count(value, lang)
 
 
 def _landdesk(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -85,11 +72,11 @@ def test_briefing_deliver_end_to_end(store, smtp_server, robot_server, tmp_path)
     assert set(msgs) == {"chief@bureau.example", "planner@bureau.example", "liaison@bureau.example"}
     chief = msgs["chief@bureau.example"]
     assert chief["Subject"].startswith("青山县自然资源局") and "第43周" in chief["Subject"]
-    assert _expected("cases_received", kpis.loc["cases_received", "value"]) in chief["Subject"]
+    assert expected_kpi_text("cases_received", kpis.loc["cases_received", "value"]) in chief["Subject"]
     assert chief.get_content_type() == "multipart/mixed"
     plain, html_part = chief.get_body(("plain",)).get_content(), chief.get_body(("html",)).get_content()
     for code in heads:
-        value = _expected(code, kpis.loc[code, "value"])
+        value = expected_kpi_text(code, kpis.loc[code, "value"])
         assert value in plain and value in html_part, code
     assert "https://landdesk.bureau.example/briefing" in html_part
     (pdf_part,) = list(chief.iter_attachments())
@@ -98,7 +85,7 @@ def test_briefing_deliver_end_to_end(store, smtp_server, robot_server, tmp_path)
     assert pdf == (out / f"briefing-{WEEK}-zh.pdf").read_bytes()           # the archived file, as written
     text = "".join(_pdftotext(pdf, tmp_path).split())
     for code in heads:
-        assert _expected(code, kpis.loc[code, "value"]).replace(" ", "") in text, code
+        assert expected_kpi_text(code, kpis.loc[code, "value"]).replace(" ", "") in text, code
     assert "内部资料" in text and "一、" in text and "同比" in text and "环比" in text
 
     planner = msgs["planner@bureau.example"]
@@ -109,7 +96,7 @@ def test_briefing_deliver_end_to_end(store, smtp_server, robot_server, tmp_path)
     from docx import Document
     docx = next(a for a in planner.iter_attachments() if a.get_filename().endswith(".docx")).get_content()
     kpi_rows = {r.cells[0].text: [c.text for c in r.cells] for r in Document(io.BytesIO(docx)).tables[0].rows}
-    assert kpi_rows["收件量"][1] == _expected("cases_received", town.loc["cases_received", "value"])
+    assert kpi_rows["收件量"][1] == expected_kpi_text("cases_received", town.loc["cases_received", "value"])
 
     liaison = msgs["liaison@bureau.example"]
     assert "week 43" in liaison["Subject"] and [a.get_filename() for a in liaison.iter_attachments()] == [
@@ -123,7 +110,7 @@ def test_briefing_deliver_end_to_end(store, smtp_server, robot_server, tmp_path)
     assert card["msg_type"] == "interactive" and "sign" in card
     card_text = json.dumps(card, ensure_ascii=False)
     for code in heads:
-        value = _expected(code, kpis.loc[code, "value"])
+        value = expected_kpi_text(code, kpis.loc[code, "value"])
         assert value in got["/robot/send"]["markdown"]["text"] and value in card_text, code
         assert value in got["/cgi-bin/webhook/send"]["markdown"]["content"], code
 

@@ -75,6 +75,17 @@ def test_exports_are_registered():
         assert name in registry()
 
 
+def test_every_rule_has_a_name_in_each_language(rule_store):
+    """The warnings tab shows rule names, not codes: every rule the export can emit is named in zh and en."""
+    from landdesk.i18n import has, t
+    w = run_export(rule_store, "warnings", ALL)
+    emitted = {c for s in w["rules"] for c in s.split(",") if c}
+    assert emitted and emitted <= set(integrity.RULE_ORDER)
+    for code in integrity.RULE_ORDER:
+        assert has("integrity_rule_" + code), code
+        assert t("integrity_rule_" + code, "zh") != t("integrity_rule_" + code, "en")
+
+
 def test_each_rule_on_hand_made_cases(rule_store):
     w = run_export(rule_store, "warnings", ALL)
     assert list(w.columns) == integrity.WARNING_COLUMNS

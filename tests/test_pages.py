@@ -246,6 +246,22 @@ def test_landuse_numbers_equal_the_export_and_mu_toggle(on_sample, sample):
     assert metrics(at)[label] == f"{fmt_count(round(county_row['area_ha'] * 15, 1))} 亩"
 
 
+@pytest.mark.parametrize("unit", ["ha", "mu"])
+def test_cultivated_table_names_its_unit_once_and_writes_years_plainly(on_sample, sample, unit):
+    at = run("landuse", {"land_view": "cultivated"})
+    if unit == "mu":
+        at.sidebar.radio(key="area_unit").set_value("mu").run()
+    assert not at.exception
+    word = t("unit_" + unit, "zh")
+    grid = next(f for f in (d.value for d in at.dataframe) if f"{t('col_target_ha', 'zh')} ({word})" in f.columns)
+    assert f"{t('col_area', 'zh')} ({word})" in grid.columns and f"{t('col_gap_ha', 'zh')} ({word})" in grid.columns
+    assert not any(c.count(word) > 1 or ("公顷" in c and unit == "mu") for c in grid.columns), list(grid.columns)
+    target = run_export(sample, "cultivated-target", SCOPE)
+    years = grid[t("col_projected_cross_year", "zh")].tolist()
+    want = ["—" if pd.isna(y) else f"{y:.0f}" for y in target["projected_cross_year"]]
+    assert [str(y) for y in years] == want
+
+
 def test_forecasts_show_the_backtest_against_the_baseline(on_sample, sample):
     if "forecast" not in registry():
         pytest.skip("the forecast export is not installed")

@@ -6,7 +6,6 @@ PostGIS; a downgrade turns PostGIS back into the same text."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pandas as pd
 import pytest
@@ -19,23 +18,12 @@ from analytics.exports import run_export  # noqa: E402
 from analytics.scope import Scope  # noqa: E402
 from etl import schema as S, spatial  # noqa: E402
 from etl.load import load_mapping  # noqa: E402
-from etl.store import make_engine, upgrade  # noqa: E402
+from etl.store import upgrade  # noqa: E402
+from pgschema import drop_schema, schema_engine  # noqa: E402
 from tests.test_geo import _mapping, _square, _write  # noqa: E402
 
 pytestmark = pytest.mark.pg
 SCOPE = Scope(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
-
-
-def _schema_engine(server_url: str):
-    """(engine on a fresh schema of the test server, admin engine, schema name)."""
-    from sqlalchemy.engine import make_url
-    base = make_url(server_url)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base.render_as_string(hide_password=False))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-    return make_engine(url.render_as_string(hide_password=False)), admin, schema
 
 
 @pytest.fixture
@@ -44,7 +32,7 @@ def stores(pg_server_url, sqlite_engine, monkeypatch):
     made = []
     out = {"sqlite": sqlite_engine}
     monkeypatch.setenv("LANDDESK_POSTGIS", "off")
-    engine, admin, schema = _schema_engine(pg_server_url)
+    engine, admin, schema = schema_engine(pg_server_url)
     made.append((engine, admin, schema))
     upgrade(engine)
     out["pg-text"] = engine
@@ -52,16 +40,13 @@ def stores(pg_server_url, sqlite_engine, monkeypatch):
     with admin.connect() as conn:
         available = spatial.postgis_available(conn)
     if available:
-        engine, admin, schema = _schema_engine(pg_server_url)
+        engine, admin, schema = schema_engine(pg_server_url)
         made.append((engine, admin, schema))
         upgrade(engine)
         out["pg-postgis"] = engine
     yield out
     for engine, admin, schema in made:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        drop_schema(engine, admin, schema)
 
 
 def _need_postgis(stores):
