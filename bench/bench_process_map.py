@@ -7,8 +7,9 @@ activities and 5,000 directly-follows edges (devtools/synthlog.py, seeded), each
 Per log, cold (no cached event frame) and warm:
 - server: fetch + measure (analytics.process.scoped_measured), the map (analytics.dfg.process_map) and its DOT
   (dashboard.dotmap.to_dot), for the default view (analytics.dfg.default_shares) and for 100 %/100 %;
-- browser (unless --no-browser): `landdesk serve` + headless Chromium on the map tab, from navigation until the
-  graph's SVG has settled (its node count unchanged for 0.5 s), for both views;
+- browser (unless --no-browser): `landdesk serve` + headless Chromium on the map tab: (a) from navigation until
+  the map's SVG has settled (its node count unchanged for 0.5 s), for both views; (b) a slider move in the open
+  page (keyboard on the thumb) until the new map has settled;
 - PM4Py (the bench extra) on the same events: discover_dfg, discover_performance_dfg, get_variants, timed, and
   the counts (edges, start / end activities, variants) and median edge times checked equal (to the second).
 With --million DIR: the sample county ×30 (≈ 1M events; bench/bench_analytics.py's build, kept in DIR), every
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import sys
 import tempfile
@@ -41,7 +43,7 @@ from analytics.workcal import load_calendar  # noqa: E402
 from dashboard import dotmap  # noqa: E402
 from etl.store import make_engine  # noqa: E402
 
-REALDATA = ROOT.parent / "shared" / "realdata"
+REALDATA = Path(os.environ.get("LANDDESK_REALDATA") or ROOT.parent / "shared" / "realdata")
 EVERYTHING = Scope(dt.date(1990, 1, 1), dt.date(2030, 12, 31), tz="UTC")
 UNIT = "hours"
 
@@ -142,21 +144,49 @@ def pm4py_compare(ev: pd.DataFrame, cal, url: str) -> dict:
 
 
 def browser_times(url: str, shares: tuple[int, int], runs: int = 2) -> dict:
-    """Seconds from navigation to a settled map SVG, for the default view and 100 %/100 %."""
+    """Seconds an analyst waits, in Chromium on `landdesk serve`: (a) navigation (a full page load) to a settled
+    map SVG, for the default view and 100 %/100 %; (b) a slider move in the open page (keyboard on the slider's
+    thumb) until the new map has settled: the activities slider one step up from the default view (10 % down
+    when it is at 100 %), and the paths
+    slider to 100 % from 100 %/99 % (so the full map). The slider moves come first, on layouts the server has not
+    cached yet; each navigation is timed `runs` times (the first cold for the layout cache, the rest warm)."""
     from playwright.sync_api import sync_playwright
 
     from devtools import CHROMIUM, CHROMIUM_ARGS, LocalServer
-    from devtools.synthlog import wait_for_map
+    from devtools.synthlog import mark_map, wait_for_map
     out = {}
     from urllib.parse import quote
 
     from landdesk.i18n import t
     base = f"from=1990-01-01&to=2030-12-31&unit=hours&lang=en&bn_view={quote(t('bn_tab_map', 'en'))}"
+
+    def slider(page, key):
+        box = page.locator('[data-testid="stSlider"]').filter(has_text=t(key, "en"))
+        return box.locator('input[type="range"]').first
+
+    def move(page, key, press, label):
+        mark_map(page)
+        thumb = slider(page, key)
+        if press is None:      # one step up, or (at 100 %, e.g. the receipt log's default) one page (10 %) down
+            press = "ArrowRight" if int(thumb.get_attribute("value")) < 100 else "PageDown"
+        thumb.focus()
+        t0 = time.perf_counter()
+        thumb.press(press)
+        nodes, settled = wait_for_map(page, timeout=120, fresh=True)
+        out[f"slider_{label}"], out[f"slider_{label}_nodes"] = settled - t0, nodes
+
     with LocalServer(url) as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{server.url}/bottlenecks?{base}", timeout=300_000)   # warm the server (first run of the script)
         wait_for_map(page, timeout=300)
+        try:
+            move(page, "pm_activities", None, "default")
+            page.goto(f"{server.url}/bottlenecks?{base}&pm_act=100&pm_paths=99", timeout=300_000)
+            wait_for_map(page, timeout=300)
+            move(page, "pm_paths", "End", "full")
+        except Exception as exc:  # noqa: BLE001 - a move that does not settle is a figure too
+            print(f"  browser slider: {type(exc).__name__}: {exc}", flush=True)
         for label, query in (("default", ""), ("full", "&pm_act=100&pm_paths=100")):
             ts = []
             nodes = 0
@@ -171,6 +201,7 @@ def browser_times(url: str, shares: tuple[int, int], runs: int = 2) -> dict:
                     break
                 ts.append(settled - t0)
             out[f"browser_{label}"] = min(ts)
+            out[f"browser_{label}_runs"] = ts
             out[f"browser_{label}_nodes"] = nodes
         browser.close()
         log = server.output()
@@ -277,9 +308,15 @@ def main(argv=None) -> int:
                 print("  pm4py is not installed (pip install -e '.[bench]'): comparison skipped")
             if not args.no_browser:
                 b = browser_times(url, s["default_shares"])
-                print(f"  browser default view {b['browser_default']:.2f} s ({b['browser_default_nodes']} nodes), "
-                      f"100 %/100 % {b['browser_full']:.2f} s ({b['browser_full_nodes']} nodes) (min of runs; "
-                      f"{machine_note()})")
+                runs = lambda k: ", ".join(f"{x:.2f}" for x in b[f"browser_{k}_runs"])  # noqa: E731
+                print(f"  browser navigation: default view {b['browser_default']:.2f} s "
+                      f"({b['browser_default_nodes']} nodes; runs {runs('default')}), 100 %/100 % "
+                      f"{b['browser_full']:.2f} s ({b['browser_full_nodes']} nodes; runs {runs('full')}) "
+                      f"(min of runs; {machine_note()})")
+                if "slider_full" in b:
+                    print(f"  browser slider move: activities ±1 step from the default view {b['slider_default']:.2f} s "
+                          f"({b['slider_default_nodes']} nodes), paths 99 → 100 % at 100 % activities "
+                          f"{b['slider_full']:.2f} s ({b['slider_full_nodes']} nodes) ({machine_note()})")
                 size, lines, tail = b["server_output"]
                 print(f"  server output during the browser phase: {size:,} bytes, {lines:,} lines; last: {tail}")
     if args.million:

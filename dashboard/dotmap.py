@@ -1,12 +1,15 @@
-"""The process map as Graphviz DOT (rendered in the browser by st.graphviz_chart; no system graphviz needed) and,
-where Debian's `graphviz` is installed, as SVG / PNG files for download. No Streamlit import.
+"""The process map as Graphviz DOT and, where Debian's `graphviz` is installed, laid out on the server as SVG (shown
+inline by the page, cached per DOT text) and as SVG / PNG files for download. Without Graphviz the page falls back to
+st.graphviz_chart (laid out in the browser, seconds on thousands of edges). No Streamlit import.
 
 Edge thickness and colour carry the chosen measure (frequency: blues; performance: yellow to red), so do the
 nodes' fill; labels carry the values. Every name is escaped for a DOT string: data never becomes DOT syntax.
 """
 from __future__ import annotations
 
+import functools
 import math
+import re
 import shutil
 import subprocess
 
@@ -20,10 +23,17 @@ BLUES = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
 HEAT = ["#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]
 MIN_PEN, MAX_PEN = 1.0, 8.0
 RENDER_TIMEOUT = 60
+#: The page's server-side layout gives up after this many seconds (and says so) rather than hold the page: sfdp
+#: lays out 400 activities / 5,401 edges in ≈ 0.7 s, dot 57 edges in ≈ 0.1 s (docs/performance.md, issue 14).
+LAYOUT_TIMEOUT = 20
+#: How many laid-out maps (DOT text → SVG) the server keeps: the same DOT gives the same SVG, so a slider moved
+#: back, a rerun or a second analyst on the same view costs no layout. A 5,401-edge SVG is ≈ 2.5 MB.
+LAYOUT_CACHE = 32
 #: Above this many edges the map is laid out by sfdp (force-directed, near-linear) with overlap=scale, and the
-#: edge values move from labels into tooltips: Graphviz's `dot` (the default engine, in the browser too) took
-#: over 150 s for 400 activities / 5,401 edges and never settled in Chromium; sfdp takes ≈ 1 s.
-LARGE_MAP_EDGES = 400
+#: edge values move from labels into tooltips. Graphviz's `dot` grows much faster than linear on these maps
+#: (synthetic 400 / 5,000 log, server side): 114 edges 0.28 s, 150 1.26 s, 180 2.8 s, 243 6.6 s, 299 > 20 s,
+#: 5,401 > 150 s; sfdp takes 0.05 s on 433 edges and 0.9 s on 5,401 (docs/performance.md, issue 14).
+LARGE_MAP_EDGES = 120
 
 
 def quote(value) -> str:
@@ -105,16 +115,71 @@ def dot_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def render(dot_source: str, fmt: str = "svg") -> bytes:
-    """The map drawn by `dot -T<fmt>` (svg or png); RuntimeError with one sentence when dot is missing or fails."""
+class LayoutError(RuntimeError):
+    """Graphviz is missing, failed or ran out of time on a map: one sentence, the page says so and goes on."""
+
+
+def render(dot_source: str, fmt: str = "svg", timeout: float = RENDER_TIMEOUT) -> bytes:
+    """The map drawn by `dot -T<fmt>` (svg or png; the DOT's own `layout=` picks sfdp for large maps), cached per
+    (DOT text, format); LayoutError (a RuntimeError) with one sentence when dot is missing, fails or takes longer
+    than `timeout` seconds — the failure is cached too, so a rerun does not wait again."""
     if fmt not in ("svg", "png"):
         raise ValueError(f"the map is drawn as svg or png, not {fmt!r}")
+    ok, out = _render_cached(dot_source, fmt, float(timeout))
+    if not ok:
+        raise LayoutError(out)
+    return out
+
+
+@functools.lru_cache(maxsize=LAYOUT_CACHE)
+def _render_cached(dot_source: str, fmt: str, timeout: float) -> tuple[bool, bytes | str]:
     exe = shutil.which("dot")
     if exe is None:
-        raise RuntimeError("Graphviz (`dot`) is not installed on the server (Debian: apt-get install graphviz).")
-    done = subprocess.run([exe, f"-T{fmt}"], input=dot_source.encode("utf-8"), capture_output=True,
-                          timeout=RENDER_TIMEOUT, check=False)
+        return False, "Graphviz (`dot`) is not installed on the server (Debian: apt-get install graphviz)."
+    try:
+        done = subprocess.run([exe, f"-T{fmt}"], input=dot_source.encode("utf-8"), capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return False, f"Graphviz did not lay out the map within {timeout:.0f} s."
     if done.returncode != 0:
         reason = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
-        raise RuntimeError(f"Graphviz could not draw the map ({reason[0] if reason else done.returncode}).")
-    return done.stdout
+        return False, f"Graphviz could not draw the map ({reason[0] if reason else done.returncode})."
+    return True, done.stdout
+
+
+_SVG_OPEN = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
+_PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.S)
+_EDGE_TIP = re.compile(r'<g id="(edge\d+)" class="edge">\n<title>([^<]*)</title>\n<g id="a_edge\d+"><a xlink:title="([^"]*)">\n'
+                       r"(.*?)</a>\n</g>\n</g>", re.S)
+#: The class of the map's root <svg> (devtools.synthlog.wait_for_map finds the map by it).
+MAP_CLASS = "ld-process-map"
+
+
+def page_svg(svg: bytes) -> tuple[str, int]:
+    """Graphviz's SVG made fit for the page, and the height (CSS px) of a frame that shows it: as wide as its
+    frame (the height follows the viewBox, the frame scrolls when the map is taller), no XML prologue / DOCTYPE,
+    the root marked with MAP_CLASS, edge tooltips as plain <title>s (_plain_edge). Labels are Graphviz's escaped <text> (names were quoted in the DOT)."""
+    text = _PROLOGUE.sub("", svg.decode("utf-8"), count=1)
+    size = _SVG_OPEN.search(text)
+    w, h = (float(size.group(1)), float(size.group(2))) if size else (600.0, 400.0)
+    text = _SVG_OPEN.sub(f'<svg class="{MAP_CLASS}" width="100%"', text, count=1)
+    text = _EDGE_TIP.sub(_plain_edge, text)
+    column = 750.0                                   # the map column (4/5 of the main area) on a desktop, px
+    height = min(h * 4 / 3, column * h / max(w, 1.0))
+    return text, int(min(900, max(240, height + 16)))
+
+
+def _plain_edge(m: re.Match) -> str:
+    """A large map's edge without its <a xlink:title> wrapper: the value becomes the edge's <title> (the same
+    tooltip), its ends move to data-ends. A third fewer elements: Chromium draws 5,401 edges ≈ 40 % sooner."""
+    return (f'<g id="{m.group(1)}" class="edge" data-ends="{m.group(2)}">\n<title>{m.group(3)}</title>\n'
+            f"{m.group(4)}</g>")
+
+
+def frame_document(svg_text: str) -> str:
+    """The HTML document of the map's frame: the SVG and a Content-Security-Policy that allows no script at all
+    (Graphviz's SVG has none and names are escaped text; this is the second lock). A data: URL would give an
+    opaque origin, but Chromium refuses URLs over 2 MB and the 5,401-edge map is 2.5 MB."""
+    return ('<!DOCTYPE html><html><head><meta charset="utf-8">'
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+            "img-src data:\"><style>html,body{margin:0}</style></head><body>" + svg_text + "</body></html>")

@@ -1,5 +1,6 @@
 """The process map tab (流程图) of the bottlenecks page: activity and path sliders, frequency / performance
-measure, the map drawn by Graphviz in the browser, a picker of its nodes and edges that drills down to their
+measure, the map laid out by Graphviz on the server (SVG shown inline, cached per DOT text; st.graphviz_chart in the
+browser when the server has no Graphviz), a picker of its nodes and edges that drills down to their
 cases, DOT / SVG / PNG downloads through the one download path, and the tables. Kept in the URL (?pm_act=,
 ?pm_paths=, ?pm_measure=)."""
 from __future__ import annotations
@@ -84,7 +85,7 @@ def process_map_tab(page) -> None:
     dot = dotmap.to_dot(shown_nodes, edges, measure, u, tr("pm_start"), tr("pm_end"))
     left, right = st.columns([4, 1])
     with left:
-        st.graphviz_chart(dot, width="stretch")
+        draw_map(dot)
         st.caption(tr("pm_help_" + ("frequency" if measure in FREQUENCY else "performance"),
                       measure=tr("pm_measure_" + measure)))
     with right:
@@ -93,6 +94,24 @@ def process_map_tab(page) -> None:
     table(edges, "dfg", cols("source", "target", "count", "cases", "median", "mean", "p90", "total", "median_wait"),
           height=260)
     table(shown_nodes, "dfg-nodes", cols("activity", "count", "cases", "median", "mean", "p90", "total"), height=260)
+
+
+def draw_map(dot: str) -> None:
+    """The map laid out on the server by Debian's Graphviz and shown as its SVG in a frame (seconds faster than the
+    browser's viz.js on thousands of edges; st.html's sanitiser strips SVG; the frame keeps tooltips and scrolls, and
+    its policy runs no script); without Graphviz, st.graphviz_chart with a caption; a layout that fails or runs
+    out of time (dotmap.LAYOUT_TIMEOUT) is said in a caption, never a hang."""
+    if not dotmap.dot_available():
+        st.graphviz_chart(dot, width="stretch")
+        st.caption(tr("pm_browser_layout"))
+        return
+    try:
+        svg = dotmap.render(dot, "svg", timeout=dotmap.LAYOUT_TIMEOUT)
+    except dotmap.LayoutError:
+        st.caption(tr("pm_layout_failed", seconds=dotmap.LAYOUT_TIMEOUT))
+        return
+    text, height = dotmap.page_svg(svg)
+    st.iframe(dotmap.frame_document(text), width="stretch", height=height, alt=tr("bn_process_map"))
 
 
 def _downloads(dot: str) -> None:

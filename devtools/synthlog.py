@@ -89,20 +89,62 @@ def insert_events():
     return insert(case_events)
 
 
-#: The number of nodes of the process map's SVG (st.graphviz_chart), or -1 while there is none.
-MAP_NODES_JS = """() => { const svg = document.querySelector('[data-testid="stGraphVizChart"] svg');
-  return svg ? svg.querySelectorAll('g.node').length : -1; }"""
+#: The number of nodes of the process map's SVG in a frame (document), or -1 while there is none (or, with
+#: `fresh`, while it is still the one mark_map marked). The map is laid out on the server and shown in its own
+#: frame (<svg class="ld-process-map">, dashboard.dotmap.page_svg) or, without Graphviz on the server, in
+#: the browser (st.graphviz_chart). Only the map: the handover network is another tab and another class.
+MAP_NODES_JS = """(fresh) => {   const svg = document.querySelector('svg.ld-process-map, [data-testid="stGraphVizChart"] svg');
+  if (!svg || (fresh && svg.dataset.ldOld)) return -1;
+  return svg.querySelectorAll('g.node').length; }"""
+MARK_MAP_JS = """() => {   const svg = document.querySelector('svg.ld-process-map, [data-testid="stGraphVizChart"] svg');
+  if (svg) svg.dataset.ldOld = '1'; return !!svg; }"""
 
 
-def wait_for_map(page, timeout: float = 120, settle: float = 0.5) -> tuple[int, float]:
-    """Wait (Playwright sync page) until the process map's SVG is drawn and its node count has not changed for
-    `settle` seconds; returns (node count, time.perf_counter() when it last changed: when the map settled).
-    TimeoutError after `timeout` seconds."""
+MAP_EDGES_JS = """() => { const svg = document.querySelector('svg.ld-process-map, [data-testid="stGraphVizChart"] svg');
+  return svg ? svg.querySelectorAll('g.edge').length : -1; }"""
+
+
+def map_edges(page) -> int:
+    """The number of edges of the process map's SVG on the page (-1 while there is none)."""
+    return max(_in_frames(page, MAP_EDGES_JS), default=-1)
+
+
+MAP_TEXTS_JS = """() => { const svg = document.querySelector('svg.ld-process-map, [data-testid="stGraphVizChart"] svg');
+  return svg ? [...svg.querySelectorAll('text')].map(e => e.textContent) : []; }"""
+
+
+def map_texts(page) -> list[str]:
+    """The texts the process map shows (its nodes' and edges' labels), from whichever frame holds it."""
+    return [text for texts in _in_frames(page, MAP_TEXTS_JS) for text in texts]
+
+
+def _in_frames(page, js: str, arg=None) -> list:
+    """`js` evaluated in every frame of the page (the map's frame has its own document); frames that go away
+    meanwhile are skipped."""
+    out = []
+    for frame in page.frames:
+        try:
+            out.append(frame.evaluate(js, arg) if arg is not None else frame.evaluate(js))
+        except Exception:  # noqa: BLE001 - a frame being replaced by the next map
+            continue
+    return out
+
+
+def mark_map(page) -> bool:
+    """Mark the map now on the page as old, so that wait_for_map(fresh=True) waits for the next one (after a
+    slider move the old map stays until the new one replaces it, and may have as many nodes)."""
+    return any(_in_frames(page, MARK_MAP_JS))
+
+
+def wait_for_map(page, timeout: float = 120, settle: float = 0.5, fresh: bool = False) -> tuple[int, float]:
+    """Wait (Playwright sync page) until the process map's SVG is drawn (with `fresh`: one not marked by
+    mark_map) and its node count has not changed for `settle` seconds; returns (node count, time.perf_counter()
+    when it last changed: when the map settled). TimeoutError after `timeout` seconds."""
     import time
     deadline = time.perf_counter() + timeout
     last, since = None, time.perf_counter()
     while time.perf_counter() < deadline:
-        n = page.evaluate(MAP_NODES_JS)
+        n = max(_in_frames(page, MAP_NODES_JS, fresh), default=-1)
         if n != last:
             last, since = n, time.perf_counter()
         elif n > 0 and time.perf_counter() - since >= settle:

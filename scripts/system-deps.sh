@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the briefing and the browser tests need: Chromium (kaleido charts, Playwright),
-# Noto CJK fonts (charts, PDF), poppler-utils (PDF checks), PostgreSQL (store tests), graphviz (`dot`: the
-# process map as SVG/PNG downloads), PostGIS (geometry columns of a PostgreSQL store; tests/test_postgis.py).
+# Noto CJK fonts (charts, PDF), poppler-utils (PDF checks), PostgreSQL (store tests), graphviz (`dot`/`sfdp`: the
+# process map laid out on the server, and its SVG/PNG downloads), PostGIS (geometry columns of a PostgreSQL
+# store; tests/test_postgis.py).
 # Installs only what is missing.
 set -euo pipefail
 need=()

@@ -1,6 +1,7 @@
 """No raw text in a real browser (issue 15): Chromium walks every page and every tab of the sample store in Chinese
 and in English and fails on a visible `nan`, `None`, `NaT`, `inf`, `trend_`, a catalogue key, a raw channel or
-status code, or an exception box — in the page's text, the tables' cells and the charts' labels."""
+status code, or an exception box — in the page's text, the tables' cells, the charts' labels and the process
+map's labels (its SVG is in a frame of its own)."""
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ import pytest
 from dashboard.params import tab_id
 from dashboard.ui import page_views
 from devtools import CHROMIUM, CHROMIUM_ARGS, LocalServer, ScriptRuns, settle
+from devtools.synthlog import map_texts, wait_for_map
 from landdesk.i18n import t
 from plain_text import raw_cells, raw_tokens
 from test_pages import PAGE_VIEWS
@@ -63,8 +65,10 @@ def test_no_raw_text_in_chromium(server, browser, page_name, view):
             assert selected.first.inner_text().strip() == t(view, lang), (page_name, view, lang)
         boxes = page.locator('[data-testid="stException"]')
         assert boxes.count() == 0, (page_name, view, lang, boxes.first.inner_text())
+        if view == "bn_tab_map":                 # the map's frame is drawn: its labels are read below
+            wait_for_map(page, timeout=300)
         main = page.locator('[data-testid="stMain"]')
-        lines = main.inner_text().splitlines() + page.evaluate(CHART_JS)
+        lines = main.inner_text().splitlines() + page.evaluate(CHART_JS) + map_texts(page)   # the map: own frame
         bad = [(s[:120], raw_tokens(s, lang)) for s in lines if raw_tokens(s, lang)]
         assert not bad, (page_name, view, lang, bad[:5])
         cells = [c for c in page.evaluate(CELLS_JS) if c not in ("true", "false")]   # check boxes

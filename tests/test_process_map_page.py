@@ -5,7 +5,6 @@ events in the period) draw without an exception."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from landdesk.i18n import t
 
 from etl_helpers import shanghai as D  # noqa: E402
 from test_process_map import DAYS, TRACES
+from pmap_helpers import has_map, map_edges  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -57,26 +57,12 @@ def _qp(at, key) -> list:
     return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
-def _dot(at) -> str:
-    charts = at.get("graphviz_chart")
-    assert charts, "the process map is drawn"
-    return charts[0].proto.spec
-
-
-def _edge_labels(dot: str) -> dict[tuple[str, str], str]:
-    names = dict(re.findall(r'^\s*(n\d+) \[label="([^"\\]*)', dot, flags=re.M))
-    out = {}
-    for a, b, label in re.findall(r'^\s*(n\d+) -> (n\d+) \[label="([^"]*)"', dot, flags=re.M):
-        out[(names[a], names[b])] = label
-    return out
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_map_of_the_hand_made_log(sqlite_engine, monkeypatch, lang):
     _store(sqlite_engine, TRACES, DAYS)
     at = _open(monkeypatch, sqlite_engine, lang)
     start, end = t("pm_start", lang), t("pm_end", lang)
-    labels = _edge_labels(_dot(at))
+    labels = map_edges(at)
     assert labels == {(start, "a"): "4", ("a", "b"): "3", ("b", "c"): "2", ("b", "b"): "1", ("a", "d"): "1",
                       ("d", "c"): "1", ("c", end): "3"}       # case frequency, every edge of a small log
     assert _qp(at, "pm_act") == ["100"] and _qp(at, "pm_paths") == ["100"]
@@ -86,12 +72,12 @@ def test_the_map_of_the_hand_made_log(sqlite_engine, monkeypatch, lang):
     at.session_state["pm_measure_performance"] = "median"
     at.run()
     assert not at.exception
-    labels = _edge_labels(_dot(at))
+    labels = map_edges(at)
     assert labels[("a", "b")] == f"2.0 {t('unit_hours', lang)}" and labels[("d", "c")].startswith("6.0")
     # the activity slider at 50 %: a and b only
     at.session_state["pm_act"] = 50
     at.run()
-    assert set(n for e in _edge_labels(_dot(at)) for n in e) == {t("pm_start", lang), "a", "b", t("pm_end", lang)}
+    assert set(n for e in map_edges(at) for n in e) == {t("pm_start", lang), "a", "b", t("pm_end", lang)}
     # drill down to an edge: the cases behind a → b
     assert "a → b" in at.selectbox(key="pm_drill").options
     at.session_state["pm_drill"] = ("edge", "a", "b")
@@ -104,7 +90,7 @@ def test_the_map_of_the_hand_made_log(sqlite_engine, monkeypatch, lang):
 def test_filters_in_the_url_narrow_every_tab_and_odd_values_are_corrected(sqlite_engine, monkeypatch):
     _store(sqlite_engine, TRACES, DAYS)
     at = _open(monkeypatch, sqlite_engine, "en", {"pf_has": "d", "pm_paths": "250", "pf_top": "x"})
-    labels = _edge_labels(_dot(at))
+    labels = map_edges(at)
     assert labels == {("Start", "a"): "1", ("a", "d"): "1", ("d", "c"): "1", ("c", "End"): "1"}   # case C only
     notices = " ".join(w.value for w in at.warning).replace("\\_", "_")
     assert "pm_paths=250" in notices and "pf_top=x" in notices
@@ -122,12 +108,12 @@ def test_filters_in_the_url_narrow_every_tab_and_odd_values_are_corrected(sqlite
 def test_degenerate_logs_draw(sqlite_engine, monkeypatch, lang, traces):
     _store(sqlite_engine, traces, {"A": 2, "B": 3})
     at = _open(monkeypatch, sqlite_engine, lang)
-    dot = _dot(at)
-    assert "a" in _edge_labels(dot).get((t("pm_start", lang), "a"), "") or _edge_labels(dot)
+    edges = map_edges(at)
+    assert (t("pm_start", lang), "a") in edges and edges[(t("pm_start", lang), "a")]
 
 
 def test_no_events_in_the_period(sqlite_engine, monkeypatch):
     _store(sqlite_engine, TRACES, DAYS)
     at = _open(monkeypatch, sqlite_engine, "en", {"from": "2026-03-10", "to": "2026-03-20"})
-    assert not at.get("graphviz_chart")
+    assert not has_map(at)
     assert at.info, "a sentence says there is nothing in the period"

@@ -1,0 +1,115 @@
+"""Issue 14: the process map is laid out on the server by Graphviz (not in the browser) and served as its SVG in a
+frame whose policy runs no script; the same DOT is laid out once (cached); a layout that runs out of time is one
+caption; without Graphviz the page falls back to st.graphviz_chart and says so. On the hand-made log of
+test_process_map: 4 activities + ▶ and ■, 7 edges, counted by hand."""
+from __future__ import annotations
+
+import pytest
+
+from dashboard import dotmap
+from landdesk.i18n import t
+
+from pmap_helpers import map_svg, svg_graph  # noqa: E402
+from test_process_map import DAYS, TRACES  # noqa: E402
+from test_process_map_page import _open, _store  # noqa: E402
+
+needs_dot = pytest.mark.skipif(not dotmap.dot_available(), reason="Graphviz (dot) is not installed")
+
+
+@needs_dot
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_served_map_is_graphviz_svg_of_the_hand_made_log(sqlite_engine, monkeypatch, lang):
+    _store(sqlite_engine, TRACES, DAYS)
+    at = _open(monkeypatch, sqlite_engine, lang)
+    assert not at.get("graphviz_chart"), "laid out on the server, not in the browser"
+    frames = [f for f in at.get("iframe") if 'class="ld-process-map"' in f.proto.srcdoc]
+    assert len(frames) == 1
+    doc = frames[0].proto.srcdoc
+    assert "Content-Security-Policy" in doc and "default-src 'none'" in doc and "<script" not in doc
+    assert frames[0].proto.alt == t("bn_process_map", lang)
+    nodes, edges = svg_graph(map_svg(at))
+    start, end = t("pm_start", lang), t("pm_end", lang)
+    assert sorted(lines[0] for lines in nodes.values()) == sorted([start, end, "a", "b", "c", "d"])
+    assert {lines[0]: lines[1] for lines in nodes.values()}[start] == "4"           # four cases start
+    assert edges == {(start, "a"): "4", ("a", "b"): "3", ("b", "c"): "2", ("b", "b"): "1", ("a", "d"): "1",
+                     ("d", "c"): "1", ("c", end): "3"}
+    # a slider move lays out a new DOT: 50 % of the activities keeps a and b
+    at.session_state["pm_act"] = 50
+    at.run()
+    assert not at.exception
+    nodes, edges = svg_graph(map_svg(at))
+    assert sorted(lines[0] for lines in nodes.values()) == sorted([start, end, "a", "b"])
+
+
+def test_without_graphviz_the_browser_lays_out_the_map(sqlite_engine, monkeypatch):
+    monkeypatch.setattr(dotmap, "dot_available", lambda: False)
+    _store(sqlite_engine, TRACES, DAYS)
+    at = _open(monkeypatch, sqlite_engine, "en")
+    assert map_svg(at) is None
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert dot.count(" -> ") == 7 and '[label="a\\n' in dot
+    captions = " ".join(c.value for c in at.caption)
+    assert t("pm_browser_layout", "en") in captions and t("pm_no_graphviz", "en") in captions
+
+
+@needs_dot
+def test_a_layout_out_of_time_is_one_caption(sqlite_engine, monkeypatch):
+    monkeypatch.setattr(dotmap, "LAYOUT_TIMEOUT", 0.001)
+    _store(sqlite_engine, TRACES, DAYS)
+    at = _open(monkeypatch, sqlite_engine, "en")
+    assert map_svg(at) is None and not at.get("graphviz_chart")
+    assert t("pm_layout_failed", "en", seconds=0.001) in " ".join(c.value for c in at.caption)
+    assert any(d.value is not None for d in at.dataframe), "the tables are still there"
+
+
+@needs_dot
+def test_render_is_cached_per_dot_text_and_times_out_cleanly():
+    import pandas as pd
+    from analytics.process import END, START
+    nodes = pd.DataFrame({"activity": [START, "x", "y", END], "cases": [2, 2, 1, 2]})
+    edges = pd.DataFrame({"source": [START, "x", "y", "x"], "target": ["x", "y", END, END], "cases": [2, 1, 1, 1]})
+    dot = dotmap.to_dot(nodes, edges)
+    before = dotmap._render_cached.cache_info().hits
+    first = dotmap.render(dot, "svg", timeout=30)
+    assert dotmap.render(dot, "svg", timeout=30) is first                # the same DOT: laid out once
+    assert dotmap._render_cached.cache_info().hits == before + 1
+    assert first.count(b'class="node"') == 4 and first.count(b'class="edge"') == 4
+    big = dotmap.to_dot(*_grid(60, 1500))
+    with pytest.raises(dotmap.LayoutError, match="within"):
+        dotmap.render(big, "svg", timeout=0.001)
+
+
+@needs_dot
+def test_names_stay_text_in_the_svg():
+    """Markup, quotes and Graphviz escapes in activity names come out as the same characters in <text>."""
+    import pandas as pd
+    from analytics.process import END, START
+    odd = ['<script>alert(1)</script>', 'a "quoted" \\N name', "x & y <b>"]
+    nodes = pd.DataFrame({"activity": [START, *odd, END], "cases": 1})
+    edges = pd.DataFrame({"source": [START, odd[0], odd[1], odd[2]], "target": [odd[0], odd[1], odd[2], END],
+                          "cases": 1})
+    svg, _ = dotmap.page_svg(dotmap.render(dotmap.to_dot(nodes, edges), "svg"))
+    assert "<script" not in svg and "<b>" not in svg
+    names, _ = svg_graph(svg)
+    assert sorted(lines[0] for lines in names.values()) == sorted([START, END, *odd])
+
+
+def _grid(n: int, n_edges: int):
+    import pandas as pd
+    from analytics.process import END, START
+    names = [f"a{i}" for i in range(n)]
+    pairs = [(a, b) for a in names for b in names if a != b][:n_edges]
+    return (pd.DataFrame({"activity": [START, *names, END], "cases": 1}),
+            pd.DataFrame({"source": [p[0] for p in pairs], "target": [p[1] for p in pairs],
+                          "cases": range(1, len(pairs) + 1)}))
+
+
+@needs_dot
+def test_a_large_maps_edge_values_are_plain_tooltips():
+    """Over LARGE_MAP_EDGES edges the values are tooltips: on the page each is the edge's own <title> (no <a>
+    wrapper), and every edge keeps its ends and its value."""
+    nodes, edges = _grid(60, dotmap.LARGE_MAP_EDGES + 100)
+    svg, _ = dotmap.page_svg(dotmap.render(dotmap.to_dot(nodes, edges), "svg"))
+    assert "<a " not in svg and svg.count("data-ends=") == len(edges)
+    _, shown = svg_graph(svg)
+    assert shown == {(s, t): f"{c:,}" for s, t, c in zip(edges["source"], edges["target"], edges["cases"])}
