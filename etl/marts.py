@@ -124,6 +124,19 @@ def note_where(conn: Connection, table: str, *where) -> None:
 
 # ---------- recomputing ----------
 
+#: The PostgreSQL advisory lock (transaction-scoped) that one mart refresh holds until its load commits.
+_LOCK_KEY = 0x4C444D415254      # "LDMART"
+
+
+def _serialise(conn: Connection) -> None:
+    """Make concurrent writers refresh the marts one after another. Under READ COMMITTED two loads refreshing the
+    same day would each recompute it without the other's uncommitted cases and both keep their rows, counting the
+    day's other cases twice. With the lock the second waits for the first to commit, and its recompute (a new
+    statement) reads what the first wrote. SQLite lets one writer at a time anyway."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+
+
 def refresh(conn: Connection, cal: WorkCalendar | None = None) -> None:
     """Bring the marts up to date inside the caller's transaction: the noted days, or every day when the zone or
     the calendar changed since they were computed."""
@@ -131,6 +144,7 @@ def refresh(conn: Connection, cal: WorkCalendar | None = None) -> None:
     from sqlalchemy import inspect
     if not inspect(conn).has_table(S.mart_state.name):     # a store before migration 0012: nothing to keep
         return
+    _serialise(conn)
     cal = cal or load_calendar(conn)
     held = state(conn)
     if pending.get("stale") or held is None or tuple(held[:2]) != (cal.tz, calendar_hash(cal)):
@@ -145,6 +159,7 @@ def refresh(conn: Connection, cal: WorkCalendar | None = None) -> None:
 
 def rebuild(conn: Connection, cal: WorkCalendar | None = None) -> None:
     """Recompute every mart from the base tables (inside the caller's transaction) and record what for."""
+    _serialise(conn)
     cal = cal or load_calendar(conn)
     conn.info.pop(_PENDING, None)
     for t in S.MART_TABLES:

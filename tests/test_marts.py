@@ -159,6 +159,44 @@ def test_rows_written_outside_the_etl_send_the_kpis_to_the_base_tables(engine):
         assert kpis.marts_serve(conn, scope, cal)
 
 
+@pytest.mark.pg
+def test_concurrent_writers_refresh_the_marts_one_after_another(pg_engine):
+    """Two transactions add a case on the same already-counted day and refresh: the second waits for the first's
+    commit (etl.marts._serialise), so the day is counted once, with both cases, as a recompute counts it."""
+    import threading
+    import time
+    from sqlalchemy import func, select
+    engine = pg_engine
+    load_sample(engine)
+    with engine.connect() as conn:
+        received = conn.execute(select(func.max(cases.c.received_at))).scalar_one()
+
+    def add(conn, case_id):
+        conn.execute(insert(cases), [dict(case_id=case_id, received_at=received, status="open", system="default")])
+        marts.note_ids(conn, "cases", "default", [case_id])
+        marts.refresh(conn)
+
+    first = engine.connect()
+    tx = first.begin()
+    add(first, "CONCURRENT-A")                      # holds the refresh until it commits
+    done = threading.Event()
+
+    def second():
+        with engine.begin() as conn:
+            add(conn, "CONCURRENT-B")
+        done.set()
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    time.sleep(1.5)
+    assert not done.is_set(), "the second refresh did not wait for the first transaction"
+    tx.commit()
+    first.close()
+    worker.join(60)
+    assert done.is_set()
+    assert_marts_recompute(engine)                   # the day counted once, with both cases
+
+
 def _same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a)
 
