@@ -1,6 +1,7 @@
 """The process map in a real browser (Debian's Chromium through Playwright) against `landdesk serve` on loopback,
 on a synthetic log with hundreds of activities (devtools/synthlog.py: 300 activities, 2,000 edges): the default
-view's SVG (laid out on the server by Graphviz, in its frame) settles with a readable number of nodes, and the slider shares in the URL give a larger map."""
+view's SVG (laid out on the server by Graphviz, in its frame) settles with a readable number of nodes, the closed
+process filter bar draws no pickers until it is opened, and the slider shares in the URL give a larger map."""
 import os
 from pathlib import Path
 from urllib.parse import quote
@@ -51,6 +52,14 @@ def test_the_map_of_hundreds_of_activities_settles(big_store):
         assert page.get_by_text("Showing 30 of 300 stages", exact=False).count() == 1
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOTS / "process-map-300.png"), full_page=False)
+        pickers = page.locator('[data-testid="stMultiSelect"]')
+        assert pickers.count() == 0                                 # the closed filter bar draws no widgets
+        bar = page.locator('[data-testid="stExpander"]').filter(has_text=t("pf_title", "en"))
+        bar.locator("summary").first.click()
+        pickers.filter(has_text=t("pf_has", "en")).first.wait_for(timeout=60_000)
+        assert pickers.count() >= 4
+        bar.locator("summary").first.click()
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stMultiSelect\"]')", timeout=60_000)
         page.goto(f"{server.url}/bottlenecks?{query}&pm_act=15&pm_paths=0", timeout=300_000)
         more, _ = wait_for_map(page, timeout=400)
         assert more == 45 + 2, more                              # 15 % of 300 activities, backbone edges only

@@ -10,7 +10,7 @@ import pytest
 from analytics.casefilter import CaseFilter
 from analytics.exports import run_export
 from analytics.scope import Scope
-from dashboard import params
+from dashboard import params, procfilter
 from landdesk.i18n import t
 from test_pages import frame
 from test_process_pages import _open, _store
@@ -44,9 +44,16 @@ def test_township_from_the_url_narrows_every_view(two_towns):
     assert sum(got) < sum(_want(two_towns, CaseFilter()))
 
 
+def _open_bar(at):
+    at.session_state[procfilter.OPEN] = True          # what a click on the expander does (on_change="rerun")
+    at.run()
+    assert not at.exception
+    return at
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_several_townships_chosen_in_the_bar_mean_any_of_them(two_towns, lang):
-    at = _open("bn_tab_resources", lang)
+    at = _open_bar(_open("bn_tab_resources", lang))
     box = at.multiselect(key="pf_township")
     assert set(box.options) == {"东坪镇", "西岭镇"} and box.label == t("pf_township", lang)
     box.set_value(["东坪镇", "西岭镇"]).run()
@@ -75,3 +82,24 @@ def test_attribute_lists_round_trip_through_the_url():
     assert [(n.param, n.value) for n in notes] == [("pf_system", "c")]
     again, _ = params.parse_process_filter(params.process_filter_params(f), known)
     assert again == f
+
+
+def test_a_closed_bar_draws_no_widgets_and_keeps_what_was_chosen(two_towns):
+    """The bar's widgets exist only while it is open; closing it keeps the chosen filter (views, URL, the label's
+    count), and opening it again shows the same choice in the widgets."""
+    at = _open("bn_tab_resources")
+    assert not at.session_state[procfilter.OPEN] and not [w for w in at.multiselect if w.key == "pf_township"]
+    everything = _events_per_stage(at)
+    assert everything == _want(two_towns, CaseFilter())
+    _open_bar(at).multiselect(key="pf_township").set_value(["西岭镇"]).run()
+    narrowed = _want(two_towns, CaseFilter(township=("西岭镇",)))
+    assert _events_per_stage(at) == narrowed and at.session_state[procfilter.OPEN]   # a new label keeps it open
+    at.session_state[procfilter.OPEN] = False
+    at.run()
+    assert not at.exception and not [w for w in at.multiselect if w.key == "pf_township"]
+    assert _events_per_stage(at) == narrowed
+    assert at.query_params.get("pf_township") in (["西岭镇"], "西岭镇")
+    assert any(t("pf_active", "zh", n=1) in e.label for e in at.expander)
+    assert _open_bar(at).multiselect(key="pf_township").value == ["西岭镇"]
+    at.multiselect(key="pf_township").set_value([]).run()
+    assert _events_per_stage(at) == everything and "pf_township" not in at.query_params
