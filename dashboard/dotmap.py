@@ -155,18 +155,29 @@ _EDGE_TIP = re.compile(r'<g id="(edge\d+)" class="edge">\n<title>([^<]*)</title>
 MAP_CLASS = "ld-process-map"
 
 
-def page_svg(svg: bytes) -> tuple[str, int]:
-    """Graphviz's SVG made fit for the page, and the height (CSS px) of a frame that shows it: as wide as its
-    frame (the height follows the viewBox, the frame scrolls when the map is taller), no XML prologue / DOCTYPE,
-    the root marked with MAP_CLASS, edge tooltips as plain <title>s (_plain_edge). Labels are Graphviz's escaped <text> (names were quoted in the DOT)."""
+#: How the page shows the map: scaled to its column's width, or at Graphviz's own size in a frame that scrolls
+#: (labels at their true size: a map of 30 stages fitted to the column has labels of a few pixels).
+SIZES = ("fit", "natural")
+MAX_FRAME = 900          # px: the tallest frame the page gives the map (it scrolls inside)
+
+
+def page_svg(svg: bytes, size: str = "fit") -> tuple[str, int]:
+    """Graphviz's SVG made fit for the page, and the height (CSS px) of a frame that shows it: with size "fit" as
+    wide as its frame (the height follows the viewBox), with "natural" at its own size (1 pt = 4/3 px); the frame
+    scrolls when the map is larger. No XML prologue / DOCTYPE, the root marked with MAP_CLASS, edge tooltips as
+    plain <title>s (_plain_edge). Labels are Graphviz's escaped <text> (names were quoted in the DOT)."""
     text = _PROLOGUE.sub("", svg.decode("utf-8"), count=1)
-    size = _SVG_OPEN.search(text)
-    w, h = (float(size.group(1)), float(size.group(2))) if size else (600.0, 400.0)
-    text = _SVG_OPEN.sub(f'<svg class="{MAP_CLASS}" width="100%"', text, count=1)
+    found = _SVG_OPEN.search(text)
+    w, h = (float(found.group(1)), float(found.group(2))) if found else (600.0, 400.0)
+    if size == "natural":
+        text = text.replace("<svg ", f'<svg class="{MAP_CLASS}" ', 1)
+        height = h * 4 / 3 + 20                      # room for a horizontal scroll bar
+    else:
+        text = _SVG_OPEN.sub(f'<svg class="{MAP_CLASS}" width="100%"', text, count=1)
+        column = 750.0                               # the map column (4/5 of the main area) on a desktop, px
+        height = min(h * 4 / 3, column * h / max(w, 1.0))
     text = _EDGE_TIP.sub(_plain_edge, text)
-    column = 750.0                                   # the map column (4/5 of the main area) on a desktop, px
-    height = min(h * 4 / 3, column * h / max(w, 1.0))
-    return text, int(min(900, max(240, height + 16)))
+    return text, int(min(MAX_FRAME, max(240, height + 16)))
 
 
 def _plain_edge(m: re.Match) -> str:

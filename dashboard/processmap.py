@@ -2,7 +2,7 @@
 measure, the map laid out by Graphviz on the server (SVG shown inline, cached per DOT text; st.graphviz_chart in the
 browser when the server has no Graphviz), a picker of its nodes and edges that drills down to their
 cases, DOT / SVG / PNG downloads through the one download path, and the tables. Kept in the URL (?pm_act=,
-?pm_paths=, ?pm_measure=)."""
+?pm_paths=, ?pm_measure=, ?pm_size=). The tab is a fragment: a slider move redraws the map, not the page."""
 from __future__ import annotations
 
 import streamlit as st
@@ -19,7 +19,7 @@ KINDS = ("frequency", "performance")
 
 def _seed_from_url(n_activities: int) -> None:
     state, qp = st.session_state, st.query_params
-    raw = {k: qp.get(k) for k in ("pm_act", "pm_paths", "pm_measure") if k in qp}
+    raw = {k: qp.get(k) for k in ("pm_act", "pm_paths", "pm_measure", "pm_size") if k in qp}
     notes = []
     if "pm_act" in raw:
         state["pm_act"], fix = params.parse_share(raw, "pm_act", default_activity_share(n_activities))
@@ -31,6 +31,8 @@ def _seed_from_url(n_activities: int) -> None:
     notes.append(fix)
     state["pm_kind"] = "frequency" if measure in FREQUENCY else "performance"
     state["pm_measure_" + state["pm_kind"]] = measure
+    state["pm_size"], fix = params.parse_choice(raw, "pm_size", dotmap.SIZES, "fit")
+    notes.append(fix)
     url_corrected(notes)
 
 
@@ -50,8 +52,10 @@ def _item_label(item, language: str | None = None) -> str:
     return f"{name(a)}" if kind == "node" else f"{name(a)} → {name(b)}"
 
 
+@st.fragment
 def process_map_tab(page) -> None:
-    """The tab: everything it shows comes from the `dfg` / `dfg-nodes` exports of the page's (filtered) scope."""
+    """The tab: everything it shows comes from the `dfg` / `dfg-nodes` exports of the page's (filtered) scope. A
+    fragment: its sliders, measure, size and drill-down rerun the tab only, not the page's filters and cards."""
     st.subheader(tr("bn_process_map"))
     u = tr("unit_" + page.unit)
     everything = page.export("dfg-nodes")
@@ -84,19 +88,28 @@ def process_map_tab(page) -> None:
     st.caption(tr("pm_caption", kept=kept, n=n, edges=len(edges), total=len(projected)))
     dot = dotmap.to_dot(shown_nodes, edges, measure, u, tr("pm_start"), tr("pm_end"))
     left, right = st.columns([4, 1])
+    with right:
+        size = st.radio(tr("pm_size"), dotmap.SIZES, key="pm_size", format_func=lambda s, lang=lang(): t("pm_size_" + s, lang))
+        qp["pm_size"] = size
+        _downloads(dot)
     with left:
-        draw_map(dot)
+        draw_map(dot, size)
         st.caption(tr("pm_help_" + ("frequency" if measure in FREQUENCY else "performance"),
                       measure=tr("pm_measure_" + measure)))
-    with right:
-        _downloads(dot)
     _drill(page, shown_nodes, edges, act, u)
-    table(edges, "dfg", cols("source", "target", "count", "cases", "median", "mean", "p90", "total", "median_wait"),
-          height=260)
-    table(shown_nodes, "dfg-nodes", cols("activity", "count", "cases", "median", "mean", "p90", "total"), height=260)
+    table(_end_names(edges, "source", "target"), "dfg",
+          cols("source", "target", "count", "cases", "median", "mean", "p90", "total", "median_wait"), height=260)
+    table(_end_names(shown_nodes, "activity"), "dfg-nodes",
+          cols("activity", "count", "cases", "median", "mean", "p90", "total"), height=260)
 
 
-def draw_map(dot: str) -> None:
+def _end_names(frame, *columns):
+    """The tables name the map's start and end as the map does (开始 / 结束), not by their symbols."""
+    names = {START: tr("pm_start"), END: tr("pm_end")}
+    return frame.assign(**{c: frame[c].map(lambda v: names.get(v, v)) for c in columns}) if len(frame) else frame
+
+
+def draw_map(dot: str, size: str = "fit") -> None:
     """The map laid out on the server by Debian's Graphviz and shown as its SVG in a frame (seconds faster than the
     browser's viz.js on thousands of edges; st.html's sanitiser strips SVG; the frame keeps tooltips and scrolls, and
     its policy runs no script); without Graphviz, st.graphviz_chart with a caption; a layout that fails or runs
@@ -110,7 +123,7 @@ def draw_map(dot: str) -> None:
     except dotmap.LayoutError:
         st.caption(tr("pm_layout_failed", seconds=dotmap.LAYOUT_TIMEOUT))
         return
-    text, height = dotmap.page_svg(svg)
+    text, height = dotmap.page_svg(svg, size)
     st.iframe(dotmap.frame_document(text), width="stretch", height=height, alt=tr("bn_process_map"))
 
 

@@ -66,6 +66,8 @@ def test_the_map_of_the_hand_made_log(sqlite_engine, monkeypatch, lang):
     assert labels == {(start, "a"): "4", ("a", "b"): "3", ("b", "c"): "2", ("b", "b"): "1", ("a", "d"): "1",
                       ("d", "c"): "1", ("c", end): "3"}       # case frequency, every edge of a small log
     assert _qp(at, "pm_act") == ["100"] and _qp(at, "pm_paths") == ["100"]
+    grid = next(d.value for d in at.dataframe if t("col_source", lang) in d.value.columns)   # named as on the map
+    assert set(zip(grid[t("col_source", lang)], grid[t("col_target", lang)])) == set(labels)
     # performance: median time on the edges
     # (widget values set through session state: AppTest formats every widget outside the script, in zh)
     at.session_state["pm_kind"] = "performance"
@@ -95,6 +97,13 @@ def test_filters_in_the_url_narrow_every_tab_and_odd_values_are_corrected(sqlite
     notices = " ".join(w.value for w in at.warning).replace("\\_", "_")
     assert "pm_paths=250" in notices and "pf_top=x" in notices
     assert _qp(at, "pf_has") == ["d"] and _qp(at, "pm_paths") == ["100"]
+    at3 = _open(monkeypatch, sqlite_engine, "en", {"pm_size": "natural"})
+    assert at3.radio(key="pm_size").value == "natural" and _qp(at3, "pm_size") == ["natural"]
+    at3.radio(key="pm_size").set_value("fit").run()
+    assert not at3.exception and _qp(at3, "pm_size") == ["fit"]
+    at4 = _open(monkeypatch, sqlite_engine, "en", {"pm_size": "huge"})
+    assert "pm_size=huge" in " ".join(w.value for w in at4.warning).replace("\\_", "_")
+    assert at4.radio(key="pm_size").value == "fit"
     at2 = _open(monkeypatch, sqlite_engine, "en", {"pf_has": "nosuch", "bn_view": t("bn_tab_ranking", "en")})
     assert "pf_has=nosuch" in " ".join(w.value for w in at2.warning).replace("\\_", "_")
 

@@ -4,6 +4,8 @@ caption; without Graphviz the page falls back to st.graphviz_chart and says so. 
 test_process_map: 4 activities + ▶ and ■, 7 edges, counted by hand."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dashboard import dotmap
@@ -113,3 +115,19 @@ def test_a_large_maps_edge_values_are_plain_tooltips():
     assert "<a " not in svg and svg.count("data-ends=") == len(edges)
     _, shown = svg_graph(svg)
     assert shown == {(s, t): f"{c:,}" for s, t, c in zip(edges["source"], edges["target"], edges["cases"])}
+
+
+@needs_dot
+def test_natural_size_keeps_graphvizs_own_size_and_fit_follows_the_frame():
+    """"Fit" scales the map to its frame's width; "natural" keeps Graphviz's size in points (labels at 14 pt)
+    and the frame scrolls: its height is the map's, capped at MAX_FRAME."""
+    nodes, edges = _grid(12, 30)
+    svg = dotmap.render(dotmap.to_dot(nodes, edges), "svg")
+    w, h = (float(x) for x in re.search(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"', svg.decode()).groups())
+    fit, fit_height = dotmap.page_svg(svg, "fit")
+    natural, natural_height = dotmap.page_svg(svg, "natural")
+    assert 'width="100%"' in fit and f'width="{w:g}pt"' not in fit
+    assert f'width="{w:g}pt" height="{h:g}pt"' in natural and 'class="ld-process-map"' in natural
+    assert natural_height == int(min(dotmap.MAX_FRAME, max(240, h * 4 / 3 + 36)))
+    assert fit_height <= natural_height or w * 4 / 3 <= 750
+    assert svg_graph(fit)[1] == svg_graph(natural)[1]          # the same map either way

@@ -22,7 +22,7 @@ DYNAMIC_PREFIXES = ("kpi_", "unit_", "channel_", "case_status_", "status_", "tre
                     "fc_by_", "fc_measure_", "pub_", "pet_none_", "reason_", "gbt21010_", "preset_", "compare_",
                     "vs_", "period_caption_", "data_range_", "alert_msg_", "alert_rule_",
                     "batch_status_", "result_", "satisfaction_", "bool_", "dataset_", "kpidef_", "model_",
-                    "pf_period_", "integrity_rule_", "pm_kind_", "pm_measure_", "pm_help_", "region_level_", "grain_", "field_type_")
+                    "pf_period_", "integrity_rule_", "pm_kind_", "pm_measure_", "pm_size_", "pm_help_", "region_level_", "grain_", "field_type_")
 #: A key ending so is used wherever the key without it is: `tr(label + "_help")` beside `tr(label)`.
 DYNAMIC_SUFFIXES = ("_help",)
 
