@@ -645,13 +645,18 @@ def _empty_cell_formats(df: pd.DataFrame, config: dict, years: set = frozenset()
             out[c] = lambda v, p=pattern: v.strftime(p)
         elif kind == "percent":
             out[c] = lambda v: f"{v * 100:.1f}%"
-        elif kind == "%d":
+        elif kind == WHOLE:
             out[c] = lambda v: f"{v:,.0f}"
         elif pd.api.types.is_numeric_dtype(s):
             out[c] = lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
         else:
             out[c] = lambda v: str(v)
     return out
+
+
+#: The grid's format of whole numbers: with the browser's digit grouping (7,572), as text cells and the page's
+#: other figures write them; calendar years (is_year_column) stay 2038.
+WHOLE = "localized"
 
 
 def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = None, height: int | None = None) -> None:
@@ -676,7 +681,10 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
         elif pd.api.types.is_float_dtype(df[original]):
             whole = df[original].dropna()
             whole = len(whole) > 0 and bool((whole == whole.round()).all())
-            config[label] = st.column_config.NumberColumn(format="%d" if whole else "%.2f")
+            config[label] = st.column_config.NumberColumn(format=WHOLE if whole else "%.2f")
+        elif pd.api.types.is_integer_dtype(df[original]) and not pd.api.types.is_bool_dtype(df[original]) \
+                and not is_year_column(original):
+            config[label] = st.column_config.NumberColumn(format=WHOLE)
         elif pd.api.types.is_datetime64_any_dtype(df[original]):
             t = df[original].dropna()
             midnight = len(t) > 0 and bool((t == t.dt.normalize()).all())
