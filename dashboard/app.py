@@ -124,12 +124,19 @@ def main() -> None:
 
     def page(key: str, default: bool):
         info = PAGES[key]
-        return st.Page(PAGES_DIR / f"{key}.py", title=t(info.title, lang()), icon=info.icon, url_path=key,
-                       default=default)
+        return st.Page(PAGES_DIR / f"{key}.py", title=t(info.title, lang()), icon=info.icon,
+                       url_path="" if default else key, default=default)
 
     sections: dict[str, list] = {}
     for i, key in enumerate(principal.pages):
         sections.setdefault(t(PAGES[key].section, lang()), []).append(page(key, i == 0))
+    home = next(iter(sections.values()))[0]
+    first = principal.pages[0]
+    # The first page is served at "/"; a link to it by name (/cockpit) reaches it too, with its filters, instead
+    # of Streamlit's "page not found" notice: a hidden page at that name hands over to it.
+    alias = st.Page(lambda: st.switch_page(home, query_params={k: st.query_params.get_all(k) for k in st.query_params}),
+                    title=t(PAGES[first].title, lang()), url_path=first, visibility="hidden")
+    sections[next(iter(sections))].append(alias)
     nav = st.navigation(sections)
     _account_box(principal)
     try:

@@ -65,6 +65,20 @@ def test_cockpit_in_chromium(server, browser):
     page.close()
 
 
+def test_the_first_page_by_name_opens_it_with_its_filters(server, browser):
+    """A link to the first page by its name (/cockpit, as the menu and shared links spell pages) opens the cockpit
+    at / with the link's filters, and no "page not found" notice."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    page.goto(f"{server}/cockpit?from=2026-10-01&to=2026-10-31&township=东坪镇&lang=en")
+    _ready(page)
+    page.wait_for_url(lambda u: "/cockpit" not in u, timeout=60_000)
+    body = page.inner_text("body")
+    assert "On-time rate" in body and "2026-10-01 to 2026-10-31" in body
+    assert "Page not found" not in body and page.locator('[data-testid="stDialog"]').count() == 0
+    assert "township=%E4%B8%9C%E5%9D%AA%E9%95%87" in page.url or "township=东坪镇" in page.url, page.url
+    page.close()
+
+
 from landdesk.pages import STAFF_PAGES as PAGES  # noqa: E402
 QUERY = "from=2026-08-01&to=2026-10-31"
 
