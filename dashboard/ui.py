@@ -711,11 +711,11 @@ def table(df: pd.DataFrame, name: str, column_labels: dict[str, str] | None = No
     def audited(build, filename):   # checked (session still valid) and audited when the file is produced
         return data.deferred_download(build, filename, kind="table", rows=len(shown))
 
-    left, right, _ = st.columns([1, 1, 6])
+    row = st.container(horizontal=True, gap="small")     # as wide as their labels, also in a narrow column
     # deferred: the files are built only when a download is clicked, and clicking does not rerun the page
-    left.download_button("CSV", audited(lambda: to_csv_bytes(shown), f"{name}.csv"), f"{name}.csv", "text/csv",
+    row.download_button("CSV", audited(lambda: to_csv_bytes(shown), f"{name}.csv"), f"{name}.csv", "text/csv",
                          key=f"csv-{name}", icon=":material/download:", on_click="ignore")
-    right.download_button("Excel", audited(lambda: to_xlsx_bytes(shown, name[:31]), f"{name}.xlsx"), f"{name}.xlsx",
+    row.download_button("Excel", audited(lambda: to_xlsx_bytes(shown, name[:31]), f"{name}.xlsx"), f"{name}.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"xlsx-{name}",
                           icon=":material/download:", on_click="ignore")
 

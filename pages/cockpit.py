@@ -8,6 +8,7 @@ import streamlit as st
 
 from analytics.petitions import NEAR_LIMIT_DAYS, near_limit
 from landdesk.kpispec import HEADLINE_KPIS, KPI_SPEC
+from landdesk.fmt import missing
 from dashboard import alertsview, data, layout
 from dashboard.ui import (chart, code_label, cols, data_badge, filter_bar, kpi_card, period_caption, plotly_layout,
                           store_status, table, tr, tr_data, unit_selector)
@@ -63,7 +64,7 @@ with left:
         for r in top.itertuples():
             st.markdown(tr_data("ck_bottleneck_line", rank=r.rank, stage=r.stage, impact=f"{r.impact_total:,.1f}",
                            median=f"{r.median:,.1f}", count=r.count, unit=tr("unit_" + unit),
-                           trend=code_label("trend", r.trend)))
+                           trend=tr("ck_trend_unknown") if missing(r.trend) else code_label("trend", r.trend)))
         st.caption(tr("ck_bottlenecks_help"))
 with right:
     st.subheader(tr("ck_overdue"))
