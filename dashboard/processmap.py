@@ -147,8 +147,8 @@ def _downloads(dot: str) -> None:
 
 
 def _drill(page, nodes, edges, act: int, unit_label: str) -> None:
-    """A picker of the map's activities and edges (st.graphviz_chart has no click events) and the cases behind
-    the one picked."""
+    """A picker of the map's activities and edges (the map's SVG has no click events) and the cases behind the one
+    picked; none is picked until the analyst asks (the page opens without a case list)."""
     st.subheader(tr("pm_drill_title"))
     items = [("node", a, None) for a in nodes["activity"] if a not in (START, END)]
     items += [("edge", s, t) for s, t in zip(edges["source"], edges["target"])]
@@ -156,7 +156,11 @@ def _drill(page, nodes, edges, act: int, unit_label: str) -> None:
         return
     if st.session_state.get("pm_drill") not in items:
         st.session_state.pop("pm_drill", None)
-    item = st.selectbox(tr("pm_drill_pick"), items, key="pm_drill", format_func=lambda i, lang=lang(): _item_label(i, lang))
+    item = st.selectbox(tr("pm_drill_pick"), items, index=None, key="pm_drill", placeholder=tr("pm_drill_none"),
+                        format_func=lambda i, lang=lang(): _item_label(i, lang))
+    if item is None:               # nothing is listed until asked for: the map's first draw stays light
+        st.caption(tr("pm_drill_hint"))
+        return
     kind, a, b = item
     found, total = page.map_cases(a if kind == "node" else None, (a, b) if kind == "edge" else None, act)
     found = found.assign(status=[label_value("status", v) for v in found["status"]])

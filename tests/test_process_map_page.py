@@ -80,8 +80,10 @@ def test_the_map_of_the_hand_made_log(sqlite_engine, monkeypatch, lang):
     at.session_state["pm_act"] = 50
     at.run()
     assert set(n for e in map_edges(at) for n in e) == {t("pm_start", lang), "a", "b", t("pm_end", lang)}
-    # drill down to an edge: the cases behind a → b
-    assert "a → b" in at.selectbox(key="pm_drill").options
+    # drill down to an edge: nothing listed until one is picked, then the cases behind a → b
+    assert "a → b" in at.selectbox(key="pm_drill").options and at.selectbox(key="pm_drill").value is None
+    assert not [d for d in at.dataframe if t("col_passes", lang) in d.value.columns]
+    assert t("pm_drill_hint", lang) in [c.value for c in at.caption]
     at.session_state["pm_drill"] = ("edge", "a", "b")
     at.run()
     assert not at.exception
