@@ -33,6 +33,7 @@ def plan(keep: Path, pg: str | None) -> list[tuple[str, list[str]]]:
         ("bottlenecks", ["bench_bottlenecks.py", "--db", store, "--from", "2026-08-01", "--to", "2026-10-31"]),
         ("api", ["bench_api.py", "--db", store]),
         ("city", ["bench_city.py", "--db", store] + (["--db", pg] if pg else [])),
+        ("plans", ["bench_plans.py", "--db", store] + (["--db", pg] if pg else [])),
     ]
 
 

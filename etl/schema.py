@@ -118,7 +118,9 @@ case_events = Table(
     comment="Grain: one row per stage event of a case; seq orders a case's events by time, ties by source order.",
 )
 Index("ix_case_events_stage", case_events.c.stage)
-Index("ix_case_events_completed_at", case_events.c.completed_at)
+# (completed_at, system, case_id), migration 0013: the cases touched in a period come from the index alone, without a
+# lookup into the table per event (the process exports' first step; docs/performance.md, "side by side at ×30").
+Index("ix_case_events_completed_at_case", case_events.c.completed_at, case_events.c.system, case_events.c.case_id)
 
 petitions = Table(
     "petitions", metadata,
@@ -141,6 +143,11 @@ petitions = Table(
     comment="Grain: one row per petition (信访件) of a source system; summary is PII-scrubbed, petitioner_key a keyed hash.",
 )
 Index("ix_petitions_received_at", petitions.c.received_at)
+# migration 0013: the data end (coverage.last_event: the latest of every event time) seeks these instead of
+# scanning the table, and the reply-rate KPI searches replied_at.
+Index("ix_petitions_accepted_at", petitions.c.accepted_at)
+Index("ix_petitions_replied_at", petitions.c.replied_at)
+Index("ix_petitions_closed_at", petitions.c.closed_at)
 
 land_use = Table(
     "land_use", metadata,

@@ -79,3 +79,51 @@ def test_db_upgrade_cli_twice(engine):
                            capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert r.returncode == 0, r.stderr
         assert f"revision {head()}" in r.stdout
+
+
+def _indexes(engine, table: str) -> dict[str, list[str]]:
+    return {i["name"]: i["column_names"] for i in inspect(engine).get_indexes(table)}
+
+
+def test_migration_0013_adds_the_plan_indexes_to_a_loaded_store(engine):
+    """A store loaded at 0012 gets the plan indexes at `db upgrade` (the wide case_events index in place of the
+    narrow one, three on petitions), and the planner uses them: the data end seeks petitions' indexes, the
+    process fetch finds the period's cases from the wide index alone (SQLite's plan says COVERING)."""
+    from alembic import command
+    from sqlalchemy import func, select, text
+
+    from analytics.coverage import last_event
+    from etl.load import load_mapping
+    from etl.schema import petitions
+    from landdesk.resources import SAMPLE_DIR
+    for name in ("approval_cases", "approval_events", "petitions"):
+        assert load_mapping(engine, SAMPLE_DIR / "mappings" / f"{name}.yaml").status == "loaded"
+    with engine.connect() as conn:
+        end_at_head = last_event(conn)
+    command.downgrade(alembic_config(engine), "0012")
+    assert "ix_case_events_completed_at" in _indexes(engine, "case_events")
+    assert not {"ix_petitions_accepted_at", "ix_petitions_replied_at", "ix_petitions_closed_at"} \
+        & set(_indexes(engine, "petitions"))
+    upgrade(engine)
+    assert current_revision(engine) == head() and diff(engine) == []
+    ev, pet = _indexes(engine, "case_events"), _indexes(engine, "petitions")
+    assert ev.get("ix_case_events_completed_at_case") == ["completed_at", "system", "case_id"]
+    assert "ix_case_events_completed_at" not in ev
+    assert {n: pet.get(n) for n in ("ix_petitions_accepted_at", "ix_petitions_replied_at", "ix_petitions_closed_at")} \
+        == {"ix_petitions_accepted_at": ["accepted_at"], "ix_petitions_replied_at": ["replied_at"],
+            "ix_petitions_closed_at": ["closed_at"]}
+    with engine.connect() as conn:
+        assert last_event(conn) == end_at_head
+        assert conn.execute(select(func.count()).select_from(petitions)
+                            .where(petitions.c.replied_at.is_not(None))).scalar_one() > 0
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(r[3] for r in conn.execute(text(
+                "EXPLAIN QUERY PLAN SELECT system, case_id FROM case_events "
+                "WHERE completed_at >= '2026-01-01' AND completed_at < '2026-04-01'")))
+            assert "COVERING INDEX ix_case_events_completed_at_case" in plan, plan
+            plan = " ".join(r[3] for r in conn.execute(text("EXPLAIN QUERY PLAN SELECT max(replied_at) FROM petitions")))
+            assert "ix_petitions_replied_at" in plan, plan
+    command.downgrade(alembic_config(engine), "0012")
+    assert "ix_case_events_completed_at" in _indexes(engine, "case_events")
+    assert "ix_case_events_completed_at_case" not in _indexes(engine, "case_events")
+    upgrade(engine)
