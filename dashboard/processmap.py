@@ -97,10 +97,16 @@ def process_map_tab(page) -> None:
         st.caption(tr("pm_help_" + ("frequency" if measure in FREQUENCY else "performance"),
                       measure=tr("pm_measure_" + measure)))
     _drill(page, shown_nodes, edges, act, u)
-    table(_end_names(edges, "source", "target"), "dfg",
-          cols("source", "target", "count", "cases", "median", "mean", "p90", "total", "median_wait"), height=260)
-    table(_end_names(shown_nodes, "activity"), "dfg-nodes",
-          cols("activity", "count", "cases", "median", "mean", "p90", "total"), height=260)
+    stages = int((~shown_nodes["activity"].isin([START, END])).sum())
+    tables = st.expander(tr("pm_tables", edges=len(edges), nodes=stages), key="pm_tables",
+                         on_change="rerun", icon=":material/table_rows:")
+    if tables.open:                  # drawn when asked for: two grids fewer on the map's first draw
+        with tables:
+            table(_end_names(edges, "source", "target"), "dfg",
+                  cols("source", "target", "count", "cases", "median", "mean", "p90", "total", "median_wait"),
+                  height=260)
+            table(_end_names(shown_nodes, "activity"), "dfg-nodes",
+                  cols("activity", "count", "cases", "median", "mean", "p90", "total"), height=260)
 
 
 def _end_names(frame, *columns):

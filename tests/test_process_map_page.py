@@ -66,6 +66,9 @@ def test_the_map_of_the_hand_made_log(sqlite_engine, monkeypatch, lang):
     assert labels == {(start, "a"): "4", ("a", "b"): "3", ("b", "c"): "2", ("b", "b"): "1", ("a", "d"): "1",
                       ("d", "c"): "1", ("c", end): "3"}       # case frequency, every edge of a small log
     assert _qp(at, "pm_act") == ["100"] and _qp(at, "pm_paths") == ["100"]
+    assert not [d for d in at.dataframe if t("col_source", lang) in d.value.columns]   # the tables wait until asked
+    at.session_state["pm_tables"] = True
+    at.run()
     grid = next(d.value for d in at.dataframe if t("col_source", lang) in d.value.columns)   # named as on the map
     assert set(zip(grid[t("col_source", lang)], grid[t("col_target", lang)])) == set(labels)
     # performance: median time on the edges
