@@ -122,10 +122,14 @@ def pm4py_compare(ev: pd.DataFrame, cal, url: str) -> dict:
     ours = dfg.process_map(ev, cal, UNIT).edges
     out["ours_dfg_s"] = time.perf_counter() - t0
     engine = make_engine(url)
-    t0 = time.perf_counter()
-    with engine.connect() as conn:
-        var = bn.variants(closed_case_paths(conn, EVERYTHING), cal, UNIT)
-    out["ours_variants_s"] = time.perf_counter() - t0
+    with engine.connect() as conn:       # the paths' fetch timed apart: PM4Py's variants start from a log in memory
+        closed_case_paths(conn, EVERYTHING)                     # (a warm connection, as the page's)
+        t0 = time.perf_counter()
+        paths = closed_case_paths(conn, EVERYTHING)
+        out["ours_paths_fetch_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        var = bn.variants(paths, cal, UNIT)
+        out["ours_variants_s"] = time.perf_counter() - t0
     engine.dispose()
     inner = ours[(ours["source"] != START) & (ours["target"] != END)]
     mine = {(s, t): int(c) for s, t, c in zip(inner["source"], inner["target"], inner["count"])}
@@ -300,7 +304,8 @@ def main(argv=None) -> int:
                       f"{p['pm4py_perf_s']:.3f} s, get_variants {p['pm4py_variants_s']:.3f} s")
                 print(f"  ours    dfg {p['ours_dfg_s']:.3f} s (ratio to pm4py dfg+perf "
                       f"{p['ours_dfg_s'] / max(p['pm4py_dfg_s'] + p['pm4py_perf_s'], 1e-9):.2f}), variants "
-                      f"{p['ours_variants_s']:.3f} s (ratio {p['ours_variants_s'] / max(p['pm4py_variants_s'], 1e-9):.2f})")
+                      f"{p['ours_variants_s']:.3f} s (ratio {p['ours_variants_s'] / max(p['pm4py_variants_s'], 1e-9):.2f}; "
+                      f"the closed cases' paths fetched from the store beforehand in {p['ours_paths_fetch_s']:.3f} s)")
                 print(f"  equal   dfg {p['dfg_equal']} ({p['edges']} edges), start {p['starts_equal']}, end "
                       f"{p['ends_equal']}, variants {p['variants_equal']} ({p['variants']}), median edge time "
                       f"worst difference {p['median_worst_s']:.3f} s")
