@@ -61,6 +61,9 @@ def test_a_layout_out_of_time_is_one_caption(sqlite_engine, monkeypatch):
     at = _open(monkeypatch, sqlite_engine, "en")
     assert map_svg(at) is None and not at.get("graphviz_chart")
     assert t("pm_layout_failed", "en", seconds=0.001) in " ".join(c.value for c in at.caption)
+    at.session_state["pm_tables"] = True
+    at.run()
+    assert not at.exception
     assert any(d.value is not None for d in at.dataframe), "the tables are still there"
 
 
