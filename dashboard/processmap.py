@@ -48,8 +48,12 @@ def _share_slider(label_key: str, key: str, default: int, help_text: str) -> int
 def _item_label(item, language: str | None = None) -> str:
     kind, a, b = item
     language = language or lang()
-    name = lambda n: t("pm_start", language) if n == START else t("pm_end", language) if n == END else str(n)  # noqa: E731
-    return f"{name(a)}" if kind == "node" else f"{name(a)} → {name(b)}"
+    return _end_name(a, language) if kind == "node" else f"{_end_name(a, language)} → {_end_name(b, language)}"
+
+
+def _end_name(name, language: str) -> str:
+    """An activity as the map names it: its own name, or 开始 / 结束 (Start / End) for the map's two ends."""
+    return t("pm_start", language) if name == START else t("pm_end", language) if name == END else str(name)
 
 
 @st.fragment
@@ -111,8 +115,9 @@ def process_map_tab(page) -> None:
 
 def _end_names(frame, *columns):
     """The tables name the map's start and end as the map does (开始 / 结束), not by their symbols."""
-    names = {START: tr("pm_start"), END: tr("pm_end")}
-    return frame.assign(**{c: frame[c].map(lambda v: names.get(v, v)) for c in columns}) if len(frame) else frame
+    language = lang()
+    ends = {END: _end_name(END, language), START: _end_name(START, language)}
+    return frame.assign(**{c: frame[c].map(lambda v: ends.get(v, v)) for c in columns}) if len(frame) else frame
 
 
 def draw_map(dot: str, size: str = "fit") -> None:

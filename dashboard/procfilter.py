@@ -20,7 +20,6 @@ from landdesk.i18n import t
 
 #: The variants offered in the picker (the most frequent first); a URL may still name any variant of the data.
 VARIANT_CHOICES = 200
-_SEEDED = "_pf_seeded"
 _VALUES = "_pf_values"     # {URL parameter: value} of the filter, kept while the widgets are not drawn
 _DRAWN = "_pf_drawn"       # whether the last run drew the widgets (else they start from _VALUES)
 OPEN = "pf_open"           # the expander's state; a link that sets a filter opens it
@@ -103,12 +102,11 @@ def process_filters(page):
     """Draw the filter bar of the process tabs and return `page` with its scope narrowed to the chosen cases."""
     known = _known(page)
     state = st.session_state
-    if not state.get(_SEEDED) or _VALUES not in state:
+    if _VALUES not in state:                      # the session's first run of the bar: from the URL
         f, notes = params.parse_process_filter(_raw_url(), known, page.unit)
         url_corrected(notes)
         state[_VALUES], state[_DRAWN] = _values(f), False
         state[OPEN] = not f.is_empty()
-        state[_SEEDED] = True
     values = state[_VALUES]
     pools = {param: set(known[params.PROCESS_POOLS[param]]) for param in params.PROCESS_LISTS}
     for param, pool in pools.items():             # values no longer in the data (another period) are dropped
