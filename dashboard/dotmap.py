@@ -71,9 +71,7 @@ def to_dot(nodes: pd.DataFrame, edges: pd.DataFrame, measure: str = "cases", uni
     frequency = measure in FREQUENCY
     large = len(edges) > LARGE_MAP_EDGES
     palette = BLUES if frequency else HEAT
-    ids = {name: f"n{i}" for i, name in enumerate(nodes["activity"])}
-    for name in list(edges["source"]) + list(edges["target"]):
-        ids.setdefault(name, f"n{len(ids)}")
+    ids = node_ids(nodes, edges)
     layout = ", layout=sfdp, overlap=scale" if large else ""
     lines = ["digraph process_map {",
              f"  graph [rankdir=TB, fontname={quote(FONT)}, nodesep=0.3, ranksep=0.4{layout}];",
@@ -103,6 +101,46 @@ def to_dot(nodes: pd.DataFrame, edges: pd.DataFrame, measure: str = "cases", uni
                      f"penwidth={pen:.2f}, color=\"{_colour(max(x, 0.25), palette)}\"];")
     lines.append("}")
     return "\n".join(lines)
+
+
+def node_ids(nodes: pd.DataFrame, edges: pd.DataFrame) -> dict:
+    """Each activity's DOT node id (n0, n1, …, in the nodes' order, then any end only an edge names): the ids
+    the SVG's <title>s carry, so a click on the map reads back to its activity (clicked_item)."""
+    ids = {name: f"n{i}" for i, name in enumerate(nodes["activity"])}
+    for name in list(edges["source"]) + list(edges["target"]):
+        ids.setdefault(name, f"n{len(ids)}")
+    return ids
+
+
+def clicked_item(clicked: str | None, nodes: pd.DataFrame, edges: pd.DataFrame):
+    """The map item a click names — ("node", activity, None) or ("edge", source, target) — from the component's
+    "node:<id>" / "edge:<id>-><id>" (dashboard.mapview); None for the start and end circles, an edge not on the
+    map, or anything else."""
+    if not clicked or ":" not in str(clicked):
+        return None
+    kind, _, ref = str(clicked).partition(":")
+    names = {v: k for k, v in node_ids(nodes, edges).items()}
+    if kind == "node" and ref in names and names[ref] not in (START, END):
+        return ("node", names[ref], None)
+    if kind == "edge" and "->" in ref:
+        a, b = (names.get(x.strip()) for x in ref.split("->", 1))
+        if a is not None and b is not None and ((edges["source"] == a) & (edges["target"] == b)).any():
+            return ("edge", a, b)
+    return None
+
+
+def item_ref(item, nodes: pd.DataFrame, edges: pd.DataFrame) -> str | None:
+    """The component's name of a drill-down item ("node:<id>" / "edge:<id>-><id>"), the inverse of
+    clicked_item; None when it is not on this map."""
+    if not item:
+        return None
+    kind, a, b = item
+    ids = node_ids(nodes, edges)
+    if kind == "node" and a in ids:
+        return f"node:{ids[a]}"
+    if kind == "edge" and a in ids and b in ids:
+        return f"edge:{ids[a]}->{ids[b]}"
+    return None
 
 
 def quote_multiline(text: str) -> str:
@@ -155,17 +193,18 @@ _EDGE_TIP = re.compile(r'<g id="(edge\d+)" class="edge">\n<title>([^<]*)</title>
 MAP_CLASS = "ld-process-map"
 
 
-#: How the page shows the map: scaled to its column's width, or at Graphviz's own size in a frame that scrolls
+#: How the page shows the map: scaled to its column's width, or at Graphviz's own size in a box that scrolls
 #: (labels at their true size: a map of 30 stages fitted to the column has labels of a few pixels).
 SIZES = ("fit", "natural")
-MAX_FRAME = 900          # px: the tallest frame the page gives the map (it scrolls inside)
+MAX_FRAME = 900          # px: the tallest box the page gives the map (it scrolls inside)
 
 
 def page_svg(svg: bytes, size: str = "fit") -> tuple[str, int]:
-    """Graphviz's SVG made fit for the page, and the height (CSS px) of a frame that shows it: with size "fit" as
-    wide as its frame (the height follows the viewBox), with "natural" at its own size (1 pt = 4/3 px); the frame
+    """Graphviz's SVG made fit for the page, and the height (CSS px) of the box that shows it: with size "fit" as
+    wide as its box (the height follows the viewBox), with "natural" at its own size (1 pt = 4/3 px); the box
     scrolls when the map is larger. No XML prologue / DOCTYPE, the root marked with MAP_CLASS, edge tooltips as
-    plain <title>s (_plain_edge). Labels are Graphviz's escaped <text> (names were quoted in the DOT)."""
+    plain <title>s (_plain_edge). Labels are Graphviz's escaped <text> (names were quoted in the DOT); the page
+    draws it with dashboard.mapview."""
     text = _PROLOGUE.sub("", svg.decode("utf-8"), count=1)
     found = _SVG_OPEN.search(text)
     w, h = (float(found.group(1)), float(found.group(2))) if found else (600.0, 400.0)
@@ -185,12 +224,3 @@ def _plain_edge(m: re.Match) -> str:
     tooltip), its ends move to data-ends. A third fewer elements: Chromium draws 5,401 edges ≈ 40 % sooner."""
     return (f'<g id="{m.group(1)}" class="edge" data-ends="{m.group(2)}">\n<title>{m.group(3)}</title>\n'
             f"{m.group(4)}</g>")
-
-
-def frame_document(svg_text: str) -> str:
-    """The HTML document of the map's frame: the SVG and a Content-Security-Policy that allows no script at all
-    (Graphviz's SVG has none and names are escaped text; this is the second lock). A data: URL would give an
-    opaque origin, but Chromium refuses URLs over 2 MB and the 5,401-edge map is 2.5 MB."""
-    return ('<!DOCTYPE html><html><head><meta charset="utf-8">'
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-            "img-src data:\"><style>html,body{margin:0}</style></head><body>" + svg_text + "</body></html>")

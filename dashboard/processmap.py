@@ -1,7 +1,7 @@
 """The process map tab (流程图) of the bottlenecks page: activity and path sliders, frequency / performance
-measure, the map laid out by Graphviz on the server (SVG shown inline, cached per DOT text; st.graphviz_chart in the
-browser when the server has no Graphviz), a picker of its nodes and edges that drills down to their
-cases, DOT / SVG / PNG downloads through the one download path, and the tables. Kept in the URL (?pm_act=,
+measure, the map laid out by Graphviz on the server (SVG drawn in the page by dashboard.mapview, cached per DOT
+text; st.graphviz_chart in the browser when the server has no Graphviz), a click on a stage or link — or the picker
+of them beside it — that drills down to their cases, DOT / SVG / PNG downloads through the one download path, and the tables. Kept in the URL (?pm_act=,
 ?pm_paths=, ?pm_measure=, ?pm_size=). The tab is a fragment: a slider move redraws the map, not the page."""
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import streamlit as st
 
 from analytics.dfg import (FREQUENCY, PERFORMANCE, default_activity_share, default_path_share, keep_paths)
 from analytics.process import END, START
-from dashboard import dotmap, params
+from dashboard import dotmap, mapview, params
 from dashboard.ui import cols, guidance, label_value, lang, table, tr, tr_data, url_corrected
 from landdesk.i18n import t
 
 _SEEDED = "_pm_seeded"
 KINDS = ("frequency", "performance")
+_CLICKED = "_pm_clicked"          # the map item a click named, kept by the component's callback for its run
 
 
 def _seed_from_url(n_activities: int) -> None:
@@ -97,7 +98,11 @@ def process_map_tab(page) -> None:
         qp["pm_size"] = size
         _downloads(dot)
     with left:
-        draw_map(dot, size)
+        clicked = dotmap.clicked_item(st.session_state.pop(_CLICKED, None), shown_nodes, edges)
+        if clicked is not None:                  # a click on the map: the drill-down lists it in this run
+            st.session_state["pm_drill"] = clicked
+        draw_map(dot, size, dotmap.item_ref(st.session_state.get("pm_drill"), shown_nodes, edges),
+                 dotmap.item_ref(("node", START, None), shown_nodes, edges))
         st.caption(tr("pm_help_" + ("frequency" if measure in FREQUENCY else "performance"),
                       measure=tr("pm_measure_" + measure)))
     _drill(page, shown_nodes, edges, act, u)
@@ -120,11 +125,12 @@ def _end_names(frame, *columns):
     return frame.assign(**{c: frame[c].map(lambda v: ends.get(v, v)) for c in columns}) if len(frame) else frame
 
 
-def draw_map(dot: str, size: str = "fit") -> None:
-    """The map laid out on the server by Debian's Graphviz and shown as its SVG in a frame (seconds faster than the
-    browser's viz.js on thousands of edges; st.html's sanitiser strips SVG; the frame keeps tooltips and scrolls, and
-    its policy runs no script); without Graphviz, st.graphviz_chart with a caption; a layout that fails or runs
-    out of time (dotmap.LAYOUT_TIMEOUT) is said in a caption, never a hang."""
+def draw_map(dot: str, size: str = "fit", selected: str | None = None, start: str | None = None) -> None:
+    """The map laid out on the server by Debian's Graphviz and drawn in the page as its SVG (seconds faster than the
+    browser's viz.js on thousands of edges; st.html's sanitiser strips SVG), clickable (a click is kept for the
+    run it starts), in a box that scrolls (at actual size opening on `start`), `selected` outlined. Without
+    Graphviz, st.graphviz_chart with a caption (not clickable: the picker drills down); a layout that fails or
+    runs out of time (dotmap.LAYOUT_TIMEOUT) is said in a caption, never a hang."""
     if not dotmap.dot_available():
         st.graphviz_chart(dot, width="stretch")
         st.caption(tr("pm_browser_layout"))
@@ -135,7 +141,12 @@ def draw_map(dot: str, size: str = "fit") -> None:
         st.caption(tr("pm_layout_failed", seconds=dotmap.LAYOUT_TIMEOUT))
         return
     text, height = dotmap.page_svg(svg, size)
-    st.iframe(dotmap.frame_document(text), width="stretch", height=height, alt=tr("bn_process_map"))
+    mapview.show_map(text, height, key="pm_map", label=tr("bn_process_map"), broken=tr("pm_map_broken"),
+                     selected=selected, focus=start if size == "natural" else None, on_click=_keep_click)
+
+
+def _keep_click(item: str) -> None:
+    st.session_state[_CLICKED] = item
 
 
 def _downloads(dot: str) -> None:
@@ -158,8 +169,8 @@ def _downloads(dot: str) -> None:
 
 
 def _drill(page, nodes, edges, act: int, unit_label: str) -> None:
-    """A picker of the map's activities and edges (the map's SVG has no click events) and the cases behind the one
-    picked; none is picked until the analyst asks (the page opens without a case list)."""
+    """A picker of the map's activities and edges and the cases behind the one picked (or clicked on the map: the
+    picker then shows it); none is picked until the analyst asks (the page opens without a case list)."""
     st.subheader(tr("pm_drill_title"))
     items = [("node", a, None) for a in nodes["activity"] if a not in (START, END)]
     items += [("edge", s, t) for s, t in zip(edges["source"], edges["target"])]

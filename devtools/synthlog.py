@@ -89,18 +89,23 @@ def insert_events():
     return insert(case_events)
 
 
-#: The number of nodes of the process map's SVG in a frame (document), or -1 while there is none (or, with
-#: `fresh`, while it is still the one mark_map marked). The map is laid out on the server and shown in its own
-#: frame (<svg class="ld-process-map">, dashboard.dotmap.page_svg) or, without Graphviz on the server, in
-#: the browser (st.graphviz_chart). Only the map: the handover network is another tab and another class.
-MAP_NODES_JS = """(fresh) => {   const svg = document.querySelector('svg.ld-process-map, [data-testid="stGraphVizChart"] svg');
+#: The process map's SVG on the page: drawn by the server's Graphviz in the map component's shadow root
+#: (<svg class="ld-process-map">, dashboard.mapview) or, without Graphviz on the server, by the browser
+#: (st.graphviz_chart). Only the map: the handover network is another tab and another class.
+_FIND_MAP = """const q = 'svg.ld-process-map, [data-testid="stGraphVizChart"] svg';
+  let svg = document.querySelector(q);
+  if (!svg) for (const host of document.querySelectorAll('*')) {
+    if (host.shadowRoot && (svg = host.shadowRoot.querySelector(q))) break; }"""
+#: The number of nodes of the map, or -1 while there is none (or, with `fresh`, while it is still the one
+#: mark_map marked).
+MAP_NODES_JS = "(fresh) => { " + _FIND_MAP + """
   if (!svg || (fresh && svg.dataset.ldOld)) return -1;
   return svg.querySelectorAll('g.node').length; }"""
-MARK_MAP_JS = """() => {   const svg = document.querySelector('svg.ld-process-map, [data-testid="stGraphVizChart"] svg');
+MARK_MAP_JS = "() => { " + _FIND_MAP + """
   if (svg) svg.dataset.ldOld = '1'; return !!svg; }"""
 
 
-MAP_EDGES_JS = """() => { const svg = document.querySelector('svg.ld-process-map, [data-testid="stGraphVizChart"] svg');
+MAP_EDGES_JS = "() => { " + _FIND_MAP + """
   return svg ? svg.querySelectorAll('g.edge').length : -1; }"""
 
 
@@ -109,23 +114,23 @@ def map_edges(page) -> int:
     return max(_in_frames(page, MAP_EDGES_JS), default=-1)
 
 
-MAP_TEXTS_JS = """() => { const svg = document.querySelector('svg.ld-process-map, [data-testid="stGraphVizChart"] svg');
+MAP_TEXTS_JS = "() => { " + _FIND_MAP + """
   return svg ? [...svg.querySelectorAll('text')].map(e => e.textContent) : []; }"""
 
 
 def map_texts(page) -> list[str]:
-    """The texts the process map shows (its nodes' and edges' labels), from whichever frame holds it."""
+    """The texts the process map shows (its nodes' and edges' labels)."""
     return [text for texts in _in_frames(page, MAP_TEXTS_JS) for text in texts]
 
 
 def _in_frames(page, js: str, arg=None) -> list:
-    """`js` evaluated in every frame of the page (the map's frame has its own document); frames that go away
-    meanwhile are skipped."""
+    """`js` evaluated in every frame of the page (the browser-laid-out map or a page embedded in a frame); frames
+    that go away meanwhile are skipped."""
     out = []
     for frame in page.frames:
         try:
             out.append(frame.evaluate(js, arg) if arg is not None else frame.evaluate(js))
-        except Exception:  # noqa: BLE001 - a frame being replaced by the next map
+        except Exception:  # noqa: BLE001 - a frame going away while it is read
             continue
     return out
 

@@ -33,9 +33,9 @@ if ranked.empty:
 top = ranked.iloc[0]
 cards = [(tr("bn_top_stage"), text(top["stage"])), (f"{tr('bn_top_impact')}（{u}）", fmt_count(top["impact_total"])),
          (f"{tr('bn_top_median')}（{u}）", fmt_count(top["median"])), (tr("bn_stages"), fmt_count(len(ranked)))]
-for col, (label, value) in zip(st.columns(4), cards):
-    with col, st.container(border=True):
-        st.metric(label, value)
+for i, (col, (label, value)) in enumerate(zip(st.columns(4), cards)):
+    with col, st.container(border=True):   # a long stage name is cut in the card: its tooltip gives it whole
+        st.metric(label, value, help=value if i == 0 else None)
 
 
 def ranking() -> None:

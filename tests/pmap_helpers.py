@@ -1,8 +1,9 @@
-"""Reading the process map a page served, for AppTest: the server-side Graphviz SVG (the frame of
+"""Reading the process map a page served, for AppTest: the server-side Graphviz SVG (the map component of
 dashboard.processmap.draw_map) or, without Graphviz, the DOT of st.graphviz_chart — as the same
 {(source name, target name): edge value} so that the tests check what an analyst sees either way."""
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -11,11 +12,14 @@ XLINK = "{http://www.w3.org/1999/xlink}"
 
 
 def map_svg(at) -> str | None:
-    """The SVG text of the served map (None when the page shows no server-laid-out map)."""
-    for frame in at.get("iframe"):
-        doc = frame.proto.srcdoc
-        if 'class="ld-process-map"' in doc:
-            return doc[doc.index("<svg"):doc.rindex("</svg>") + len("</svg>")]
+    """The SVG text of the served map (None when the page shows no server-laid-out map): the data of the page's
+    map component (dashboard.mapview)."""
+    for element in at.get("bidi_component"):
+        proto = element.proto
+        if proto.component_name == "landdesk_process_map" and proto.json:
+            svg = json.loads(proto.json)["svg"]
+            if 'class="ld-process-map"' in svg:
+                return svg
     return None
 
 

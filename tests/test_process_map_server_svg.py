@@ -1,9 +1,10 @@
-"""Issue 14: the process map is laid out on the server by Graphviz (not in the browser) and served as its SVG in a
-frame whose policy runs no script; the same DOT is laid out once (cached); a layout that runs out of time is one
+"""Issue 14: the process map is laid out on the server by Graphviz (not in the browser) and served as its SVG to the
+page's map component (dashboard.mapview, which strips anything active before drawing it); the same DOT is laid out once (cached); a layout that runs out of time is one
 caption; without Graphviz the page falls back to st.graphviz_chart and says so. On the hand-made log of
 test_process_map: 4 activities + ▶ and ■, 7 edges, counted by hand."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -24,11 +25,11 @@ def test_the_served_map_is_graphviz_svg_of_the_hand_made_log(sqlite_engine, monk
     _store(sqlite_engine, TRACES, DAYS)
     at = _open(monkeypatch, sqlite_engine, lang)
     assert not at.get("graphviz_chart"), "laid out on the server, not in the browser"
-    frames = [f for f in at.get("iframe") if 'class="ld-process-map"' in f.proto.srcdoc]
-    assert len(frames) == 1
-    doc = frames[0].proto.srcdoc
-    assert "Content-Security-Policy" in doc and "default-src 'none'" in doc and "<script" not in doc
-    assert frames[0].proto.alt == t("bn_process_map", lang)
+    maps = [e for e in at.get("bidi_component") if e.proto.component_name == "landdesk_process_map"]
+    assert len(maps) == 1 and not at.get("iframe"), "drawn in the page by the map component, not in a frame"
+    data = json.loads(maps[0].proto.json)
+    assert data["label"] == t("bn_process_map", lang) and data["broken"] == t("pm_map_broken", lang)
+    assert "<script" not in data["svg"]
     nodes, edges = svg_graph(map_svg(at))
     start, end = t("pm_start", lang), t("pm_end", lang)
     assert sorted(lines[0] for lines in nodes.values()) == sorted([start, end, "a", "b", "c", "d"])
@@ -134,3 +135,29 @@ def test_natural_size_keeps_graphvizs_own_size_and_fit_follows_the_frame():
     assert natural_height == int(min(dotmap.MAX_FRAME, max(240, h * 4 / 3 + 36)))
     assert fit_height <= natural_height or w * 4 / 3 <= 750
     assert svg_graph(fit)[1] == svg_graph(natural)[1]          # the same map either way
+
+
+def test_a_click_on_the_map_reads_back_to_its_stage_or_link():
+    """The map component returns the DOT ids Graphviz puts in the SVG's <title>s; dotmap reads them back to the
+    drill-down's items, and names an item for the component's outline (the inverse), on the hand-made map."""
+    import pandas as pd
+    from analytics.process import END, START
+    nodes = pd.DataFrame({"activity": [START, "a", "b", "c", END], "cases": [4, 4, 3, 2, 3]})
+    edges = pd.DataFrame({"source": [START, "a", "b", "b", "c"], "target": ["a", "b", "c", "b", END],
+                          "cases": [4, 3, 2, 1, 3]})
+    ids = dotmap.node_ids(nodes, edges)
+    assert ids == {START: "n0", "a": "n1", "b": "n2", "c": "n3", END: "n4"}
+    assert dotmap.clicked_item("node:n2", nodes, edges) == ("node", "b", None)
+    assert dotmap.clicked_item("edge:n2->n2", nodes, edges) == ("edge", "b", "b")
+    assert dotmap.clicked_item("edge:n1->n2", nodes, edges) == ("edge", "a", "b")
+    for nothing in ("node:n0", "node:n4", "edge:n1->n3", "node:n9", "edge:n1", "n1", "", None, "node:"):
+        assert dotmap.clicked_item(nothing, nodes, edges) is None, nothing      # ends, absent links, junk
+    for item in (("node", "c", None), ("edge", "b", "c"), ("edge", START, "a")):
+        ref = dotmap.item_ref(item, nodes, edges)
+        assert dotmap.item_ref(item, nodes, edges) == ref and (item[1] == START or
+                                                               dotmap.clicked_item(ref, nodes, edges) == item)
+    assert dotmap.item_ref(("node", "zz", None), nodes, edges) is None and dotmap.item_ref(None, nodes, edges) is None
+    # the ids are the SVG's: every node's <title> is its id
+    if dotmap.dot_available():
+        svg, _ = dotmap.page_svg(dotmap.render(dotmap.to_dot(nodes, edges), "svg"))
+        assert set(svg_graph(svg)[0]) == set(ids.values())
