@@ -85,7 +85,7 @@ export default function (component) {{
     if (svg.nodeName !== 'svg' || doc.getElementsByTagName('parsererror').length) {{
       box.textContent = data.broken;
     }} else {{
-      box.replaceChildren(document.importNode(clean(svg), true));
+      box.replaceChildren(document.adoptNode(clean(svg)));
       if (data.focus) requestAnimationFrame(() => reveal(box, data.focus));
     }}
     box.dataset.digest = data.digest;
