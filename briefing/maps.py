@@ -29,6 +29,23 @@ DIVERGING = "RdBu"
 NO_DATA = "#e8e8e8"
 
 
+DARK_INK, LIGHT_INK = "#333333", "#ffffff"
+
+
+def ink(fill: str) -> str:
+    """The label colour readable on `fill` ("#rrggbb" or "rgb(r, g, b)"): white on a dark class, dark grey on a
+    light one (WCAG relative luminance below 0.3 counts as dark)."""
+    text = fill.strip()
+    if text.startswith("#") and len(text) == 7:
+        rgb = [int(text[i:i + 2], 16) for i in (1, 3, 5)]
+    elif text.startswith("rgb"):
+        rgb = [float(x) for x in text[text.index("(") + 1:text.index(")")].split(",")[:3]]
+    else:
+        return DARK_INK
+    lin = [(c / 255) / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return LIGHT_INK if 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2] < 0.3 else DARK_INK
+
+
 def _fmt(value: float, percent: bool) -> str:
     if not np.isfinite(value):
         return "—"
@@ -100,7 +117,8 @@ def choropleth(shapes: pd.DataFrame, frame: pd.DataFrame, key: str, value: str, 
         import shapely
         centres = [shapely.from_geojson(json.dumps(f["geometry"])).representative_point() for f in gj["features"]]
         fig.add_trace(go.Scatter(x=[c.x for c in centres], y=[c.y for c in centres], mode="markers+text",
-                                 text=names, textfont=dict(size=11, color="#333333"), customdata=text,
+                                 text=names, textfont=dict(size=11, color=[ink(c) for c in colours]),
+                                 customdata=text,
                                  marker=dict(size=8, color="rgba(0,0,0,0.15)"), showlegend=False,
                                  hovertemplate=f"%{{text}}<br>{value_title}: %{{customdata}}<extra></extra>"))
         for label, colour in legend:

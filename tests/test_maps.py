@@ -79,6 +79,21 @@ def test_offline_map_needs_no_base_map_and_greys_missing_values():
     assert "geo" not in fig.layout.to_plotly_json() and "mapbox" not in spec and "http" not in spec   # no base map
 
 
+def test_township_labels_are_readable_on_their_class():
+    """A label on the darkest class is white, on the lightest and on no-data dark grey (they were all dark grey)."""
+    from briefing import maps as bm
+    frame = pd.DataFrame({"township": ["城关镇", "东坪镇"], "n": [1.0, 100.0]})
+    fig = maps.figure(_shapes(), frame, "township", "n", "t", "n", no_data="无数据")
+    fills = {tr.name: tr.fillcolor for tr in fig.data if tr.fill == "toself"}
+    labels = [tr for tr in fig.data if tr.mode == "markers+text"][0]
+    inks = dict(zip(labels.text, labels.textfont.color))
+    assert fills["东坪镇"] == bm.SEQUENTIAL[-1] and inks["东坪镇"] == bm.LIGHT_INK
+    assert fills["城关镇"] == bm.SEQUENTIAL[0] and inks["城关镇"] == bm.DARK_INK
+    assert inks["西河镇"] == bm.DARK_INK                                      # no data: light grey fill
+    assert [bm.ink(c) for c in bm.SEQUENTIAL] == [bm.DARK_INK] * 3 + [bm.LIGHT_INK] * 2
+    assert bm.ink("rgb(5, 48, 97)") == bm.LIGHT_INK and bm.ink("rgb(247, 247, 247)") == bm.DARK_INK
+
+
 def maps_colours():
     from briefing import maps as bm
     return {"no_data": bm.NO_DATA}
