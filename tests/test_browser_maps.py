@@ -8,7 +8,7 @@ import pytest
 
 from landdesk.i18n import t
 from landdesk.pages import PAGES
-from tests.test_browser import SHOTS, _full_screenshot, _settled, browser, pytestmark, server  # noqa: F401
+from test_browser import SHOTS, _full_screenshot, _settled, browser, pytestmark, server  # noqa: F401
 
 QUERY = "from=2026-08-01&to=2026-10-31"
 

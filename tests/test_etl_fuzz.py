@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from cli.main import main as cli
 from etl.store import make_engine, upgrade
 from landdesk.resources import SAMPLE_DIR
-from tests.etl_helpers import snapshot, table
+from etl_helpers import snapshot, table
 
 ROWS = 25
 #: mapping file → (its source's encoding in the sample), the CSV sources of the sample county

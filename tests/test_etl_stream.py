@@ -12,7 +12,7 @@ from etl.load import LoadError, load_mapping, run_sources
 from etl.store import make_engine, upgrade
 from landdesk.errors import LandDeskError
 from landdesk.resources import SAMPLE_DIR
-from tests.etl_helpers import snapshot, table, write_mapping
+from etl_helpers import snapshot, table, write_mapping
 
 BATCH_COLUMNS = ["status", "dataset", "rows_read", "rows_loaded", "rows_rejected", "rows_updated", "message"]
 

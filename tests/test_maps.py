@@ -149,7 +149,7 @@ def _maps(at) -> list:
 
 @pytest.mark.parametrize("view, n", [("land_tab_change", 1), ("land_tab_cultivated", 1), ("land_tab_supply", 2)])
 def test_landuse_tabs_draw_their_maps(on_sample, view, n):
-    from tests.test_pages import open_view, run
+    from test_pages import open_view, run
     at = run("landuse", open_view("landuse", view))
     assert not at.exception, [e.message for e in at.exception]
     found = _maps(at)
@@ -158,7 +158,7 @@ def test_landuse_tabs_draw_their_maps(on_sample, view, n):
 
 
 def test_the_change_map_shows_the_planted_cultivated_loss(on_sample):
-    from tests.test_pages import open_view, run
+    from test_pages import open_view, run
     at = run("landuse", open_view("landuse", "land_tab_change"))
     fig = _maps(at)[0]
     z = dict(zip(fig.layout.meta["names"], fig.layout.meta["values"]))
@@ -167,7 +167,7 @@ def test_the_change_map_shows_the_planted_cultivated_loss(on_sample):
 
 
 def test_the_target_map_shows_the_planted_townships_nearest_their_target(on_sample):
-    from tests.test_pages import open_view, run
+    from test_pages import open_view, run
     at = run("landuse", open_view("landuse", "land_tab_cultivated"))
     fig = _maps(at)[0]
     gap = dict(zip(fig.layout.meta["names"], fig.layout.meta["values"]))
@@ -179,7 +179,7 @@ def test_petitions_and_efficiency_maps(on_sample, sample_store_url):
     from analytics.exports import run_export
     from analytics.scope import Scope
     from etl.store import make_engine
-    from tests.test_pages import run
+    from test_pages import run
     at = run("petitions")
     assert not at.exception, [e.message for e in at.exception]
     assert len(_maps(at)) == 1
@@ -190,7 +190,7 @@ def test_petitions_and_efficiency_maps(on_sample, sample_store_url):
     found = {f.layout.title.text: f.layout.meta for f in _maps(at)}
     assert set(found) == {"各乡镇收件量", "各乡镇按期办结率"}
     # the maps show the case-efficiency export's by-township figures for the page's period, township by township
-    from tests.test_pages import FROM, TO
+    from test_pages import FROM, TO
     engine = make_engine(sample_store_url)
     want = run_export(engine, "case-efficiency", Scope(dt.date.fromisoformat(FROM), dt.date.fromisoformat(TO)),
                       by="township").set_index("township")
