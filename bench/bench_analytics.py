@@ -66,6 +66,7 @@ def build(workdir: Path, scale: float, pg: str | None) -> dict:
         shutil.rmtree(sample, ignore_errors=True)
         (workdir / "store.db").unlink(missing_ok=True)
         shutil.copytree(SAMPLE_DIR / "mappings", sample / "mappings")
+        shutil.copytree(SAMPLE_DIR / "reference", sample / "reference")     # the statutory process sources.yaml names
         shutil.copy(SAMPLE_DIR / "sources.yaml", sample / "sources.yaml")
         print(f"generating the county ×{scale:g} …", flush=True)
         t0 = time.perf_counter()

@@ -27,6 +27,8 @@ class BatchResult:
         head = f"batch {self.batch_id}" if self.batch_id is not None else "no batch"
         if self.status == "skipped":
             return f"{head} skipped {self.dataset} from {src}: {self.message or 'already loaded'}"
+        if self.status == "failed" and not self.source:      # the mapping itself could not be read
+            return f"{Path(self.mapping).name} was not loaded: {self.message}"
         if self.status == "failed":
             return f"{head} failed {self.dataset} from {src}: {self.message}"
         cases = f" ({self.cases_derived} cases)" if self.dataset == "case_events" else ""

@@ -195,3 +195,14 @@ def test_a_failed_load_exits_2_from_etl_load_and_etl_run_alike(db, tmp_path):
     run = landdesk("etl", "run", str(tmp_path / "sources.yaml"), "--quiet", db=db)
     assert load.returncode == run.returncode == 2, (load.stderr, run.stdout, run.stderr)
     assert "Traceback" not in load.stderr + run.stderr
+
+
+def test_a_missing_mapping_in_sources_is_named_in_one_sentence(db, tmp_path):
+    """A sources list naming a mapping file that is not there: the run says which, exits 2 (it said
+    "no batch failed ? from : …")."""
+    assert landdesk("db", "upgrade", db=db).returncode == 0
+    (tmp_path / "sources.yaml").write_text("sources:\n  - reference/gone.yaml\n", encoding="utf-8")
+    run = landdesk("etl", "run", str(tmp_path / "sources.yaml"), db=db)
+    assert run.returncode == 2 and "Traceback" not in run.stdout + run.stderr
+    out = run.stdout + run.stderr
+    assert "gone.yaml was not loaded: " in out and "does not exist" in out and "?" not in out, out
