@@ -36,10 +36,16 @@ LAYOUT_CACHE = 32
 LARGE_MAP_EDGES = 120
 
 
+#: Characters XML 1.0 forbids: Graphviz would copy them into the SVG, which then does not parse at all.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def quote(value) -> str:
-    """A DOT double-quoted string of `value`: backslashes and quotes escaped, line breaks flattened."""
-    flat = " ".join(str(value).split())
-    return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A DOT double-quoted string of `value` drawn as its own characters: backslashes and quotes escaped, `&`
+    written as `&amp;` (Graphviz decodes entities in labels: `&lt;b&gt;` would be drawn as `<b>`), characters XML
+    forbids replaced by U+FFFD, line breaks flattened."""
+    flat = _NOT_XML.sub("\ufffd", " ".join(str(value).split()))
+    return '"' + flat.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;") + '"'
 
 
 def _scale(values: pd.Series) -> pd.Series:
@@ -205,7 +211,7 @@ def page_svg(svg: bytes, size: str = "fit") -> tuple[str, int]:
     scrolls when the map is larger. No XML prologue / DOCTYPE, the root marked with MAP_CLASS, edge tooltips as
     plain <title>s (_plain_edge). Labels are Graphviz's escaped <text> (names were quoted in the DOT); the page
     draws it with dashboard.mapview."""
-    text = _PROLOGUE.sub("", svg.decode("utf-8"), count=1)
+    text = _PROLOGUE.sub("", svg.decode("utf-8", "replace"), count=1)
     found = _SVG_OPEN.search(text)
     w, h = (float(found.group(1)), float(found.group(2))) if found else (600.0, 400.0)
     if size == "natural":

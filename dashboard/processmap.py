@@ -101,8 +101,8 @@ def process_map_tab(page) -> None:
         clicked = dotmap.clicked_item(st.session_state.pop(_CLICKED, None), shown_nodes, edges)
         if clicked is not None:                  # a click on the map: the drill-down lists it in this run
             st.session_state["pm_drill"] = clicked
-        draw_map(dot, size, dotmap.item_ref(st.session_state.get("pm_drill"), shown_nodes, edges),
-                 dotmap.item_ref(("node", START, None), shown_nodes, edges))
+        ends = tuple(dotmap.item_ref(("node", end, None), shown_nodes, edges) for end in (START, END))
+        draw_map(dot, size, dotmap.item_ref(st.session_state.get("pm_drill"), shown_nodes, edges), ends)
         st.caption(tr("pm_help_" + ("frequency" if measure in FREQUENCY else "performance"),
                       measure=tr("pm_measure_" + measure)))
     _drill(page, shown_nodes, edges, act, u)
@@ -125,12 +125,13 @@ def _end_names(frame, *columns):
     return frame.assign(**{c: frame[c].map(lambda v: ends.get(v, v)) for c in columns}) if len(frame) else frame
 
 
-def draw_map(dot: str, size: str = "fit", selected: str | None = None, start: str | None = None) -> None:
+def draw_map(dot: str, size: str = "fit", selected: str | None = None, ends: tuple = (None, None)) -> None:
     """The map laid out on the server by Debian's Graphviz and drawn in the page as its SVG (seconds faster than the
     browser's viz.js on thousands of edges; st.html's sanitiser strips SVG), clickable (a click is kept for the
-    run it starts), in a box that scrolls (at actual size opening on `start`), `selected` outlined. Without
-    Graphviz, st.graphviz_chart with a caption (not clickable: the picker drills down); a layout that fails or
-    runs out of time (dotmap.LAYOUT_TIMEOUT) is said in a caption, never a hang."""
+    run it starts), in a box that scrolls (at actual size opening on the start), `selected` outlined, the start and
+    end circles (`ends`, as dotmap.item_ref names them) not clickable. Without Graphviz, st.graphviz_chart with a
+    caption (not clickable: the picker drills down); a layout that fails or runs out of time
+    (dotmap.LAYOUT_TIMEOUT) is said in a caption, never a hang."""
     if not dotmap.dot_available():
         st.graphviz_chart(dot, width="stretch")
         st.caption(tr("pm_browser_layout"))
@@ -142,7 +143,8 @@ def draw_map(dot: str, size: str = "fit", selected: str | None = None, start: st
         return
     text, height = dotmap.page_svg(svg, size)
     mapview.show_map(text, height, key="pm_map", label=tr("bn_process_map"), broken=tr("pm_map_broken"),
-                     selected=selected, focus=start if size == "natural" else None, on_click=_keep_click)
+                     selected=selected, focus=ends[0] if size == "natural" else None,
+                     ends=tuple(e for e in ends if e), on_click=_keep_click)
 
 
 def _keep_click(item: str) -> None:
