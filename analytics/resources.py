@@ -15,6 +15,7 @@ import pandas as pd
 
 from analytics.process import UNKNOWN
 from analytics.workcal import WorkCalendar, durations
+from landdesk.fmt import dot_text
 
 HANDOVER_BY = ("handler", "department")
 HANDOVER_COLUMNS = ["source", "target", "count", "share", "cases", "median_handoff", "mean_handoff", "self"]
@@ -100,10 +101,6 @@ def top_edges(network: pd.DataFrame, min_count: int, include_self: bool = False)
     return network[keep]
 
 
-def _dot_id(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def handover_dot(edges: pd.DataFrame, unit_label: str, count_label: str, median_label: str) -> str:
     """Graphviz DOT of handover edges: pen width by count, label 'count · median hand-off'."""
     lines = ["digraph handover {", '  rankdir=LR; node [shape=box, style="rounded,filled", fillcolor="#eef3fb", '
@@ -112,13 +109,13 @@ def handover_dot(edges: pd.DataFrame, unit_label: str, count_label: str, median_
         return "\n".join(lines + ["}"])
     top = max(float(edges["count"].max()), 1.0)
     for node in sorted(set(edges["source"]) | set(edges["target"]), key=str):
-        lines.append(f"  {_dot_id(node)};")
+        lines.append(f"  {dot_text(node)};")
     for row in edges.itertuples(index=False):
         width = 1 + 4 * float(row.count) / top
         median = "—" if pd.isna(row.median_handoff) else f"{row.median_handoff:.1f} {unit_label}"
         label = f"{count_label} {int(row.count)} · {median_label} {median}"
-        lines.append(f"  {_dot_id(row.source)} -> {_dot_id(row.target)} [penwidth={width:.2f}, "
-                     f"label={_dot_id(label)}];")
+        lines.append(f"  {dot_text(row.source)} -> {dot_text(row.target)} [penwidth={width:.2f}, "
+                     f"label={dot_text(label)}];")
     return "\n".join(lines + ["}"])
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from analytics.dfg import FREQUENCY
 from analytics.process import END, START
+from landdesk.fmt import dot_text
 
 FONT = "Noto Sans CJK SC"
 BLUES = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
@@ -36,16 +37,8 @@ LAYOUT_CACHE = 32
 LARGE_MAP_EDGES = 120
 
 
-#: Characters XML 1.0 forbids: Graphviz would copy them into the SVG, which then does not parse at all.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def quote(value) -> str:
-    """A DOT double-quoted string of `value` drawn as its own characters: backslashes and quotes escaped, `&`
-    written as `&amp;` (Graphviz decodes entities in labels: `&lt;b&gt;` would be drawn as `<b>`), characters XML
-    forbids replaced by U+FFFD, line breaks flattened."""
-    flat = _NOT_XML.sub("\ufffd", " ".join(str(value).split()))
-    return '"' + flat.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;") + '"'
+#: A DOT double-quoted string of a value, drawn as its own characters (the one DOT escaper, landdesk.fmt).
+quote = dot_text
 
 
 def _scale(values: pd.Series) -> pd.Series:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 MU_PER_HA = 15.0
 DASH = "—"
@@ -158,6 +159,19 @@ def fmt_axis_number(v: float, lang: str = "zh") -> str:
         unit, scale = ("亿", 1e8) if abs(v) >= 1e8 else ("万", 1e4)
         return f"{v / scale:.2f}".rstrip("0").rstrip(".") + unit
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+#: Characters XML 1.0 forbids: Graphviz would copy them into its SVG, which then does not parse at all.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def dot_text(value) -> str:
+    """A data value as a DOT double-quoted string drawn as its own characters — the one DOT escaper (the process
+    map, dashboard.dotmap; the handover network, analytics.resources): backslashes and quotes escaped, `&` as
+    `&amp;` (Graphviz decodes entities in labels: `&lt;b&gt;` would be drawn as `<b>`), characters XML forbids as
+    U+FFFD, line breaks flattened."""
+    flat = _NOT_XML.sub("\ufffd", " ".join(str(value).split()))
+    return '"' + flat.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;") + '"'
 
 
 def chart_text(values):

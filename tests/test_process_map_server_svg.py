@@ -163,3 +163,25 @@ def test_a_click_on_the_map_reads_back_to_its_stage_or_link():
     if dotmap.dot_available():
         svg, _ = dotmap.page_svg(dotmap.render(dotmap.to_dot(nodes, edges), "svg"))
         assert set(svg_graph(svg)[0]) == set(ids.values())
+
+
+def test_names_with_entities_and_control_characters_are_drawn_as_their_characters():
+    """Graphviz decodes entities in labels and copies control characters into its SVG (which then does not parse):
+    the one DOT escaper (landdesk.fmt.dot_text) writes & as &amp; and XML-forbidden characters as U+FFFD, for the
+    process map and the handover network alike."""
+    import pandas as pd
+    import xml.etree.ElementTree as ET
+    from analytics.resources import handover_dot
+    from landdesk.fmt import dot_text
+    names = ["a&amp;b", "&lt;script&gt;", "x\x01y", "&#xD800;z", "普通"]
+    assert dot_text("a&b \"q\"") == '"a&amp;b \\"q\\""' and dot_text("x\x01y") == '"x\ufffdy"'
+    if not dotmap.dot_available():
+        pytest.skip("Graphviz (dot) is not installed")
+    nodes = pd.DataFrame({"activity": names, "cases": [1] * 5})
+    edges = pd.DataFrame({"source": names[:-1], "target": names[1:], "cases": [1] * 4})
+    svg, _ = dotmap.page_svg(dotmap.render(dotmap.to_dot(nodes, edges), "svg"))
+    texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]   # it parses
+    assert {"a&amp;b", "&lt;script&gt;", "x\ufffdy", "&#xD800;z", "普通"} <= set(texts)
+    hand = pd.DataFrame({"source": ["a&amp;b"], "target": ["x\x01y"], "count": [2], "median_handoff": [1.0]})
+    drawn = dotmap.render(handover_dot(hand, "h", "n", "m"), "svg").decode()
+    assert "a&amp;amp;b" in drawn and "x\ufffdy" in drawn and "\x01" not in drawn
