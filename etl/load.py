@@ -34,6 +34,7 @@ CHUNK_ROWS = 5000
 BULK_ROWS = 50_000
 BULK_INDEX_ROWS = 50_000
 ID_CHUNK = 900
+ANALYZE_ROWS = 1000
 
 
 class LoadError(LandDeskError):
@@ -221,6 +222,7 @@ def _pg_upsert(conn: Connection, table, frame: pd.DataFrame, columns: list[str],
     if fresh:
         for ddl in rebuild:
             conn.exec_driver_sql(ddl)
+        _pg_analyze(conn, table.name, n)
         return n
     stage_t = sql_table(stage, *[sql_column(c) for c in columns])
     ins = _insert_fn(conn)(table).from_select(columns, sql_select(*[stage_t.c[c] for c in columns]))
@@ -231,7 +233,24 @@ def _pg_upsert(conn: Connection, table, frame: pd.DataFrame, columns: list[str],
     conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{stage}"')
     for ddl in rebuild:
         conn.exec_driver_sql(ddl)
+    _pg_analyze(conn, table.name, n)
     return n
+
+
+def _pg_analyze(conn: Connection, table: str, n: int) -> None:
+    """PostgreSQL: after writing `n` rows (at least ANALYZE_ROWS, and a tenth of what the planner thinks the table
+    holds), ANALYZE it inside the batch's transaction. Autovacuum cannot see uncommitted rows, so without this the
+    planner keeps the statistics of the table before the load (empty, for a first load) and plans the load's
+    later look-ups by id (marts.note_ids, delete_case_events, from_other_mappings) as a scan of every row of the
+    system with the ids as a filter: quadratic in the load's size. SKIP_LOCKED: a concurrent load already
+    analysing the table (its lock is held until it commits) is not waited for."""
+    if n < ANALYZE_ROWS:
+        return
+    held = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(t)s)",
+                                {"t": f'"{table}"'}).scalar()
+    if held is not None and held > 0 and n < 0.1 * held:
+        return
+    conn.exec_driver_sql(f'ANALYZE (SKIP_LOCKED) "{table}"')
 
 
 def _pg_drop_for_bulk(cursor, table: str, n: int) -> list[str]:
