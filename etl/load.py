@@ -23,7 +23,7 @@ from etl import marts, schema as S
 from etl.extract import ROW, check_source_file, iter_extract, source_sha256
 from etl.mapping import Mapping, read_mapping
 from etl.staging import Spool, Stage
-from etl.store import ensure_ready
+from etl.store import ensure_ready, id_chunk, id_in
 from etl.transform import CASE_PREFIX, assign_seq, derive_cases, to_canonical
 from etl.validate import validate
 from landdesk.errors import LandDeskError
@@ -325,8 +325,8 @@ def known_case_ids(conn: Connection, ids, system: str = S.DEFAULT_SYSTEM) -> set
     found: set[str] = set()
     ids = list(ids)
     c = S.cases.c
-    for chunk in _chunks(ids, ID_CHUNK):
-        found.update(conn.execute(select(c.case_id).where(c.system == system, c.case_id.in_(chunk))).scalars())
+    for chunk in _chunks(ids, id_chunk(conn)):
+        found.update(conn.execute(select(c.case_id).where(c.system == system, id_in(conn, c.case_id, chunk))).scalars())
     return found
 
 
@@ -346,13 +346,12 @@ def from_other_mappings(conn: Connection, mapping: Mapping, ids: list) -> dict[s
         return {}
     tables = [S.cases, S.case_events] if mapping.dataset == "case_events" else [S.DATASETS[mapping.dataset]]
     key = ID_COLUMN[mapping.dataset]
-    chunk = 20_000 if conn.dialect.name == "postgresql" else ID_CHUNK
     owner_ids: dict[str, set] = {}
     batch_ids = list(others)
-    for part in _chunks(list(ids), chunk):
+    for part in _chunks(list(ids), id_chunk(conn)):
         for t in tables:
             q = (select(t.c.batch_id, t.c[key]).distinct()
-                 .where(t.c.system == mapping.system, t.c[key].in_(part), t.c.batch_id.in_(batch_ids)))
+                 .where(t.c.system == mapping.system, id_in(conn, t.c[key], part), t.c.batch_id.in_(batch_ids)))
             for batch_id, record in conn.execute(q):
                 owner_ids.setdefault(Path(others[batch_id]).name, set()).add(record)
     return {name: len(v) for name, v in owner_ids.items()}
