@@ -33,7 +33,6 @@ from landdesk.settings import etl_chunk_rows, utc_now
 CHUNK_ROWS = 5000
 BULK_ROWS = 50_000
 BULK_INDEX_ROWS = 50_000
-ID_CHUNK = 900
 ANALYZE_ROWS = 1000
 
 
