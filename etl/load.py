@@ -23,7 +23,7 @@ from etl import marts, schema as S
 from etl.extract import ROW, check_source_file, iter_extract, source_sha256
 from etl.mapping import Mapping, read_mapping
 from etl.staging import Spool, Stage
-from etl.store import ensure_ready
+from etl.store import ensure_ready, id_chunk, id_in
 from etl.transform import CASE_PREFIX, assign_seq, derive_cases, to_canonical
 from etl.validate import validate
 from landdesk.errors import LandDeskError
@@ -33,7 +33,7 @@ from landdesk.settings import etl_chunk_rows, utc_now
 CHUNK_ROWS = 5000
 BULK_ROWS = 50_000
 BULK_INDEX_ROWS = 50_000
-ID_CHUNK = 900
+ANALYZE_ROWS = 1000
 
 
 class LoadError(LandDeskError):
@@ -221,6 +221,7 @@ def _pg_upsert(conn: Connection, table, frame: pd.DataFrame, columns: list[str],
     if fresh:
         for ddl in rebuild:
             conn.exec_driver_sql(ddl)
+        _pg_analyze(conn, table.name, n)
         return n
     stage_t = sql_table(stage, *[sql_column(c) for c in columns])
     ins = _insert_fn(conn)(table).from_select(columns, sql_select(*[stage_t.c[c] for c in columns]))
@@ -231,7 +232,24 @@ def _pg_upsert(conn: Connection, table, frame: pd.DataFrame, columns: list[str],
     conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{stage}"')
     for ddl in rebuild:
         conn.exec_driver_sql(ddl)
+    _pg_analyze(conn, table.name, n)
     return n
+
+
+def _pg_analyze(conn: Connection, table: str, n: int) -> None:
+    """PostgreSQL: after writing `n` rows (at least ANALYZE_ROWS, and a tenth of what the planner thinks the table
+    holds), ANALYZE it inside the batch's transaction. Autovacuum cannot see uncommitted rows, so without this the
+    planner keeps the statistics of the table before the load (empty, for a first load) and plans the load's
+    later look-ups by id (marts.note_ids, delete_case_events, from_other_mappings) as a scan of every row of the
+    system with the ids as a filter: quadratic in the load's size. SKIP_LOCKED: a concurrent load already
+    analysing the table (its lock is held until it commits) is not waited for."""
+    if n < ANALYZE_ROWS:
+        return
+    held = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(t)s)",
+                                {"t": f'"{table}"'}).scalar()
+    if held is not None and held > 0 and n < 0.1 * held:
+        return
+    conn.exec_driver_sql(f'ANALYZE (SKIP_LOCKED) "{table}"')
 
 
 def _pg_drop_for_bulk(cursor, table: str, n: int) -> list[str]:
@@ -306,8 +324,8 @@ def known_case_ids(conn: Connection, ids, system: str = S.DEFAULT_SYSTEM) -> set
     found: set[str] = set()
     ids = list(ids)
     c = S.cases.c
-    for chunk in _chunks(ids, ID_CHUNK):
-        found.update(conn.execute(select(c.case_id).where(c.system == system, c.case_id.in_(chunk))).scalars())
+    for chunk in _chunks(ids, id_chunk(conn)):
+        found.update(conn.execute(select(c.case_id).where(c.system == system, id_in(conn, c.case_id, chunk))).scalars())
     return found
 
 
@@ -327,13 +345,12 @@ def from_other_mappings(conn: Connection, mapping: Mapping, ids: list) -> dict[s
         return {}
     tables = [S.cases, S.case_events] if mapping.dataset == "case_events" else [S.DATASETS[mapping.dataset]]
     key = ID_COLUMN[mapping.dataset]
-    chunk = 20_000 if conn.dialect.name == "postgresql" else ID_CHUNK
     owner_ids: dict[str, set] = {}
     batch_ids = list(others)
-    for part in _chunks(list(ids), chunk):
+    for part in _chunks(list(ids), id_chunk(conn)):
         for t in tables:
             q = (select(t.c.batch_id, t.c[key]).distinct()
-                 .where(t.c.system == mapping.system, t.c[key].in_(part), t.c.batch_id.in_(batch_ids)))
+                 .where(t.c.system == mapping.system, id_in(conn, t.c[key], part), t.c.batch_id.in_(batch_ids)))
             for batch_id, record in conn.execute(q):
                 owner_ids.setdefault(Path(others[batch_id]).name, set()).add(record)
     return {name: len(v) for name, v in owner_ids.items()}

@@ -25,6 +25,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from etl import schema as S
+from etl.store import id_chunk, id_in
 from etl.measures import DONE_STATUSES, GOOD_RATING, ONLINE_CHANNELS, replied_on_time
 from etl.workcal import WorkCalendar, load_calendar, local_days, local_instant
 
@@ -106,9 +107,10 @@ def note_ids(conn: Connection, table: str, system: str, ids) -> None:
     t = S.DATASETS[table]
     id_col, cols = _INSTANTS[table]
     ids = list(dict.fromkeys(ids))
-    for lo in range(0, len(ids), _ID_CHUNK):
+    step = id_chunk(conn)
+    for lo in range(0, len(ids), step):
         rows = conn.execute(select(*(t.c[c] for c in cols)).where(
-            t.c.system == system, t.c[id_col].in_(ids[lo:lo + _ID_CHUNK]))).all()
+            t.c.system == system, id_in(conn, t.c[id_col], ids[lo:lo + step]))).all()
         if rows:
             _add_days(conn, table, pd.DataFrame(rows, columns=list(cols)), cols)
 

@@ -111,3 +111,19 @@ def last_batch_id(engine: Engine) -> str:
     """The store's data version (`data_version`): the cache key of everything derived."""
     with engine.connect() as conn:
         return data_version(conn)
+
+
+def id_chunk(conn) -> int:
+    """Ids per look-up by `id_in`: under SQLite's bound-parameter limit; PostgreSQL takes them as one array."""
+    return 20_000 if conn.dialect.name == "postgresql" else 900
+
+
+def id_in(conn, column, ids):
+    """`column IN ids` for a look-up by many ids. PostgreSQL: `column = ANY(:array)`, one parameter: the same
+    plan as an IN list, without SQLAlchemy expanding and psycopg parsing a statement of 20,000 placeholders per
+    look-up (a different statement for every length). SQLite: an IN list of bound parameters."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(column.type)))
+    return column.in_(list(ids))
