@@ -25,8 +25,8 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from etl import schema as S
-from etl.store import id_chunk, id_in
 from etl.measures import DONE_STATUSES, GOOD_RATING, ONLINE_CHANNELS, replied_on_time
+from etl.store import id_chunk, id_in
 from etl.workcal import WorkCalendar, load_calendar, local_days, local_instant
 
 STATE_NAME = "marts"

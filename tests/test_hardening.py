@@ -30,6 +30,7 @@ REVIEWED_DYNAMIC_SQL = {
     ("etl/load.py", "_drop_indexes_for_bulk"): "table name from etl.schema; n is an int; index names from sqlite_master",
     ("etl/load.py", "_pg_upsert"): "table and column names from etl.schema (quoted); stage name derived from them",
     ("etl/load.py", "_pg_drop_for_bulk"): "table name from etl.schema; constraint/index names and DDL from pg_catalog",
+    ("etl/load.py", "_pg_analyze"): "table name from etl.schema (quoted); the look-up of its row estimate is bound",
     ("etl/staging.py", "__init__"): "the staging table's name from a validated dataset name; columns c0…cN",
     ("etl/staging.py", "add"): "staging table and column names as in __init__; the records are bound parameters (COPY)",
     ("etl/staging.py", "slices"): "names as in __init__; the slice bounds are bound parameters (the dialect's mark)",
