@@ -116,3 +116,32 @@ def test_random_logs_equal_the_first_implementation(seed):
     ev = _random_log(seed, ref)
     shuffled = ev.sample(frac=1, random_state=seed).reset_index(drop=True)     # the frame's order does not matter
     _both(shuffled, ref)
+
+
+def test_both_conformance_exports_share_one_fetch_per_store_state(sqlite_engine, tmp_path, monkeypatch):
+    """The conformance tab runs `conformance` and `conformance-stages` over the same finished cases: one fetch per
+    store state (analytics.memo), the same frames as fetched fresh, and a new fetch once the store changes."""
+    from analytics import memo
+    from analytics.exports import run_export
+    with sqlite_engine.begin() as conn:
+        conn.execute(insert(cases), CASES)
+        conn.execute(insert(case_events), EVENTS)
+    path = tmp_path / "reference.yaml"
+    path.write_text(yaml.safe_dump(REFERENCE, allow_unicode=True), encoding="utf-8")
+    assert load_mapping(sqlite_engine, path).status == "loaded"
+    memo.clear_all()
+    fetches = []
+    real = cf.case_events_with_types
+    monkeypatch.setattr(cf, "case_events_with_types", lambda conn, scope: fetches.append(scope) or real(conn, scope))
+    scope = Scope(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    per_case, per_stage = run_export(sqlite_engine, "conformance", scope), run_export(sqlite_engine, "conformance-stages", scope)
+    assert len(fetches) == 1
+    with sqlite_engine.connect() as conn:
+        ev, ref = real(conn, scope), stored_reference(conn)
+    same = ["system", "case_id", "case_type", "moves", "allowed_moves", "fitness", "conforming"]
+    _same(per_case[same], cf.conformance_cases(ev, ref, CAL)[same])          # as fetched fresh
+    _same(per_stage, cf.conformance_stages(ev, ref, CAL))
+    with sqlite_engine.begin() as conn:                    # a write outside the ETL changes the store's state
+        conn.execute(case_events.delete().where(case_events.c.case_id == "P"))
+    run_export(sqlite_engine, "conformance", scope)
+    assert len(fetches) == 2
