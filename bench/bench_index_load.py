@@ -23,7 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import make_url, text  # noqa: E402
 
 SOURCES = ("approval_cases", "approval_events", "petitions")
 
@@ -56,19 +55,9 @@ def store(kind: str, revision: str, tmp: Path, pg: str | None):
         engine = make_engine(f"sqlite:///{path.as_posix()}")
         cleanup = lambda: (engine.dispose(), path.unlink(missing_ok=True))      # noqa: E731
     else:
-        base = make_url(pg)
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = make_engine(base.render_as_string(hide_password=False))
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine = make_engine(base.update_query_dict({"options": f"-csearch_path={schema}"})
-                             .render_as_string(hide_password=False))
-
-        def cleanup():
-            engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        from devtools.pgschema import drop_schema, schema_engine
+        engine, admin, schema = schema_engine(pg, "bench")
+        cleanup = lambda: drop_schema(engine, admin, schema)                   # noqa: E731
     command.upgrade(alembic_config(engine), revision)
     return engine, cleanup
 

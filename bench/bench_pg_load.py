@@ -25,7 +25,6 @@ import re
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import yaml
@@ -33,9 +32,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
+from devtools.pgschema import drop_schema, schema_engine  # noqa: E402
 from etl import schema as S  # noqa: E402
 from etl.load import load_mapping, run_sources  # noqa: E402
 from etl.store import make_engine, upgrade  # noqa: E402
@@ -124,20 +123,11 @@ def main() -> None:
     if args.only != "sqlite":
         if not args.pg:
             raise SystemExit("--pg URL (or LANDDESK_TEST_PG_URL) is needed for the PostgreSQL load")
-        base = make_url(make_engine(args.pg).url)
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(base.render_as_string(hide_password=False))
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine = make_engine(base.update_query_dict({"options": f"-csearch_path={schema}"})
-                             .render_as_string(hide_password=False))
+        engine, admin, schema = schema_engine(args.pg, "bench")
         try:
             results["PostgreSQL"] = run("PostgreSQL", engine, args.mapping, args.chunk, args.undo)
         finally:
-            engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+            drop_schema(engine, admin, schema)
     for part in ("tables", "after_undo"):
         if part not in next(iter(results.values())):
             continue

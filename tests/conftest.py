@@ -56,7 +56,7 @@ def pg_server_url():
 
 @pytest.fixture
 def pg_engine(pg_server_url):
-    from pgschema import drop_schema, schema_engine
+    from devtools.pgschema import drop_schema, schema_engine
 
     engine, admin, schema = schema_engine(pg_server_url)
     try:

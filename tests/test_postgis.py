@@ -19,7 +19,7 @@ from analytics.scope import Scope  # noqa: E402
 from etl import schema as S, spatial  # noqa: E402
 from etl.load import load_mapping  # noqa: E402
 from etl.store import upgrade  # noqa: E402
-from pgschema import drop_schema, schema_engine  # noqa: E402
+from devtools.pgschema import drop_schema, schema_engine  # noqa: E402
 from test_geo import _mapping, _square, _write  # noqa: E402
 
 pytestmark = pytest.mark.pg

@@ -1,5 +1,6 @@
 """A fresh schema of the test PostgreSQL server as a store of its own (search_path in the engine URL, so the URL
-can be handed to a subprocess), and its removal: what `pg_engine` and the PostGIS tests' stores are made of."""
+can be handed to a subprocess), and its removal: what the tests' PostgreSQL stores (`pg_engine`, PostGIS) and the
+benches' throw-away PostgreSQL stores are made of."""
 from __future__ import annotations
 
 import uuid
@@ -10,10 +11,10 @@ from sqlalchemy.engine import make_url
 from etl.store import make_engine
 
 
-def schema_engine(server_url: str):
-    """(engine on a new empty schema of the server, admin engine, schema name)."""
+def schema_engine(server_url: str, prefix: str = "t"):
+    """(engine on a new empty schema `<prefix>_<random>` of the server, admin engine, schema name)."""
     base = make_url(server_url)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = make_engine(base.render_as_string(hide_password=False))
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
