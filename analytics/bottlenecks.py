@@ -268,9 +268,24 @@ def workload_freq(scope: Scope) -> str:
 
 # ---------- exports ----------
 
-def _on_events(metric):
+#: The measured frame's columns each export reads (so the event-times mart serves just those, analytics.eventmart).
+STAGE_TIME_READS = ("stage", "sojourn", "waiting", "processing", "case_key")
+BOTTLENECK_READS = ("stage", "sojourn", "case_key", "completed_at")          # + the measure's own column
+DFG_READS = ("stage", "prev_stage", "case_key", "edge_time", "edge_wait", "end_time")
+REWORK_READS = ("stage", "case_key", "occurrence", "result")
+TREND_READS = ("stage", "completed_at", "sojourn", "waiting")
+
+
+def workload_reads(by: str | None) -> tuple[str, ...]:
+    """The columns `workload` reads, broken down `by`."""
+    by = by or "department"
+    return (() if by == "period" else (by,)) + ("completed_at", "case_key", "sojourn")
+
+
+def _on_events(metric, reads):
     def compute(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str, by):
-        return metric(scoped_measured(conn, scope, cal, unit), cal, unit, scope, by)
+        columns = reads(by) if callable(reads) else reads
+        return metric(scoped_measured(conn, scope, cal, unit, columns=columns), cal, unit, scope, by)
     return compute
 
 
@@ -279,28 +294,31 @@ def _exports():
     return [
         Export("stage-times", "sojourn per stage (count, median, mean, P90, waiting/processing, share of case "
                "time) over events completed in the period; one row per stage",
-               _on_events(lambda ev, cal, unit, scope, by: stage_times(ev)), filters_cases=True),
+               _on_events(lambda ev, cal, unit, scope, by: stage_times(ev), STAGE_TIME_READS), filters_cases=True),
         Export("bottlenecks", "stages ranked by impact = time saved if each ran at its own P25, with monthly "
                "trend; one row per stage",
-               _on_events(lambda ev, cal, unit, scope, by: bottlenecks(ev, unit)), filters_cases=True),
+               _on_events(lambda ev, cal, unit, scope, by: bottlenecks(ev, unit), BOTTLENECK_READS),
+               filters_cases=True),
         *(Export(f"bottlenecks-{m}", f"stages ranked by impact as `bottlenecks`, measuring {m} time"
                  + (" (events with a start time only)" if m in ("waiting", "processing") else
                     " (previous completion to completion)") + "; one row per stage",
-                 _on_events(lambda ev, cal, unit, scope, by, m=m: bottlenecks(ev, unit, m)), filters_cases=True)
+                 _on_events(lambda ev, cal, unit, scope, by, m=m: bottlenecks(ev, unit, m),
+                            BOTTLENECK_READS + (MEASURES[m],)),
+                 filters_cases=True)
           for m in MEASURES if m != "sojourn"),
         Export("variants", "paths of the cases finished in the period with frequency and median throughput; "
                "one row per variant",
                lambda conn, scope, cal, unit, by: variants(closed_case_paths(conn, scope, cal), cal, unit),
                filters_cases=True),
         Export("rework", "repeated stages (rework loops) and returns for supplement (补正); one row per stage",
-               lambda conn, scope, cal, unit, by: rework(scoped_measured(conn, scope, cal, unit),
+               lambda conn, scope, cal, unit, by: rework(scoped_measured(conn, scope, cal, unit, columns=REWORK_READS),
                                                           supplement_stages(conn)), filters_cases=True),
         Export("workload", "events completed and median sojourn per department/handler per week (month for "
                "periods over 26 weeks); one row per key × period",
-               _on_events(lambda ev, cal, unit, scope, by: workload(ev, by, workload_freq(scope))),
+               _on_events(lambda ev, cal, unit, scope, by: workload(ev, by, workload_freq(scope)), workload_reads),
                by=WORKLOAD_BY, filters_cases=True),
         Export("stage-trend", "median sojourn and waiting per stage per ISO week; one row per stage × week",
-               _on_events(lambda ev, cal, unit, scope, by: stage_trend(ev)), filters_cases=True),
+               _on_events(lambda ev, cal, unit, scope, by: stage_trend(ev), TREND_READS), filters_cases=True),
     ]
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from analytics.memo import StoreMemo, store_state
 from analytics.process import same_case_join
 from analytics.scope import Scope
-from analytics.sqlframe import fetch_frame
+from etl.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, durations
 from etl.schema import case_events, cases
 

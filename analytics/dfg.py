@@ -61,7 +61,9 @@ def _coded_edges(ev: pd.DataFrame, cal: WorkCalendar, unit: str, names: np.ndarr
     """Occurrences (src, dst codes, case_key, time, wait) of the log projected onto `keep` (None: all)."""
     start_code, end_code = len(names) - 2, len(names) - 1
     case = ev["case_key"].to_numpy()
-    finished = (ev["is_last"].to_numpy(dtype=bool) & ev["closed_at"].notna().to_numpy())
+    stored_ends = "end_time" in ev      # measured (etl.eventtimes.measure): set exactly on a closed case's last event
+    finished = (ev["end_time"].notna().to_numpy() if stored_ends
+                else ev["is_last"].to_numpy(dtype=bool) & ev["closed_at"].notna().to_numpy())
     if keep is None or set(names[np.unique(stage)]) <= set(keep):
         src = np.where(prev >= 0, prev, start_code)
         inner = pd.DataFrame({"src": src, "dst": stage, "case_key": case,
@@ -70,6 +72,12 @@ def _coded_edges(ev: pd.DataFrame, cal: WorkCalendar, unit: str, names: np.ndarr
         last_rows = finished
         last = ev[last_rows]
         last_stage = stage[last_rows]
+        if stored_ends:
+            ends = pd.DataFrame({"src": last_stage, "dst": np.full(len(last), end_code, dtype=np.int64),
+                                 "case_key": last["case_key"].to_numpy(),
+                                 "time": last["end_time"].to_numpy(dtype=float),
+                                 "wait": last["end_time"].to_numpy(dtype=float)})
+            return pd.concat([inner, ends], ignore_index=True)
     else:
         keep_mask = np.isin(names, list(keep))
         keep_mask[-2:] = False
@@ -347,10 +355,15 @@ def _share(value) -> float:
     return share
 
 
+#: What the map reads of the measured frame when every activity is kept (a projection also reads the times).
+MAP_READS = ("stage", "prev_stage", "case_key", "sojourn", "edge_time", "edge_wait", "end_time")
+
+
 def _map(conn, scope, cal, unit, activities, paths, **parts) -> ProcessMap:
     from analytics.process import scoped_measured
-    return process_map(scoped_measured(conn, scope, cal, unit), cal, unit, _share(activities), _share(paths),
-                       **parts)
+    share = _share(activities)
+    ev = scoped_measured(conn, scope, cal, unit, columns=MAP_READS if share >= 100 else None)
+    return process_map(ev, cal, unit, share, _share(paths), **parts)
 
 
 def _exports():

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from analytics import kpis
 from analytics.kpis import DONE_STATUSES, ONLINE_CHANNELS
 from analytics.scope import Scope
-from analytics.sqlframe import fetch_frame
+from etl.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, local_days, utc_instants
 from etl.schema import cases
 

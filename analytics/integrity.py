@@ -56,7 +56,7 @@ from analytics.memo import StoreMemo, store_state
 from analytics.reasons import reason
 from analytics.process import same_case_join
 from analytics.scope import FILTER_DIMS, Scope
-from analytics.sqlframe import fetch_frame
+from etl.sqlframe import fetch_frame
 from analytics.stages import SUPPLEMENT_STAGES
 from analytics.workcal import WorkCalendar
 from etl.schema import case_events, cases

@@ -16,7 +16,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from analytics.scope import Scope
-from analytics.sqlframe import fetch_frame
+from etl.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, durations, local_days
 from landdesk.kpispec import KPI_SPEC
 from etl.measures import (  # noqa: F401  (the per-record facts, shared with the marts)
@@ -410,7 +410,7 @@ def _marts_count_days(conn: Connection, scope: Scope) -> bool:
     """Whether the marts count this scope's local days (their zone, rows as the base tables')."""
     from etl.marts import base_counts, state
     held = state(conn)
-    return held is not None and held[0] == scope.tz and tuple(held[2:]) == base_counts(conn)
+    return held is not None and held[0] == scope.tz and tuple(held[2:]) == base_counts(conn)[:len(held) - 2]
 
 
 def _mart_days(conn: Connection, table, col: str, scope: Scope) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from analytics import kpis
 from analytics.efficiency import month_scopes
 from analytics.kpis import ACCEPT_DAYS, REPLY_DAYS, REPLY_EXTENSION_DAYS
 from analytics.scope import Scope
-from analytics.sqlframe import fetch_frame
+from etl.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, local_days
 from etl.schema import petitions
 

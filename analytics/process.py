@@ -8,16 +8,11 @@ stage, whether a later event exists, and how many times the stage has occurred i
 So an event completed on the first day of the period still measures from its predecessor of the
 month before; nothing outside the cases touched in the period is read.
 
-Per event (docs/kpis.md, "Bottlenecks"):
-
-- anchor        = previous event's completed_at in the case, else the case's received_at
-- sojourn       = completed_at − (started_at if known, else anchor)
-- waiting       = max(0, started_at − anchor)    (null when started_at is unknown; overlapping work waits 0)
-- processing    = completed_at − started_at      (null when started_at is unknown)
-- edge_time     = completed_at − anchor          (directly-follows time, completion to completion)
-- edge_wait     = (started_at, else completed_at) − anchor   (pm4py's performance-DFG time)
-
-all in `unit` (workdays | days | hours, `analytics.workcal.durations`).
+Per event (docs/kpis.md, "Bottlenecks"): anchor, sojourn, waiting, processing, edge_time, edge_wait and end_time,
+defined once in `etl.eventtimes.measure`, in `unit` (workdays | days | hours, `analytics.workcal.durations`).
+In working days on the store's calendar they are also stored for every event (mart_event_times, issue 20):
+`scoped_measured(..., columns=…)` reads a plain scope's events from there (analytics.eventmart) when it answers the
+request exactly.
 """
 from __future__ import annotations
 
@@ -29,8 +24,9 @@ from sqlalchemy.engine import Connection
 from analytics.casefilter import apply as apply_filter, period_cases, sql_filters
 from analytics.memo import StoreMemo, store_state
 from analytics.scope import Scope
-from analytics.sqlframe import fetch_frame
-from analytics.workcal import WorkCalendar, durations, local_times
+from etl.sqlframe import fetch_frame
+from analytics.workcal import WorkCalendar, local_times
+from etl.eventtimes import add_context, case_runs, measure  # noqa: F401 (case_runs, measure: the process API)
 from etl.schema import case_events, cases
 
 START, END = "▶", "■"
@@ -47,14 +43,6 @@ def same_case_join():
     is two cases, each with its own events."""
     return case_events.join(cases, and_(cases.c.system == case_events.c.system,
                                         cases.c.case_id == case_events.c.case_id))
-
-
-def case_runs(frame: pd.DataFrame) -> np.ndarray:
-    """For a frame in (system, case_id, …) order: True where a row continues the previous row's case."""
-    same = frame["case_id"].eq(frame["case_id"].shift()).to_numpy()
-    if len(frame) and frame["system"].iloc[0] != frame["system"].iloc[-1]:     # one system: nothing to compare
-        same = same & frame["system"].eq(frame["system"].shift()).to_numpy()
-    return same
 
 
 # ---------- fetch: one SQL query per question ----------
@@ -87,13 +75,7 @@ def scoped_events(conn: Connection, scope: Scope, cal: WorkCalendar | None = Non
          .select_from(same_case_join())
          .where(tuple_(e.system, e.case_id).in_(touched), *scope.filters(cases), *sql_filters(f, cases))
          .order_by(e.system, e.case_id, e.seq))
-    frame = fetch_frame(conn, q, EVENT_COLUMNS[:10] + ["system"])
-    same_case = case_runs(frame)
-    frame["prev_completed_at"] = frame["completed_at"].shift().where(same_case)
-    frame["prev_stage"] = frame["stage"].shift().where(same_case)
-    frame["is_last"] = np.r_[~same_case[1:], True] if len(frame) else np.zeros(0, dtype=bool)
-    frame["case_key"] = np.cumsum(~same_case) - 1
-    frame["occurrence"] = frame.groupby(["case_key", "stage"], sort=False).cumcount().to_numpy() + 1
+    frame = add_context(fetch_frame(conn, q, EVENT_COLUMNS[:10] + ["system"]))
     if f is not None and f.case_level():
         frame = apply_filter(frame, f, cal)          # on each case's whole history
     if by_case is not None:                          # whole cases picked by the period
@@ -135,22 +117,6 @@ def closed_case_paths(conn: Connection, scope: Scope, cal: WorkCalendar | None =
 
 # ---------- per-event times ----------
 
-def measure(events: pd.DataFrame, cal: WorkCalendar, unit: str = "workdays") -> pd.DataFrame:
-    """`events` (from scoped_events) plus anchor, sojourn, waiting, processing, edge_time, edge_wait in `unit`."""
-    out = events.copy()
-    anchor = out["prev_completed_at"].where(out["prev_completed_at"].notna(), out["received_at"])
-    started = out["started_at"]
-    has_start = started.notna().to_numpy()
-    out["anchor"] = anchor
-    out["sojourn"] = durations(started.where(started.notna(), anchor), out["completed_at"], unit, cal)
-    # overlapping work (started before the previous event completed) waits zero, not a negative time (as PM4Py)
-    out["waiting"] = np.where(has_start, np.clip(durations(anchor, started, unit, cal), 0, None), np.nan)
-    out["processing"] = np.where(has_start, durations(started, out["completed_at"], unit, cal), np.nan)
-    out["edge_time"] = durations(anchor, out["completed_at"], unit, cal)
-    out["edge_wait"] = durations(anchor, started.where(started.notna(), out["completed_at"]), unit, cal)
-    return out
-
-
 #: Measured event frames per (store state, scope, calendar, unit): the bottlenecks page runs six exports
 #: over the same one, and every session of the dashboard process shares them.
 MEASURED_CACHE_SIZE = 6
@@ -158,13 +124,27 @@ _measured = StoreMemo(MEASURED_CACHE_SIZE)
 
 
 def scoped_measured(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays",
-                    cache: bool = True) -> pd.DataFrame:
+                    cache: bool = True, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
     """scoped_events + measure: the frame every stage metric in analytics.bottlenecks takes. Computed once
-    per store state (analytics.memo) and returned as a copy-on-write view, so callers may change theirs."""
+    per store state (analytics.memo) and returned as a copy-on-write view, so callers may change theirs.
+
+    `columns`: the columns the caller reads. When the event-times mart answers the request
+    (analytics.eventmart.serves) just those are read from it, one range of rows; otherwise the frame is measured
+    from the base tables (and cut to those columns), with the same values.
+    """
+    from analytics import eventmart
+    state = store_state(conn)
+    if columns is not None and eventmart.serves(conn, scope, cal, unit, columns, state[2:]):
+        if not cache:
+            return eventmart.fetch(conn, scope, columns)
+        key = (state, scope, cal.key, unit, tuple(columns))
+        return _measured.get(key, lambda: eventmart.fetch(conn, scope, columns)).copy(deep=False)
     if not cache:
-        return measure(scoped_events(conn, scope, cal), cal, unit)
-    key = (store_state(conn), scope, cal.key, unit)
-    return _measured.get(key, lambda: measure(scoped_events(conn, scope, cal), cal, unit)).copy(deep=False)
+        out = measure(scoped_events(conn, scope, cal), cal, unit)
+    else:
+        key = (state, scope, cal.key, unit)      # one measured frame for every caller's columns
+        out = _measured.get(key, lambda: measure(scoped_events(conn, scope, cal), cal, unit)).copy(deep=False)
+    return out if columns is None else out[list(columns)]
 
 
 def clear_measured_cache() -> None:

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from analytics import efficiency, kpis, landuse
 from analytics.forecast import forecast
 from analytics.scope import Scope
-from analytics.sqlframe import fetch_frame
+from etl.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, local_days, utc_instants
 from etl.schema import cases, petitions
 

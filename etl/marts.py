@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
-from etl import schema as S
+from etl import eventtimes, schema as S
 from etl.measures import DONE_STATUSES, GOOD_RATING, ONLINE_CHANNELS, replied_on_time
 from etl.store import id_chunk, id_in
 from etl.workcal import WorkCalendar, load_calendar, local_days, local_instant
@@ -52,34 +52,45 @@ def calendar_hash(cal: WorkCalendar) -> str:
     return cached
 
 
-def base_counts(conn: Connection) -> tuple[int, int]:
-    """Rows of cases and petitions now (a write outside the ETL that adds or removes rows changes them)."""
+def base_counts(conn: Connection) -> tuple[int, int, int]:
+    """Rows of cases, petitions and case_events now (a write outside the ETL that adds or removes rows changes
+    them)."""
     return tuple(int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-                 for t in (S.cases, S.petitions))
+                 for t in (S.cases, S.petitions, S.case_events))
 
 
-def state(conn: Connection) -> tuple[str, str, int, int] | None:
-    """(zone, calendar digest, cases rows, petitions rows) the marts were computed for, or None when they never
-    were (or the store predates them)."""
+def _has_event_mart(conn: Connection) -> bool:
+    """Whether the store has the event-times mart (migration 0014); 0012's own backfill runs before it."""
+    from sqlalchemy import inspect
+    return inspect(conn).has_table(S.mart_event_times.name)
+
+
+def state(conn: Connection) -> tuple | None:
+    """(zone, calendar digest, cases rows, petitions rows, case_events rows) the marts were computed for, or None
+    when they never were (or the store predates them; before migration 0014 the tuple has no event count)."""
     from sqlalchemy import inspect
     if not inspect(conn).has_table(S.mart_state.name):
         return None
     m = S.mart_state.c
-    row = conn.execute(select(m.timezone, m.calendar, m.cases, m.petitions).where(m.name == STATE_NAME)).first()
+    cols = [m.timezone, m.calendar, m.cases, m.petitions] + ([m.events] if _has_event_mart(conn) else [])
+    row = conn.execute(select(*cols).where(m.name == STATE_NAME)).first()
     return tuple(row) if row is not None else None
 
 
-def current(conn: Connection, cal: WorkCalendar) -> tuple[str, str, int, int]:
+def current(conn: Connection, cal: WorkCalendar) -> tuple:
     """What the marts must have been computed for to answer now: this zone and calendar, these row counts."""
-    return (cal.tz, calendar_hash(cal), *base_counts(conn))
+    counts = base_counts(conn)
+    return (cal.tz, calendar_hash(cal), *(counts if _has_event_mart(conn) else counts[:2]))
 
 
 def _set_state(conn: Connection, cal: WorkCalendar) -> None:
-    ncases, npetitions = base_counts(conn)
+    ncases, npetitions, nevents = base_counts(conn)
     conn.execute(delete(S.mart_state).where(S.mart_state.c.name == STATE_NAME))
-    conn.execute(insert(S.mart_state).values(name=STATE_NAME, timezone=cal.tz, calendar=calendar_hash(cal),
-                                             cases=ncases, petitions=npetitions,
-                                             computed_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
+    values = dict(name=STATE_NAME, timezone=cal.tz, calendar=calendar_hash(cal), cases=ncases, petitions=npetitions,
+                  computed_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    if _has_event_mart(conn):
+        values["events"] = nevents
+    conn.execute(insert(S.mart_state).values(**values))
 
 
 # ---------- noting what a write touches ----------
@@ -89,12 +100,16 @@ def discard(conn: Connection) -> None:
     already lag the base tables (rows written outside the ETL), so `refresh` rebuilds them instead."""
     conn.info.pop(_PENDING, None)
     held = state(conn)
-    if held is not None and tuple(held[2:]) != base_counts(conn):
-        conn.info[_PENDING] = {"cases": set(), "petitions": set(), "stale": True}
+    if held is not None and tuple(held[2:]) != base_counts(conn)[:len(held) - 2]:
+        conn.info[_PENDING] = {"cases": set(), "petitions": set(), "event_cases": set(), "stale": True}
+
+
+def _pending(conn: Connection) -> dict:
+    return conn.info.setdefault(_PENDING, {"cases": set(), "petitions": set(), "event_cases": set()})
 
 
 def _add_days(conn: Connection, table: str, frame: pd.DataFrame, cols) -> None:
-    pending = conn.info.setdefault(_PENDING, {"cases": set(), "petitions": set()})
+    pending = _pending(conn)
     for col in cols:
         values = frame[col].dropna()
         if len(values):
@@ -103,10 +118,12 @@ def _add_days(conn: Connection, table: str, frame: pd.DataFrame, cols) -> None:
 
 def note_ids(conn: Connection, table: str, system: str, ids) -> None:
     """Note the local days of the stored instants of these records of `system` (call before and after writing
-    them: the old days and the new)."""
+    them: the old days and the new), and for cases the cases whose events the event-times mart recomputes."""
     t = S.DATASETS[table]
     id_col, cols = _INSTANTS[table]
     ids = list(dict.fromkeys(ids))
+    if table == "cases":
+        _pending(conn)["event_cases"].update((system, str(i)) for i in ids)
     step = id_chunk(conn)
     for lo in range(0, len(ids), step):
         rows = conn.execute(select(*(t.c[c] for c in cols)).where(
@@ -116,12 +133,26 @@ def note_ids(conn: Connection, table: str, system: str, ids) -> None:
 
 
 def note_where(conn: Connection, table: str, *where) -> None:
-    """Note the local days of the records of `table` that match `where` (e.g. a batch about to be undone)."""
+    """Note the local days of the records of `table` that match `where` (e.g. a batch about to be undone), and for
+    cases those cases (the event-times mart)."""
     t = S.DATASETS[table]
     _, cols = _INSTANTS[table]
+    if table == "cases":
+        note_events_where(conn, select(t.c.system, t.c.case_id).where(*where))
     rows = conn.execute(select(*(t.c[c] for c in cols)).where(*where)).all()
     if rows:
         _add_days(conn, table, pd.DataFrame(rows, columns=list(cols)), cols)
+
+
+def note_event_cases(conn: Connection, system: str, ids) -> None:
+    """Note these cases of `system` (a batch writes their events): the event-times mart recomputes them."""
+    _pending(conn)["event_cases"].update((system, str(i)) for i in ids)
+
+
+def note_events_where(conn: Connection, keys) -> None:
+    """Note the cases of a select of (system, case_id) (e.g. the cases of a batch's events about to be undone):
+    the event-times mart recomputes their events."""
+    _pending(conn)["event_cases"].update((s, str(c)) for s, c in conn.execute(keys).all())
 
 
 # ---------- recomputing ----------
@@ -142,7 +173,7 @@ def _serialise(conn: Connection) -> None:
 def refresh(conn: Connection, cal: WorkCalendar | None = None) -> None:
     """Bring the marts up to date inside the caller's transaction: the noted days, or every day when the zone or
     the calendar changed since they were computed."""
-    pending = conn.info.pop(_PENDING, None) or {"cases": set(), "petitions": set()}
+    pending = conn.info.pop(_PENDING, None) or {"cases": set(), "petitions": set(), "event_cases": set()}
     from sqlalchemy import inspect
     if not inspect(conn).has_table(S.mart_state.name):     # a store before migration 0012: nothing to keep
         return
@@ -156,6 +187,8 @@ def refresh(conn: Connection, cal: WorkCalendar | None = None) -> None:
         _recompute_cases(conn, cal, sorted(pending["cases"]))
     if pending["petitions"]:
         _recompute_petitions(conn, cal, sorted(pending["petitions"]))
+    if pending.get("event_cases") and _has_event_mart(conn):
+        eventtimes.refresh(conn, cal, pending["event_cases"])
     _set_state(conn, cal)
 
 
@@ -176,6 +209,8 @@ def rebuild(conn: Connection, cal: WorkCalendar | None = None) -> None:
             first, last = days.min(), days.max()
             recompute(conn, cal, [first + dt.timedelta(days=i) for i in range((last - first).days + 1)],
                       cleared=True)
+    if _has_event_mart(conn):
+        eventtimes.rebuild(conn, cal)
     _set_state(conn, cal)
 
 

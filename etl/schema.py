@@ -468,13 +468,46 @@ mart_petitions_replied = Table(
 )
 Index("ix_mart_petitions_replied_day", mart_petitions_replied.c.day)
 
+mart_event_times = Table(
+    "mart_event_times", metadata,
+    # Clustered by completion (SQLite: WITHOUT ROWID, the primary key is the table's order), so a period's events
+    # are one contiguous range.
+    Column("completed_at", DateTime, primary_key=True),
+    Column("case_no", Integer, primary_key=True),           # one number per case (system, case_id), kept across refreshes
+    Column("seq", Integer, primary_key=True),
+    Column("system", String(100), nullable=False),
+    Column("case_id", String(100), nullable=False),
+    Column("township", String(100), nullable=True),         # the case's, for the scope's filters
+    Column("case_type", String(100), nullable=True),
+    Column("department", String(100), nullable=True),       # the case's department (a scope filter)
+    Column("stage", String(200), nullable=False),
+    Column("prev_stage", String(200), nullable=True),       # the previous event's stage in the case, else null
+    Column("stage_department", String(100), nullable=True), # the event's department, else its case's
+    Column("handler", String(64), nullable=True),           # the pseudonymised handler_key
+    Column("result", String(20), nullable=True),
+    Column("is_last", Boolean, nullable=False),             # no later event in the case
+    Column("occurrence", Integer, nullable=False),          # 1 for the stage's first event in the case, 2 …
+    Column("sojourn", Float, nullable=False),               # working days (docs/kpis.md, "Bottlenecks")
+    Column("waiting", Float, nullable=True),                # null without a start time
+    Column("processing", Float, nullable=True),
+    Column("edge_time", Float, nullable=False),
+    Column("edge_wait", Float, nullable=False),
+    Column("end_time", Float, nullable=True),               # last event of a closed case: to closed_at (≥ 0), else null
+    sqlite_with_rowid=False,
+    comment="Grain: one row per stage event (system, case_id, seq) with its in-case context and its times in "
+            "working days on the calendar mart_state records (a mart; etl.eventtimes keeps it equal to "
+            "case_events and cases).",
+)
+Index("ix_mart_event_times_system_case_id", mart_event_times.c.system, mart_event_times.c.case_id)
+
 mart_state = Table(
     "mart_state", metadata,
     Column("name", String(20), primary_key=True),    # 'marts': the one row
     Column("timezone", String(64), nullable=False),  # the zone whose local days the marts count
     Column("calendar", String(64), nullable=False),  # sha256 of the working-day calendar the workdays used
-    Column("cases", Integer, nullable=False),        # rows of cases and petitions then: a write outside the ETL
-    Column("petitions", Integer, nullable=False),    # that adds or removes rows shows as a mismatch
+    Column("cases", Integer, nullable=False),        # rows of cases, petitions and case_events then: a write outside
+    Column("petitions", Integer, nullable=False),    # the ETL that adds or removes rows shows as a mismatch
+    Column("events", Integer, nullable=False, server_default="0"),
     Column("computed_at", DateTime, nullable=False),
     comment="Grain: one row ('marts'): the zone, working-day calendar and base-table row counts the marts were "
             "computed for; readers use the marts only when these match.",

@@ -66,6 +66,7 @@ def undo_batch(engine: Engine, batch_id: int, force: bool = False) -> UndoResult
         marts.discard(conn)
         marts.note_where(conn, "cases", c.c.batch_id == batch_id)          # the days the marts recompute
         marts.note_where(conn, "petitions", S.petitions.c.batch_id == batch_id)
+        marts.note_events_where(conn, select(e.c.system, e.c.case_id).distinct().where(e.c.batch_id == batch_id))
         for name in BATCH_TABLES:
             t = S.DATASETS[name]
             result.removed[name] = conn.execute(delete(t).where(t.c.batch_id == batch_id)).rowcount

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from analytics.sqlframe import fetch_frame
+from etl.sqlframe import fetch_frame
 from etl.schema import cases
 
 

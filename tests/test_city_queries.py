@@ -23,7 +23,7 @@ from analytics.scope import Scope
 from etl.load import load_mapping, run_sources
 from etl.store import make_engine
 from landdesk.resources import SAMPLE_DIR
-from tests import city_oracle
+import city_oracle
 
 REALDATA = Path(os.environ.get("LANDDESK_REALDATA") or Path(__file__).resolve().parents[2] / "shared" / "realdata")
 RECEIPT = REALDATA / "receipt" / "receipt_WABO_CoSeLoG.xes.gz"

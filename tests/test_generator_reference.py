@@ -12,7 +12,7 @@ import pytest
 
 from sample_data import generator
 from sample_data.generator import generate
-from tests import generator_reference
+import generator_reference
 
 FILES = ["approval_cases.csv", "approval_events.xes.gz", "petitions.csv", "land_use.xlsx",
          "land_supply.csv", "targets.csv", "regions.geojson", "land_parcels.gpkg"]

@@ -68,19 +68,22 @@ def test_measured_events_are_computed_once_per_store_state(sample_store_url, mon
     calls = []
     real = process.measure
     monkeypatch.setattr(process, "measure", lambda ev, cal, unit="workdays": calls.append(unit) or real(ev, cal, unit))
-    first = {name: run_export(engine, name, YEAR) for name in ("bottlenecks", "stage-times", "dfg", "rework",
-                                                                "stage-trend")}
-    run_export(engine, "workload", YEAR, by="department")
-    assert calls == ["workdays"]                 # six exports, one measurement
+    first = {name: run_export(engine, name, YEAR, "days") for name in ("bottlenecks", "stage-times", "dfg", "rework",
+                                                                        "stage-trend")}
+    run_export(engine, "workload", YEAR, "days", by="department")
+    assert calls == ["days"]                     # six exports, one measurement
     run_export(engine, "stage-times", YEAR, "hours")
-    assert calls == ["workdays", "hours"]        # another unit is another frame
+    assert calls == ["days", "hours"]            # another unit is another frame
+    workdays = run_export(engine, "stage-times", YEAR)
+    assert calls == ["days", "hours"]            # working days: read from the event-times mart, nothing measured
     with engine.connect() as conn:
         cached = process.scoped_measured(conn, YEAR, load_calendar(conn))
         fresh = process.scoped_measured(conn, YEAR, load_calendar(conn), cache=False)
-    assert calls == ["workdays", "hours", "workdays"]      # the last one is cache=False
+    assert calls == ["days", "hours", "workdays", "workdays"]      # every column: measured; the last is cache=False
     pd.testing.assert_frame_equal(cached, fresh)
     cached["sojourn"] = -1.0                     # the caller's copy; the cached frame is untouched
-    pd.testing.assert_frame_equal(run_export(engine, "stage-times", YEAR), first["stage-times"])
+    pd.testing.assert_frame_equal(run_export(engine, "stage-times", YEAR, "days"), first["stage-times"])
+    pd.testing.assert_frame_equal(run_export(engine, "stage-times", YEAR), workdays)
 
     # a write that bypasses the ETL changes the row counts, so the next export measures afresh and sees it
     with engine.begin() as conn:
@@ -89,7 +92,7 @@ def test_measured_events_are_computed_once_per_store_state(sample_store_url, mon
         conn.execute(insert(case_events), [{"case_id": "MEMO-1", "seq": 1, "stage": "新阶段",
                                             "completed_at": dt.datetime(2026, 10, 2, 9)}])
     after = run_export(engine, "stage-times", YEAR)
-    assert len(calls) == 4 and "新阶段" in set(after["stage"])
+    assert len(calls) == 5 and "新阶段" in set(after["stage"])     # the mart lags the rows: measured afresh
     engine.dispose()
 
 

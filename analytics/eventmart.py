@@ -1,0 +1,79 @@
+"""A scope's measured events read from the event-times mart (mart_event_times, etl.eventtimes): one range of rows
+on completion, only the columns an export reads, instead of every event of the touched cases re-measured.
+
+The mart answers a request exactly when its times are in the unit asked (working days), it was computed for this
+zone and working-day calendar and the base tables' rows still number what they did then (mart_state: rows written
+outside the ETL, which keeps the mart, send requests to the base tables until the next load), and the scope has no
+process filters (analytics.casefilter reads each case's whole history). Otherwise the caller measures from
+the base tables (analytics.process.scoped_events), with the same values.
+
+The rows come through the store's own connection (etl.sqlframe). An Arrow reader was measured and refused: the
+ADBC SQLite driver is six times faster for a million rows, but it links a second copy of SQLite into the process,
+and two copies on one file break SQLite's POSIX locks (docs/performance.md: a test run died of a bus error).
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Boolean, DateTime, Float, Integer, select
+from sqlalchemy.engine import Connection
+
+from analytics.scope import Scope
+from analytics.workcal import WorkCalendar
+from etl import schema as S
+from etl.eventtimes import MART_UNIT
+from etl.sqlframe import fetch_frame
+
+_M = S.mart_event_times.c
+#: The measured frame's columns the mart holds (frame name → mart column).
+COLUMNS = {"case_id": _M.case_id, "seq": _M.seq, "system": _M.system, "stage": _M.stage,
+           "prev_stage": _M.prev_stage, "department": _M.stage_department, "handler": _M.handler,
+           "result": _M.result, "is_last": _M.is_last, "occurrence": _M.occurrence, "completed_at": _M.completed_at,
+           "sojourn": _M.sojourn, "waiting": _M.waiting, "processing": _M.processing, "edge_time": _M.edge_time,
+           "edge_wait": _M.edge_wait, "end_time": _M.end_time, "case_key": _M.case_no}
+
+
+def serves(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str, columns, rows: tuple[int, int]) -> bool:
+    """Whether the mart answers this request exactly (see the module's docstring); `rows`: the store's rows of
+    cases and case_events now (analytics.memo.store_state counts them)."""
+    from etl.marts import calendar_hash, state
+    if unit != MART_UNIT or scope.cases is not None or not set(columns) <= COLUMNS.keys():
+        return False
+    held = state(conn)
+    return (held is not None and len(held) == 5 and held[:2] == (cal.tz, calendar_hash(cal))
+            and (held[2], held[4]) == tuple(rows))
+
+
+def query(scope: Scope, columns):
+    """The mart's rows of the scope's events (completed in the period, the case filters applied)."""
+    return (select(*(COLUMNS[c].label(c) for c in columns))
+            .where(scope.in_period(_M.completed_at), *scope.filters(S.mart_event_times)))
+
+
+def fetch(conn: Connection, scope: Scope, columns) -> pd.DataFrame:
+    """The scope's events with just `columns` (a subset of COLUMNS), in the measured frame's types."""
+    columns = list(columns)
+    return _typed(fetch_frame(conn, query(scope, columns), columns), columns)
+
+
+def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Each column in the type the measured frame has: datetimes, float times, int64 counters, bool is_last,
+    strings (a column of nulls stays a column of nulls)."""
+    out = {}
+    for name in columns:
+        s = frame[name] if name in frame else pd.Series(dtype=object)
+        kind = COLUMNS[name].type
+        if isinstance(kind, DateTime):
+            s = pd.to_datetime(s, format="ISO8601") if not pd.api.types.is_datetime64_any_dtype(s) else s
+        elif isinstance(kind, Float):
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif isinstance(kind, Boolean):
+            s = s.astype(bool) if len(s) else s.astype(bool)
+        elif isinstance(kind, Integer):
+            s = s.astype("int64")
+        elif len(s) and not s.notna().any():
+            s = pd.Series([None] * len(s), dtype=object)
+        elif len(s) and s.dtype != "str":
+            s = s.astype("str")
+        out[name] = s.reset_index(drop=True)
+    frame = pd.DataFrame(out, columns=columns)
+    return frame
