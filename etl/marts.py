@@ -318,8 +318,9 @@ def _recompute_petitions(conn: Connection, cal: WorkCalendar, days: list[dt.date
 # ---------- for tests and `landdesk marts rebuild` ----------
 
 def row_counts(conn: Connection) -> dict[str, int]:
-    """Rows of each mart."""
-    return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for t in S.MART_TABLES}
+    """Rows of each mart (the event-times mart's too, where the store has it)."""
+    tables = [*S.MART_TABLES, *([S.mart_event_times] if _has_event_mart(conn) else [])]
+    return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for t in tables}
 
 
 def snapshot(conn: Connection) -> dict[str, pd.DataFrame]:

@@ -351,6 +351,7 @@ def marked_store(sample_store_url, tmp_path, monkeypatch):
     from sqlalchemy import update
 
     from etl.schema import case_events
+    from etl import marts
     from etl.store import make_engine
     src = sample_store_url.removeprefix("sqlite:///")
     dst = tmp_path / "marked.db"
@@ -360,6 +361,7 @@ def marked_store(sample_store_url, tmp_path, monkeypatch):
     top = run_export(eng, "bottlenecks", Scope(dt.date(2026, 8, 1), dt.date(2026, 10, 31)))["stage"].iloc[0]
     with eng.begin() as conn:
         conn.execute(update(case_events).where(case_events.c.stage == top).values(stage=MARKDOWN_STAGE))
+        marts.rebuild(conn)         # a hand edit that keeps the row counts: `landdesk marts rebuild` (operations.md)
     from analytics.memo import clear_all
     clear_all()                     # the in-process memo keyed the store state before the rename
     monkeypatch.setenv("LANDDESK_DATABASE_URL", url)

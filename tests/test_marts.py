@@ -15,7 +15,7 @@ from analytics import kpis
 from analytics.coverage import activity_range
 from analytics.scope import Scope
 from analytics.workcal import load_calendar
-from etl import marts
+from etl import eventtimes, marts
 from etl.load import load_mapping
 from etl.schema import cases
 from etl.undo import undo_batch
@@ -36,12 +36,16 @@ def assert_marts_recompute(engine) -> dict:
     with engine.connect() as conn:
         with conn.begin() as tx:
             kept = marts.snapshot(conn)
+            kept_events = eventtimes.snapshot(conn)
             marts.rebuild(conn)
             fresh = marts.snapshot(conn)
+            fresh_events = eventtimes.snapshot(conn)
             tx.rollback()
         assert marts.state(conn) == marts.current(conn, load_calendar(conn))
     for name in fresh:
         pd.testing.assert_frame_equal(kept[name], fresh[name], check_dtype=False, obj=name)
+    pd.testing.assert_frame_equal(kept_events, fresh_events, obj="mart_event_times")    # exact times too
+    assert len(fresh_events) > 0
     assert len(fresh["mart_cases_closed"]) > 0
     return kept
 
