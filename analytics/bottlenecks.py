@@ -274,6 +274,7 @@ BOTTLENECK_READS = ("stage", "sojourn", "case_key", "completed_at")          # +
 DFG_READS = ("stage", "prev_stage", "case_key", "edge_time", "edge_wait", "end_time")
 REWORK_READS = ("stage", "case_key", "occurrence", "result")
 TREND_READS = ("stage", "completed_at", "sojourn", "waiting")
+STAGE_CASES_READS = ("stage", "system", "case_id", "sojourn", "completed_at")
 
 
 def workload_reads(by: str | None) -> tuple[str, ...]:
@@ -332,7 +333,8 @@ def stage_cases(events: pd.DataFrame, cases_frame: pd.DataFrame, stage: str, lim
     per_case = (ev.groupby(["system", "case_id"], sort=False)
                 .agg(stage_events=("stage", "size"), stage_sojourn=("sojourn", "sum"),
                      last_completed=("completed_at", "max"))
-                .reset_index().sort_values("stage_sojourn", ascending=False))
+                .reset_index().sort_values(["stage_sojourn", "system", "case_id"], ascending=[False, True, True],
+                                           kind="stable"))      # ties in case order, whatever the rows' order
     info = cases_frame[["system", "case_id", "case_type", "department", "township", "status", "received_at",
                         "closed_at", "throughput", "age"]]
     out = per_case.merge(info, on=["system", "case_id"], how="left")

@@ -9,7 +9,9 @@ existing build is reused (delete DIR to rebuild); without it a temporary directo
 
 Then, per export: one warm-up run and the median of --runs runs through `analytics.exports.run_export` (the
 same path as `landdesk export`), on SQLite and PostgreSQL, beside the naive way for kpis, case-efficiency,
-stage-times and petitions (whole tables read with pandas.read_sql, then pandas; asserted equal to the export).
+stage-times and petitions (whole tables read with pandas.read_sql, then pandas; asserted equal to the export),
+and for the exports the event-times mart serves, the same export measured from the base tables ("base";
+asserted equal frame for frame; --no-base skips it).
 Periods: the cockpit KPI set for 30 days and for a year; every other export for 3 months; 'by' variants
 where they change the work. Targets: the cockpit KPI set ≤ 1 s, every other export ≤ 2 s (SQLite).
 """
@@ -333,6 +335,27 @@ def assert_same(name: str, got: pd.DataFrame, want: pd.DataFrame) -> None:
         raise SystemExit(f"{name}: the naive result differs from the export:\n{exc}") from None
 
 
+# ---------------------------------------------------------------- from the base tables
+
+#: The exports the event-times mart serves (analytics.eventmart); each is also timed measured from the base
+#: tables (the path before the mart, and still the path where the mart cannot answer) and must equal it exactly.
+MART_EXPORTS = {"stage-times", "bottlenecks", "bottlenecks-elapsed", "bottlenecks-waiting", "bottlenecks-processing",
+                "dfg", "dfg-nodes", "rework", "workload", "stage-trend"}
+
+
+class base_tables:
+    """Within: the event-times mart answers nothing, so the process exports measure from the base tables."""
+
+    def __enter__(self):
+        from analytics import eventmart
+        self._real = eventmart.serves
+        eventmart.serves = lambda *a, **k: False
+
+    def __exit__(self, *exc):
+        from analytics import eventmart
+        eventmart.serves = self._real
+
+
 # ---------------------------------------------------------------- main
 
 def machine() -> str:
@@ -363,6 +386,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", help="comma-separated export names")
     ap.add_argument("--no-naive", action="store_true")
+    ap.add_argument("--no-base", action="store_true",
+                    help="skip timing the event-times mart's exports measured from the base tables")
     args = ap.parse_args(argv)
 
     from analytics.exports import run_export
@@ -391,7 +416,8 @@ def main(argv=None) -> int:
         sc = scopes()
         only = set(args.only.split(",")) if args.only else None
         rows = []
-        print(f"\n{'export':34s} {'period':>6s} {'SQLite s':>9s} {'PG s':>7s} {'naive s':>8s} {'naive/SQLite':>12s}")
+        print(f"\n{'export':34s} {'period':>6s} {'SQLite s':>9s} {'PG s':>7s} {'naive s':>8s} {'naive/SQLite':>12s}"
+              f" {'base SQLite s':>13s} {'base PG s':>9s}")
         for name, period, by in cases_to_time(only):
             label = name + (f" --by {by}" if by else "")
             res = {}
@@ -403,13 +429,23 @@ def main(argv=None) -> int:
             if not args.no_naive and (name, by) in NAIVE:
                 naive, want = timed(lambda: NAIVE[(name, by)](engines["SQLite"], sc[period]), max(1, args.runs))
                 assert_same(label, exported, want)
+            base = {}
+            if not args.no_base and name in MART_EXPORTS:
+                for backend, eng in engines.items():
+                    with base_tables():
+                        base[backend], want = timed(lambda: run_export(eng, name, sc[period], "workdays", by), 1)
+                    if backend == "SQLite":
+                        try:
+                            pd.testing.assert_frame_equal(exported, want, check_exact=True)
+                        except AssertionError as exc:
+                            raise SystemExit(f"{label}: the mart's result differs from the base tables':\n{exc}")
             target = KPI_TARGET if name == "kpis" else EXPORT_TARGET
             row = dict(export=label, period=period, sqlite=res["SQLite"], pg=res.get("PostgreSQL"), naive=naive,
                        target=target)
             rows.append(row)
             print(f"{label:34s} {period:>6s} {row['sqlite']:9.3f} {_fmt(row['pg'], 7, 3)} {_fmt(naive, 8, 2)} "
-                  f"{_fmt(naive / row['sqlite'] if naive is not None else None, 11, 1)}{'x' if naive else ' '}",
-                  flush=True)
+                  f"{_fmt(naive / row['sqlite'] if naive is not None else None, 11, 1)}{'x' if naive else ' '}"
+                  f" {_fmt(base.get('SQLite'), 13, 3)} {_fmt(base.get('PostgreSQL'), 9, 3)}", flush=True)
         over = [r for r in rows if r["sqlite"] > r["target"]]
         print(f"\nload average after timing {os.getloadavg()[0]:.2f} (other work on the machine inflates the figures)")
         print("targets (SQLite): cockpit KPI set <= 1 s, every other export <= 2 s")

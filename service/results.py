@@ -78,14 +78,14 @@ def stage_cases(engine: Engine, scope: Scope, unit: str, stage: str, limit: int,
                 principal: Principal | None = None, client: str | None = None) -> tuple[pd.DataFrame, int]:
     """The cases behind one stage of the bottleneck ranking (analytics.bottlenecks.stage_cases), through the same
     door as every export: drill-down right checked, scope applied once and enforced on the result."""
-    from analytics.bottlenecks import stage_cases as build
+    from analytics.bottlenecks import STAGE_CASES_READS, stage_cases as build
     from analytics.process import scoped_measured
     from analytics.workcal import load_calendar
 
     access.require(principal, "drilldown")
     scope = access.scoped(scope, principal, engine=engine, client=client, what="stage-cases")
     with engine.connect() as conn:
-        events = scoped_measured(conn, scope, load_calendar(conn), unit)
+        events = scoped_measured(conn, scope, load_calendar(conn), unit, columns=STAGE_CASES_READS)
     cases_frame = read(engine, "cases", replace(scope, cases=None), unit, principal=principal, client=client,
                        audited=False)
     out, total = build(events, cases_frame, stage, limit)

@@ -149,3 +149,21 @@ def test_where_the_mart_cannot_answer_the_exports_measure_from_the_base_tables(e
     with engine.begin() as conn:
         marts.rebuild(conn)                                # `landdesk marts rebuild`: served again
     assert assert_served_equal_to_base(engine, monkeypatch, [scope]) == len(PROCESS_EXPORTS)
+
+
+def test_the_stage_drill_down_reads_the_mart_and_lists_the_same_cases(engine, monkeypatch):
+    from analytics.bottlenecks import STAGE_CASES_READS, stage_cases
+    load_sample(engine)
+    scope = _scopes(engine)[1]
+    cases_frame = run_export(engine, "cases", scope)
+    with engine.connect() as conn:
+        cal = load_calendar(conn)
+        process.clear_measured_cache()
+        fast = process.scoped_measured(conn, scope, cal, columns=STAGE_CASES_READS)
+        slow = process.scoped_measured(conn, scope, cal)
+    assert list(fast.columns) == list(STAGE_CASES_READS)
+    top = run_export(engine, "bottlenecks", scope)["stage"].iloc[0]
+    got, n = stage_cases(fast, cases_frame, top, 50)
+    want, m = stage_cases(slow, cases_frame, top, 50)
+    assert n == m > 0
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)   # a case's sum: its events' order
