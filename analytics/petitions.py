@@ -142,14 +142,14 @@ def petition_metrics(conn: Connection, scope: Scope, cal: WorkCalendar | None = 
     """信访指标. Grain: one row per group value of `by` (one row in all when None; one per calendar month
     when `period`, each month its own scope clipped to the period). Counts only; no petitioner data."""
     _check_by(by)
-    if by == "period":
-        rows = []
-        for label, sub in month_scopes(scope):
-            (row,) = petition_metrics(conn, sub).to_dict("records")
-            rows.append({"period": label, **row})
-        return pd.DataFrame(rows, columns=["period", *METRIC_COLUMNS, "period_start", "period_end"])
-    df = _touching(conn, scope, (by,) if by else ())
+    df = _touching(conn, scope, (by,) if by and by != "period" else ())
     repeats = _repeats(conn, scope)
+    if by == "period":
+        # One fetch for every month: a month's petitions are among the period's, group_metrics cuts them by the
+        # month's instants, and a repeat flag looks only back (90 days before the period covers every month's).
+        rows = [{"period": label, **group_metrics(df, repeats, sub), "period_start": sub.start.isoformat(),
+                 "period_end": sub.end.isoformat()} for label, sub in month_scopes(scope)]
+        return pd.DataFrame(rows, columns=["period", *METRIC_COLUMNS, "period_start", "period_end"])
     if by:
         keys = df[by].astype(object).where(df[by].notna(), _MISSING)
         parts = {(None if k == _MISSING else k): part for k, part in df.groupby(keys, sort=False)}

@@ -144,3 +144,22 @@ def test_exports_registered():
     reg = registry()
     assert {"petitions", "petition-countdown", "petition-trend"} <= set(reg)
     assert reg["petitions"].by == pet.BY
+
+
+def test_each_months_row_is_that_months_own_metrics(county, sample_store_url):
+    """--by period fetches the period once; every month's row still equals the metrics of that month alone (its
+    repeats looking back 90 days from the month), on the hand-made county and on the sample county with a filter."""
+    from analytics.efficiency import month_scopes
+    from etl.store import make_engine
+    sample = make_engine(sample_store_url)
+    for engine, scope in ((county, Scope(dt.date(2026, 1, 1), dt.date(2026, 2, 28))),
+                          (sample, Scope(dt.date(2025, 11, 15), dt.date(2026, 10, 31))),
+                          (sample, Scope(dt.date(2025, 11, 15), dt.date(2026, 10, 31), township="东坪镇"))):
+        got = run_export(engine, "petitions", scope, by="period")
+        months = list(month_scopes(scope))
+        assert len(got) == len(months) and got["received"].sum() > 0
+        for (label, sub), (_, row) in zip(months, got.iterrows()):
+            alone = run_export(engine, "petitions", sub).iloc[0]
+            assert row["period"] == label
+            pd.testing.assert_series_equal(row.drop("period"), alone, check_names=False, obj=label)
+    sample.dispose()
