@@ -106,7 +106,8 @@ def bottlenecks(ev: pd.DataFrame, unit: str = "workdays", measure: str = "sojour
         return pd.DataFrame(columns=BOTTLENECK_COLUMNS)
     g = ev.groupby("stage", sort=True)
     p25 = g["sojourn"].quantile(0.25)
-    excess = (ev["sojourn"] - ev["stage"].map(p25)).clip(lower=0)
+    codes = pd.Index(p25.index).get_indexer(ev["stage"])      # each event's stage's P25, by position
+    excess = (ev["sojourn"] - p25.to_numpy()[codes]).clip(lower=0)
     out = pd.DataFrame({
         "count": g.size(),
         "median": g["sojourn"].median(),

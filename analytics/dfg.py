@@ -356,13 +356,14 @@ def _share(value) -> float:
 
 
 #: What the map reads of the measured frame when every activity is kept (a projection also reads the times).
-MAP_READS = ("stage", "prev_stage", "case_key", "sojourn", "edge_time", "edge_wait", "end_time")
+MAP_READS = ("stage", "prev_stage", "case_key", "edge_time", "edge_wait", "end_time")     # + sojourn for nodes
 
 
 def _map(conn, scope, cal, unit, activities, paths, **parts) -> ProcessMap:
     from analytics.process import scoped_measured
     share = _share(activities)
-    ev = scoped_measured(conn, scope, cal, unit, columns=MAP_READS if share >= 100 else None)
+    reads = MAP_READS + (("sojourn",) if parts.get("nodes", True) else ())
+    ev = scoped_measured(conn, scope, cal, unit, columns=reads if share >= 100 else None)
     return process_map(ev, cal, unit, share, _share(paths), **parts)
 
 

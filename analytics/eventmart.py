@@ -13,6 +13,7 @@ and two copies on one file break SQLite's POSIX locks (docs/performance.md: a te
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Boolean, DateTime, Float, Integer, select
 from sqlalchemy.engine import Connection
@@ -24,9 +25,9 @@ from etl.eventtimes import MART_UNIT
 from etl.sqlframe import fetch_frame
 
 _M = S.mart_event_times.c
-#: The measured frame's columns the mart holds (frame name → mart column).
-COLUMNS = {"case_id": _M.case_id, "seq": _M.seq, "system": _M.system, "stage": _M.stage,
-           "prev_stage": _M.prev_stage, "department": _M.stage_department, "handler": _M.handler,
+#: The measured frame's columns the mart holds (frame name → mart column; stages as their mart_stages codes).
+COLUMNS = {"case_id": _M.case_id, "seq": _M.seq, "system": _M.system, "stage": _M.stage_code,
+           "prev_stage": _M.prev_stage_code, "department": _M.stage_department, "handler": _M.handler,
            "result": _M.result, "is_last": _M.is_last, "occurrence": _M.occurrence, "completed_at": _M.completed_at,
            "sojourn": _M.sojourn, "waiting": _M.waiting, "processing": _M.processing, "edge_time": _M.edge_time,
            "edge_wait": _M.edge_wait, "end_time": _M.end_time, "case_key": _M.case_no}
@@ -52,7 +53,29 @@ def query(scope: Scope, columns):
 def fetch(conn: Connection, scope: Scope, columns) -> pd.DataFrame:
     """The scope's events with just `columns` (a subset of COLUMNS), in the measured frame's types."""
     columns = list(columns)
-    return _typed(fetch_frame(conn, query(scope, columns), columns), columns)
+    frame = fetch_frame(conn, query(scope, columns), columns)
+    coded = [c for c in columns if c in _CODED]
+    if coded:
+        names = dict(conn.execute(select(S.mart_stages.c.code, S.mart_stages.c.stage)).all())
+        for c in coded:
+            frame[c] = _names(frame[c], names)
+    return _typed(frame, columns)
+
+
+_CODED = ("stage", "prev_stage")
+
+
+def _names(codes: pd.Series, names: dict[int, str]) -> pd.Series:
+    """Stage codes (null: none) as the stage names, a string column as the measured frame has (one Arrow take:
+    a hundredth of the time a string per row costs)."""
+    import pyarrow as pa
+    known = np.array(sorted(names), dtype="int64")
+    values = pd.to_numeric(codes, errors="coerce").to_numpy(dtype=float)
+    missing = np.isnan(values)
+    index = np.searchsorted(known, np.where(missing, 0, values).astype("int64"))
+    dictionary = pa.array([names[k] for k in known.tolist()], type=pa.large_string())
+    taken = dictionary.take(pa.array(index, mask=missing)) if len(known) else pa.nulls(len(values), pa.large_string())
+    return pd.Series(pd.array(taken, dtype="str"), index=codes.index)
 
 
 def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -62,12 +85,14 @@ def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for name in columns:
         s = frame[name] if name in frame else pd.Series(dtype=object)
         kind = COLUMNS[name].type
-        if isinstance(kind, DateTime):
+        if name in _CODED:
+            pass                                           # names already (_names)
+        elif isinstance(kind, DateTime):
             s = pd.to_datetime(s, format="ISO8601") if not pd.api.types.is_datetime64_any_dtype(s) else s
         elif isinstance(kind, Float):
             s = pd.to_numeric(s, errors="coerce").astype("float64")
         elif isinstance(kind, Boolean):
-            s = s.astype(bool) if len(s) else s.astype(bool)
+            s = s.astype(bool)
         elif isinstance(kind, Integer):
             s = s.astype("int64")
         elif len(s) and not s.notna().any():

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, select, tuple_
+from sqlalchemy import and_, delete, func, insert, select, tuple_
 from sqlalchemy.engine import Connection
 
 from etl import schema as S
@@ -100,14 +100,30 @@ def _events_of(conn: Connection, *where) -> pd.DataFrame:
     return fetch_frame(conn, q, _EVENT_FIELDS)
 
 
-def mart_rows(events: pd.DataFrame, cal: WorkCalendar, numbers: np.ndarray) -> pd.DataFrame:
+def stage_codes(conn: Connection, names) -> dict[str, int]:
+    """The mart_stages code of each name, new names added with the next codes (inside the caller's transaction;
+    concurrent writers are serialised by etl.marts' lock)."""
+    t = S.mart_stages.c
+    held = dict(conn.execute(select(t.stage, t.code)).all())
+    new = sorted(set(names) - held.keys())
+    if new:
+        start = max(held.values(), default=-1) + 1
+        rows = [{"code": start + i, "stage": name} for i, name in enumerate(new)]
+        conn.execute(insert(S.mart_stages), rows)
+        held.update({r["stage"]: r["code"] for r in rows})
+    return held
+
+
+def mart_rows(conn: Connection, events: pd.DataFrame, cal: WorkCalendar, numbers: np.ndarray) -> pd.DataFrame:
     """The mart's rows for a frame of whole cases (`_events_of`); `numbers[k]` is the case_no of its k-th case."""
     m = measure(add_context(events), cal, MART_UNIT)
+    codes = stage_codes(conn, m["stage"].unique().tolist())
     return pd.DataFrame({
         "completed_at": m["completed_at"], "case_no": np.asarray(numbers, dtype="int64")[m["case_key"].to_numpy()],
         "seq": m["seq"], "system": m["system"], "case_id": m["case_id"], "township": m["township"],
         "case_type": m["case_type"], "department": m["case_department"], "stage": m["stage"],
-        "prev_stage": m["prev_stage"], "stage_department": m["department"], "handler": m["handler"],
+        "prev_stage": m["prev_stage"], "stage_code": m["stage"].map(codes).astype("int64"),
+        "prev_stage_code": m["prev_stage"].map(codes).astype("Int64"), "stage_department": m["department"], "handler": m["handler"],
         "result": m["result"], "is_last": m["is_last"], "occurrence": m["occurrence"], "sojourn": m["sojourn"],
         "waiting": m["waiting"], "processing": m["processing"], "edge_time": m["edge_time"],
         "edge_wait": m["edge_wait"], "end_time": m["end_time"]})
@@ -141,7 +157,7 @@ def rebuild(conn: Connection, cal: WorkCalendar) -> None:
         events = _events_of(conn, tuple_(e.system, e.case_id) >= tuple_(*first),
                             tuple_(e.system, e.case_id) <= tuple_(*last))
         n = _case_starts(events)
-        _write(conn, mart_rows(events, cal, np.arange(next_no, next_no + n)))
+        _write(conn, mart_rows(conn, events, cal, np.arange(next_no, next_no + n)))
         next_no += n
         after = last
         if len(keys) < CASES_PER_READ:
@@ -182,7 +198,7 @@ def refresh(conn: Connection, cal: WorkCalendar, keys) -> None:
                 if number is None:
                     number, next_no = next_no, next_no + 1
                 numbers.append(number)
-            _write(conn, mart_rows(events, cal, np.asarray(numbers, dtype="int64")))
+            _write(conn, mart_rows(conn, events, cal, np.asarray(numbers, dtype="int64")))
 
 
 def snapshot(conn: Connection) -> pd.DataFrame:

@@ -482,6 +482,8 @@ mart_event_times = Table(
     Column("department", String(100), nullable=True),       # the case's department (a scope filter)
     Column("stage", String(200), nullable=False),
     Column("prev_stage", String(200), nullable=True),       # the previous event's stage in the case, else null
+    Column("stage_code", Integer, nullable=False),          # mart_stages' codes of stage and prev_stage: the
+    Column("prev_stage_code", Integer, nullable=True),      # readers fetch numbers, not a string per row
     Column("stage_department", String(100), nullable=True), # the event's department, else its case's
     Column("handler", String(64), nullable=True),           # the pseudonymised handler_key
     Column("result", String(20), nullable=True),
@@ -499,6 +501,14 @@ mart_event_times = Table(
             "case_events and cases).",
 )
 Index("ix_mart_event_times_system_case_id", mart_event_times.c.system, mart_event_times.c.case_id)
+
+mart_stages = Table(
+    "mart_stages", metadata,
+    Column("code", Integer, primary_key=True, autoincrement=False),
+    Column("stage", String(200), nullable=False, unique=True),
+    comment="Grain: one row per stage name the event-times mart has held: its code there (codes are never reused "
+            "or renumbered).",
+)
 
 mart_state = Table(
     "mart_state", metadata,
