@@ -20,6 +20,8 @@ from landdesk.fmt import dot_text
 HANDOVER_BY = ("handler", "department")
 HANDOVER_COLUMNS = ["source", "target", "count", "share", "cases", "median_handoff", "mean_handoff", "self"]
 MATRIX_COLUMNS = ["handler", "stage", "events", "cases", "median", "handler_share"]
+#: What resource-activity reads of the measured frame (the event-times mart serves just these).
+MATRIX_READS = ("handler", "stage", "case_key", "sojourn")
 
 
 def ordered(ev: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +131,7 @@ def _exports():
         return handovers(scoped_measured(conn, scope, cal, unit), cal, unit, by or "handler")
 
     def matrix(conn, scope, cal, unit, by):
-        return resource_activity(scoped_measured(conn, scope, cal, unit))
+        return resource_activity(scoped_measured(conn, scope, cal, unit, columns=MATRIX_READS))
 
     return [
         Export("handovers", "handover of work (PM4Py semantics, direct successors) between handlers (--by handler, "

@@ -26,7 +26,8 @@ from test_marts import assert_marts_recompute, load_sample
 PROCESS_EXPORTS = [("stage-times", None), ("bottlenecks", None), ("bottlenecks-elapsed", None),
                    ("bottlenecks-waiting", None), ("bottlenecks-processing", None), ("dfg", None),
                    ("dfg-nodes", None), ("rework", None), ("workload", None), ("workload", "handler"),
-                   ("workload", "system"), ("workload", "period"), ("stage-trend", None)]
+                   ("workload", "system"), ("workload", "period"), ("stage-trend", None),
+                   ("resource-activity", None)]
 EVENTS = {"dataset": "case_events", "columns": {"case_id": "case", "stage": "activity", "completed_at": "time",
                                                 "started_at": "start", "department": "dept"}}
 
