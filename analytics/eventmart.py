@@ -45,9 +45,12 @@ def serves(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str, columns
 
 
 def query(scope: Scope, columns):
-    """The mart's rows of the scope's events (completed in the period, the case filters applied)."""
+    """The mart's rows of the scope's events (completed in the period, the case filters applied), in primary-key
+    order: the table's own order on SQLite, an index range on PostgreSQL, and the same rows in the same order for
+    every choice of columns (analytics.memo.ColumnMemo reads a period's columns separately)."""
     return (select(*(COLUMNS[c].label(c) for c in columns))
-            .where(scope.in_period(_M.completed_at), *scope.filters(S.mart_event_times)))
+            .where(scope.in_period(_M.completed_at), *scope.filters(S.mart_event_times))
+            .order_by(_M.completed_at, _M.case_no, _M.seq))
 
 
 def fetch(conn: Connection, scope: Scope, columns) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from etl.schema import case_events, cases
 from etl.store import data_version
 
 T = TypeVar("T")
-_ALL: list["StoreMemo"] = []
+_ALL: list = []
 
 
 def store_state(conn: Connection) -> tuple:
@@ -66,6 +66,67 @@ class StoreMemo:
                 with self._lock:
                     self._pending.pop(key, None)
         return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class ColumnMemo:
+    """A thread-safe LRU of `size` frames that gain columns: `get(key, columns, read)` returns a frame holding at
+    least `columns`. A frame already holding them is returned as it is; otherwise only the missing columns are
+    read (`read(names)`, which must return the same rows in the same order every time) and joined on, so exports
+    reading different columns of one period read each column once."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending: dict = {}
+        _ALL.append(self)
+
+    def _held(self, key: Hashable):
+        held = self._items.get(key)
+        if held is not None:
+            self._items.move_to_end(key)
+        return held
+
+    def get(self, key: Hashable, columns, read: Callable[[list[str]], T], still: Callable[[], bool]) -> T:
+        """`still()` says whether the store is still in the key's state after a read of missing columns; when it
+        is not, the rows may differ, so the frame is read whole again and returned without being kept."""
+        columns = list(columns)
+        with self._lock:
+            held = self._held(key)
+            if held is not None and set(columns) <= set(held.columns):
+                return held
+            pending = self._pending.setdefault(key, threading.Lock())
+        with pending:
+            try:
+                with self._lock:
+                    held = self._held(key)
+                if held is not None and set(columns) <= set(held.columns):
+                    return held
+                have = [] if held is None else list(held.columns)
+                missing = [c for c in columns if c not in have]
+                new = read(missing)
+                if not still():
+                    return read(have + missing)
+                if held is not None and len(new) == len(held):
+                    frame = held.join(new) if len(new.columns) else held
+                else:
+                    frame = new if held is None else read(have + missing)
+                with self._lock:
+                    self._items[key] = frame
+                    self._items.move_to_end(key)
+                    while len(self._items) > self.size:
+                        self._items.popitem(last=False)
+                return frame
+            finally:
+                with self._lock:
+                    self._pending.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:

@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 
 from analytics.casefilter import apply as apply_filter, period_cases, sql_filters
-from analytics.memo import StoreMemo, store_state
+from analytics.memo import ColumnMemo, StoreMemo, store_state
 from analytics.scope import Scope
 from etl.sqlframe import fetch_frame
 from analytics.workcal import WorkCalendar, local_times
@@ -121,6 +121,9 @@ def closed_case_paths(conn: Connection, scope: Scope, cal: WorkCalendar | None =
 #: over the same one, and every session of the dashboard process shares them.
 MEASURED_CACHE_SIZE = 6
 _measured = StoreMemo(MEASURED_CACHE_SIZE)
+#: The event-times mart's rows of a period per (store state, scope): each column read once, whichever export
+#: asks for it first (a page's exports read different columns of the same rows).
+_mart_read = ColumnMemo(MEASURED_CACHE_SIZE)
 
 
 def scoped_measured(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "workdays",
@@ -137,8 +140,10 @@ def scoped_measured(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str
     if columns is not None and eventmart.serves(conn, scope, cal, unit, columns, state[2:]):
         if not cache:
             return eventmart.fetch(conn, scope, columns)
-        key = (state, scope, cal.key, unit, tuple(columns))
-        return _measured.get(key, lambda: eventmart.fetch(conn, scope, columns)).copy(deep=False)
+        frame = _mart_read.get((state, scope, cal.key, unit), columns,
+                               lambda names: eventmart.fetch(conn, scope, names),
+                               lambda: store_state(conn) == state)
+        return frame[list(columns)]
     if not cache:
         out = measure(scoped_events(conn, scope, cal), cal, unit)
     else:
@@ -150,6 +155,7 @@ def scoped_measured(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str
 def clear_measured_cache() -> None:
     """Forget every cached measured frame (tests, benchmarks of the cold path)."""
     _measured.clear()
+    _mart_read.clear()
 
 
 def period_start(times: pd.Series, freq: str) -> pd.Series:

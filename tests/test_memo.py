@@ -52,6 +52,47 @@ def test_memo_drops_the_least_recently_used_and_does_not_keep_failures():
     assert len(m) == 0
 
 
+def test_column_memo_reads_each_column_once_and_never_mixes_two_states():
+    m = memo.ColumnMemo(2)
+    table = pd.DataFrame({"a": [1, 2, 3], "b": [4, 5, 6], "c": [7, 8, 9]})
+    reads = []
+
+    def read(names):
+        reads.append(tuple(names))
+        return table[list(names)].copy()
+
+    assert m.get("k", ["a"], read, lambda: True).columns.tolist() == ["a"]
+    got = m.get("k", ["b", "a"], read, lambda: True)
+    pd.testing.assert_frame_equal(got[["a", "b"]], table[["a", "b"]])
+    m.get("k", ["b"], read, lambda: pytest.fail("b is held"))
+    assert reads == [("a",), ("b",)]                               # b read alone, joined on
+    whole = m.get("k", ["c"], read, lambda: False)                 # the store changed during the read:
+    assert reads[-2:] == [("c",), ("a", "b", "c")]                 # read whole again ...
+    assert m.get("k", ["a"], read, lambda: True).columns.tolist() == ["a", "b"]   # ... and not kept
+    pd.testing.assert_frame_equal(whole, table)
+    short = lambda names: reads.append(tuple(names)) or table[list(names)].head(2).copy()   # noqa: E731
+    assert len(m.get("k", ["c"], short, lambda: True)) == 2         # other rows than held: read whole
+    assert reads[-2:] == [("c",), ("a", "b", "c")]
+
+
+def test_a_pages_mart_exports_read_each_column_of_the_period_once(sample_store_url, monkeypatch, tmp_path):
+    from analytics import eventmart
+    engine = make_engine(_copy_of(sample_store_url, tmp_path))
+    process.clear_measured_cache()
+    asked = []
+    real = eventmart.fetch
+    monkeypatch.setattr(eventmart, "fetch", lambda conn, scope, cols: asked.append(list(cols)) or real(conn, scope, cols))
+    requests = [("stage-times", None), ("bottlenecks", None), ("workload", "handler"), ("workload", "department"),
+                ("rework", None), ("dfg", None), ("stage-trend", None)]
+    first = [run_export(engine, name, YEAR, by=by) for name, by in requests]
+    read = [c for cols in asked for c in cols]
+    assert len(read) == len(set(read)) and len(asked) >= 2             # every column read once, in a few reads
+    for (name, by), expected in zip(requests, first):
+        process.clear_measured_cache()                                  # each alone: the same frames
+        pd.testing.assert_frame_equal(run_export(engine, name, YEAR, by=by), expected, check_exact=True)
+    engine.dispose()
+
+
 # ---------- measured events: one computation for the bottlenecks page's exports ----------
 
 def _copy_of(sample_store_url: str, tmp_path) -> str:
