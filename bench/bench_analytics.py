@@ -340,7 +340,7 @@ def assert_same(name: str, got: pd.DataFrame, want: pd.DataFrame) -> None:
 #: The exports the event-times mart serves (analytics.eventmart); each is also timed measured from the base
 #: tables (the path before the mart, and still the path where the mart cannot answer) and must equal it exactly.
 MART_EXPORTS = {"stage-times", "bottlenecks", "bottlenecks-elapsed", "bottlenecks-waiting", "bottlenecks-processing",
-                "dfg", "dfg-nodes", "rework", "workload", "stage-trend"}
+                "dfg", "dfg-nodes", "rework", "workload", "stage-trend", "resource-activity"}
 
 
 class base_tables:
