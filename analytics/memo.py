@@ -95,8 +95,9 @@ class ColumnMemo:
         return held
 
     def get(self, key: Hashable, columns, read: Callable[[list[str]], T], still: Callable[[], bool]) -> T:
-        """`still()` says whether the store is still in the key's state after a read of missing columns; when it
-        is not, the rows may differ, so the frame is read whole again and returned without being kept."""
+        """`still()` says whether the store is still in the key's state after a read of missing columns (a cheap
+        check: a load or an undo between the two reads); when it is not, the rows may differ, so the frame is read
+        whole again and returned without being kept. Other rows than held are read whole too."""
         columns = list(columns)
         with self._lock:
             held = self._held(key)

@@ -25,6 +25,7 @@ from analytics.casefilter import apply as apply_filter, period_cases, sql_filter
 from analytics.memo import ColumnMemo, StoreMemo, store_state
 from analytics.scope import Scope
 from etl.sqlframe import fetch_frame
+from etl.store import data_version
 from analytics.workcal import WorkCalendar, local_times
 from etl.eventtimes import add_context, case_runs, measure  # noqa: F401 (case_runs, measure: the process API)
 from etl.schema import case_events, cases
@@ -142,7 +143,7 @@ def scoped_measured(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str
             return eventmart.fetch(conn, scope, columns)
         frame = _mart_read.get((state, scope, cal.key, unit), columns,
                                lambda names: eventmart.fetch(conn, scope, names),
-                               lambda: store_state(conn) == state)
+                               lambda: data_version(conn) == state[1])
         return frame[list(columns)]
     if not cache:
         out = measure(scoped_events(conn, scope, cal), cal, unit)
