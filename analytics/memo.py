@@ -19,7 +19,7 @@ from etl.schema import case_events, cases
 from etl.store import data_version
 
 T = TypeVar("T")
-_ALL: list = []
+_ALL: list["StoreMemo"] = []
 
 
 def store_state(conn: Connection) -> tuple:
@@ -58,14 +58,19 @@ class StoreMemo:
                     return self._items[key]
             try:
                 value = compute()
-                with self._lock:
-                    self._items[key] = value
-                    while len(self._items) > self.size:
-                        self._items.popitem(last=False)
+                self._keep(key, value)
             finally:
                 with self._lock:
                     self._pending.pop(key, None)
         return value
+
+    def _keep(self, key: Hashable, value) -> None:
+        """Store `value` as the most recent entry, dropping the least recently used beyond `size`."""
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
@@ -75,18 +80,11 @@ class StoreMemo:
         return len(self._items)
 
 
-class ColumnMemo:
+class ColumnMemo(StoreMemo):
     """A thread-safe LRU of `size` frames that gain columns: `get(key, columns, read)` returns a frame holding at
     least `columns`. A frame already holding them is returned as it is; otherwise only the missing columns are
     read (`read(names)`, which must return the same rows in the same order every time) and joined on, so exports
     reading different columns of one period read each column once."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self._pending: dict = {}
-        _ALL.append(self)
 
     def _held(self, key: Hashable):
         held = self._items.get(key)
@@ -115,26 +113,15 @@ class ColumnMemo:
                 new = read(missing)
                 if not still():
                     return read(have + missing)
-                if held is not None and len(new) == len(held):
-                    frame = held.join(new) if len(new.columns) else held
+                if held is None:
+                    frame = new
                 else:
-                    frame = new if held is None else read(have + missing)
-                with self._lock:
-                    self._items[key] = frame
-                    self._items.move_to_end(key)
-                    while len(self._items) > self.size:
-                        self._items.popitem(last=False)
+                    frame = held.join(new) if len(new) == len(held) else read(have + missing)
+                self._keep(key, frame)
                 return frame
             finally:
                 with self._lock:
                     self._pending.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 def clear_all() -> None:
