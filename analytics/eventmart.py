@@ -2,8 +2,9 @@
 on completion, only the columns an export reads, instead of every event of the touched cases re-measured.
 
 The mart answers a request exactly when its times are in the unit asked (working days), it was computed for this
-zone and working-day calendar and the base tables' rows still number what they did then (mart_state: rows written
-outside the ETL, which keeps the mart, send requests to the base tables until the next load), and the scope has no
+zone and working-day calendar and the base tables' write mark is still what it was then (mart_state, etl.marks:
+rows written outside the ETL, which keeps the mart, send requests to the base tables until the next load), and the
+scope has no
 process filters (analytics.casefilter reads each case's whole history). Otherwise the caller measures from
 the base tables (analytics.process.scoped_events), with the same values.
 
@@ -33,15 +34,14 @@ COLUMNS = {"case_id": _M.case_id, "seq": _M.seq, "system": _M.system, "stage": _
            "edge_wait": _M.edge_wait, "end_time": _M.end_time, "case_key": _M.case_no}
 
 
-def serves(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str, columns, rows: tuple[int, int]) -> bool:
-    """Whether the mart answers this request exactly (see the module's docstring); `rows`: the store's rows of
-    cases and case_events now (analytics.memo.store_state counts them)."""
-    from etl.marts import calendar_hash, state
+def serves(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str, columns, written: tuple) -> bool:
+    """Whether the mart answers this request exactly (see the module's docstring); `written`: the base tables'
+    writes now (etl.marts.written, the tail of analytics.memo.store_state)."""
+    from etl.marts import calendar_hash, holds_events, state
     if unit != MART_UNIT or scope.cases is not None or not set(columns) <= COLUMNS.keys():
         return False
     held = state(conn)
-    return (held is not None and len(held) == 5 and held[:2] == (cal.tz, calendar_hash(cal))
-            and (held[2], held[4]) == tuple(rows))
+    return (holds_events(held) and held[:2] == (cal.tz, calendar_hash(cal)) and tuple(held[2:]) == tuple(written))
 
 
 def query(scope: Scope, columns):

@@ -213,8 +213,9 @@ def marts_serve(conn: Connection, scope: Scope, cal: WorkCalendar, unit: str = "
     """Whether the marts answer this request exactly: durations in working days (a whole number per case, so
     counts per value give the exact median; days and hours are continuous), and the marts computed for this
     request's zone (the scope's, the calendar's and the bureau's, which dates petitions), working-day calendar and
-    base-table row counts (rows written outside the ETL, which keeps the marts, send requests to the base tables
-    until the next load or `landdesk marts rebuild`). The KPIs do not read the scope's process filters (Scope.cases), so those never stop the marts."""
+    base tables' write mark (etl.marks: rows written outside the ETL, which keeps the marts, send requests to the
+    base tables until the next load or `landdesk marts rebuild`). The KPIs do not read the scope's process filters
+    (Scope.cases), so those never stop the marts."""
     from etl.marts import current, state
     from etl.workcal import _zone
     if unit != "workdays" or not (scope.tz == cal.tz == _zone(None)):
@@ -408,9 +409,9 @@ def weekly_flow(conn: Connection, scope: Scope, source: str = "auto") -> pd.Data
 
 def _marts_count_days(conn: Connection, scope: Scope) -> bool:
     """Whether the marts count this scope's local days (their zone, rows as the base tables')."""
-    from etl.marts import base_counts, state
+    from etl.marts import state, written
     held = state(conn)
-    return held is not None and held[0] == scope.tz and tuple(held[2:]) == base_counts(conn)[:len(held) - 2]
+    return held is not None and held[0] == scope.tz and tuple(held[2:]) == written(conn)
 
 
 def _mart_days(conn: Connection, table, col: str, scope: Scope) -> pd.DataFrame:

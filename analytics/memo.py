@@ -3,8 +3,7 @@
 Several dashboard sessions share one process, and one page runs several exports over the same
 intermediate frame (the bottlenecks page: seven exports over one period's measured events), so such a
 frame is computed once per store state and reused. The store's state is its URL, its last loaded
-batch and the row counts of `cases` and `case_events` (the counts catch writes that bypass the ETL:
-tests, manual fixes). pandas' copy-on-write keeps the cached frames safe from the callers' changes.
+batch and the base tables' write mark (etl.marks: it catches writes that bypass the ETL, tests, manual fixes). pandas' copy-on-write keeps the cached frames safe from the callers' changes.
 """
 from __future__ import annotations
 
@@ -12,10 +11,9 @@ import threading
 from collections import OrderedDict
 from typing import Callable, Hashable, TypeVar
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from etl.schema import case_events, cases
+from etl.marts import written
 from etl.store import data_version
 
 T = TypeVar("T")
@@ -23,16 +21,14 @@ _ALL: list["StoreMemo"] = []
 
 
 def store_state(conn: Connection) -> tuple:
-    """(store, data version, case rows, event rows): what a cached result of this store depends on (the data
-    version names the newest loaded batch and the undone ones, etl.store.data_version)."""
+    """(store, data version, *base-table writes): what a cached result of this store depends on. The data version
+    names the newest loaded batch and the undone ones (etl.store.data_version); the writes are the database's
+    write mark (etl.marts.written), which also moves on writes that bypass the ETL."""
     url = conn.engine.url
     store = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         store = (store, id(conn.engine))          # every in-memory store is a different store
-    batch = data_version(conn)
-    n_cases = conn.execute(select(func.count()).select_from(cases)).scalar_one()
-    n_events = conn.execute(select(func.count()).select_from(case_events)).scalar_one()
-    return store, batch, n_cases, n_events
+    return (store, data_version(conn), *written(conn))
 
 
 class StoreMemo:

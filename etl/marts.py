@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
-from etl import eventtimes, schema as S
+from etl import eventtimes, marks, schema as S
 from etl.measures import DONE_STATUSES, GOOD_RATING, ONLINE_CHANNELS, replied_on_time
 from etl.store import id_chunk, id_in
 from etl.workcal import WorkCalendar, load_calendar, local_days, local_instant
@@ -53,8 +53,7 @@ def calendar_hash(cal: WorkCalendar) -> str:
 
 
 def base_counts(conn: Connection) -> tuple[int, int, int]:
-    """Rows of cases, petitions and case_events now (a write outside the ETL that adds or removes rows changes
-    them)."""
+    """Rows of cases, petitions and case_events now: what marts were checked against before migration 0015."""
     return tuple(int(conn.execute(select(func.count()).select_from(t)).scalar_one())
                  for t in (S.cases, S.petitions, S.case_events))
 
@@ -65,32 +64,62 @@ def _has_event_mart(conn: Connection) -> bool:
     return inspect(conn).has_table(S.mart_event_times.name)
 
 
+def written(conn: Connection) -> tuple:
+    """What tells whether the base tables changed: (the write mark,) since migration 0015 (etl.marks); before, the
+    row counts of cases and petitions (and case_events, from 0014)."""
+    mark = marks.read(conn)
+    if mark is not None:
+        return (mark,)
+    counts = base_counts(conn)
+    return counts if _has_event_mart(conn) else counts[:2]
+
+
 def state(conn: Connection) -> tuple | None:
-    """(zone, calendar digest, cases rows, petitions rows, case_events rows) the marts were computed for, or None
-    when they never were (or the store predates them; before migration 0014 the tuple has no event count)."""
+    """(zone, calendar digest, *what `written` gave) the marts were computed for, or None when they never were (or
+    the store predates them)."""
     from sqlalchemy import inspect
     if not inspect(conn).has_table(S.mart_state.name):
         return None
     m = S.mart_state.c
-    cols = [m.timezone, m.calendar, m.cases, m.petitions] + ([m.events] if _has_event_mart(conn) else [])
+    if marks.has_marks(conn):
+        cols = [m.timezone, m.calendar, m.marks]
+    else:
+        cols = [m.timezone, m.calendar, m.cases, m.petitions] + ([m.events] if _has_event_mart(conn) else [])
     row = conn.execute(select(*cols).where(m.name == STATE_NAME)).first()
     return tuple(row) if row is not None else None
 
 
 def current(conn: Connection, cal: WorkCalendar) -> tuple:
-    """What the marts must have been computed for to answer now: this zone and calendar, these row counts."""
-    counts = base_counts(conn)
-    return (cal.tz, calendar_hash(cal), *(counts if _has_event_mart(conn) else counts[:2]))
+    """What the marts must have been computed for to answer now: this zone and calendar, this write mark."""
+    return (cal.tz, calendar_hash(cal), *written(conn))
+
+
+def holds_events(held: tuple | None) -> bool:
+    """Whether marts computed for `held` (a `state`) include the event-times mart (every store from 0014)."""
+    return held is not None and len(held) in (3, 5)
 
 
 def _set_state(conn: Connection, cal: WorkCalendar) -> None:
-    ncases, npetitions, nevents = base_counts(conn)
+    now = written(conn)
     conn.execute(delete(S.mart_state).where(S.mart_state.c.name == STATE_NAME))
-    values = dict(name=STATE_NAME, timezone=cal.tz, calendar=calendar_hash(cal), cases=ncases, petitions=npetitions,
+    values = dict(name=STATE_NAME, timezone=cal.tz, calendar=calendar_hash(cal), cases=0, petitions=0,
                   computed_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
-    if _has_event_mart(conn):
-        values["events"] = nevents
+    if len(now) == 1:
+        values["marks"] = now[0]
+    else:
+        values.update(cases=now[0], petitions=now[1], **({"events": now[2]} if len(now) == 3 else {}))
     conn.execute(insert(S.mart_state).values(**values))
+
+
+def record_counts(conn: Connection) -> None:
+    """Before migration 0015 is undone: write the row counts that 0014's readers compare, when the marts are current
+    for today's mark, and counts that match nothing when they are not."""
+    held = state(conn)
+    if held is None:
+        return
+    counts = base_counts(conn) if tuple(held[2:]) == written(conn) else (-1, -1, -1)
+    conn.execute(S.mart_state.update().where(S.mart_state.c.name == STATE_NAME).values(
+        cases=counts[0], petitions=counts[1], events=counts[2]))
 
 
 # ---------- noting what a write touches ----------
@@ -100,7 +129,7 @@ def discard(conn: Connection) -> None:
     already lag the base tables (rows written outside the ETL), so `refresh` rebuilds them instead."""
     conn.info.pop(_PENDING, None)
     held = state(conn)
-    if held is not None and tuple(held[2:]) != base_counts(conn)[:len(held) - 2]:
+    if held is not None and tuple(held[2:]) != written(conn):
         conn.info[_PENDING] = {"cases": set(), "petitions": set(), "event_cases": set(), "stale": True}
 
 

@@ -8,7 +8,7 @@ to calendar questions (analytics.workcal.local_days) and display. Date columns a
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, ForeignKeyConstraint, Index, Integer,
+    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, ForeignKeyConstraint, Index, Integer,
     MetaData, String, Table, Text,
 )
 
@@ -515,12 +515,23 @@ mart_state = Table(
     Column("name", String(20), primary_key=True),    # 'marts': the one row
     Column("timezone", String(64), nullable=False),  # the zone whose local days the marts count
     Column("calendar", String(64), nullable=False),  # sha256 of the working-day calendar the workdays used
-    Column("cases", Integer, nullable=False),        # rows of cases, petitions and case_events then: a write outside
-    Column("petitions", Integer, nullable=False),    # the ETL that adds or removes rows shows as a mismatch
+    Column("cases", Integer, nullable=False),        # rows of cases, petitions and case_events then (before 0015,
+    Column("petitions", Integer, nullable=False),    # the staleness check; since, `marks` is, and these are 0)
     Column("events", Integer, nullable=False, server_default="0"),
     Column("computed_at", DateTime, nullable=False),
-    comment="Grain: one row ('marts'): the zone, working-day calendar and base-table row counts the marts were "
-            "computed for; readers use the marts only when these match.",
+    Column("marks", String(80), nullable=True),      # since 0015: the base tables' write mark then (etl.marks)
+    comment="Grain: one row ('marts'): the zone, working-day calendar and base-tables write mark (before "
+            "migration 0015: their row counts) the marts were computed for; readers use the marts only when "
+            "these match.",
+)
+
+write_marks = Table(
+    "write_marks", metadata,
+    Column("name", String(20), primary_key=True),    # 'base': the one row
+    Column("mark", BigInteger, nullable=False),      # bumped by the database's own triggers (migration 0015)
+    comment="Grain: one row ('base'): a counter the database bumps on every write to cases, case_events and "
+            "petitions (PostgreSQL: per statement; SQLite: per updated or deleted row, inserts show in the "
+            "tables' max(rowid)); etl.marks reads it so caches and marts notice any write in O(1).",
 )
 
 MART_TABLES = (mart_cases_received, mart_cases_closed, mart_petitions_received, mart_petitions_replied)
