@@ -162,6 +162,19 @@ def rebuild(conn: Connection, cal: WorkCalendar) -> None:
         after = last
         if len(keys) < CASES_PER_READ:
             break
+    _cluster(conn)
+
+
+def _cluster(conn: Connection) -> None:
+    """PostgreSQL: rewrite the rebuilt mart in primary-key (completion) order and refresh its statistics. The
+    rebuild writes it case by case, which scatters a period's rows over the whole heap: at ten million events the
+    planner then read all 3.1 GB for a 3-month export (2.3 s), against 0.6 s clustered (docs/performance.md).
+    SQLite's mart is a WITHOUT ROWID table, stored in key order already. Incremental refreshes append recent
+    completions, which keeps the order close enough."""
+    if conn.dialect.name == "postgresql":
+        name = S.mart_event_times.name
+        conn.exec_driver_sql(f"CLUSTER {name} USING {S.mart_event_times.primary_key.name}")
+        conn.exec_driver_sql(f"ANALYZE {name}")
 
 
 def refresh(conn: Connection, cal: WorkCalendar, keys) -> None:
