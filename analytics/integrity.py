@@ -506,19 +506,47 @@ def assess_cases(conn: Connection, scope: Scope, cache: bool = True) -> pd.DataF
     if not cache:
         return _assess(conn, scope.end_ts)
     key = _assess_key(conn, scope.end_ts)
-    hit = _assessed.get(key, lambda: _assess(conn, scope.end_ts, whole=key[-1] is None))
-    return hit.copy(deep=False)
+    return _assessed.get(key, lambda: _learn(conn, scope.end_ts, key)).copy(deep=False)
+
+
+def _learn(conn: Connection, end_ts, key: tuple, wait: bool = False) -> pd.DataFrame:
+    """Assess the reference of `key`; the whole one (every closed case) is also kept in the store for every other
+    process (analytics.riskstore), in the background unless `wait`."""
+    whole = key[-1] is None
+    out = _assess(conn, end_ts, whole=whole)
+    if whole:
+        from analytics import riskstore
+        keep = riskstore.store if wait else riskstore.store_in_background
+        keep(conn.engine, out, riskstore.stamp_of(key[0]))
+    return out
+
+
+def scoped_assessment(conn: Connection, scope: Scope) -> pd.DataFrame:
+    """The assessed cases closed in the period (scope filters applied): read from the store's kept reference when
+    it holds this store state's (periods ending after the last closing) and this process has not assessed it in
+    memory (a cut of that is faster still), else cut from assess_cases."""
+    from analytics import riskstore
+    key = _assess_key(conn, scope.end_ts)
+    held = _assessed.peek(key)
+    if held is None and key[-1] is None and riskstore.holds(conn, riskstore.stamp_of(key[0])):
+        return riskstore.read(conn, scope)
+    return _in_scope(held if held is not None else _assessed.get(key, lambda: _learn(conn, scope.end_ts, key)),
+                     scope)
 
 
 def warm_reference(engine) -> None:
     """Learn the reference every period ending after the last closing uses (the usual one: periods up to
-    today) into the cache now — e.g. in a background thread when the dashboard process starts or after a
-    load — so that the first export does not pay for it."""
+    today) now, into the cache and the store — e.g. in a background thread when the dashboard process starts or
+    after a load — so that the first export does not pay for it. Nothing to do when the store holds it."""
     import datetime as dt
 
+    from analytics import riskstore
     far = dt.date(9999, 12, 30)
     with engine.connect() as conn:
-        assess_cases(conn, Scope(far, far))
+        end_ts = Scope(far, far).end_ts
+        key = _assess_key(conn, end_ts)
+        if not riskstore.holds(conn, riskstore.stamp_of(key[0])):
+            _assessed.get(key, lambda: _learn(conn, end_ts, key, wait=True))
 
 
 def _in_scope(a: pd.DataFrame, scope: Scope) -> pd.DataFrame:
@@ -535,8 +563,7 @@ def integrity_warnings(conn: Connection, scope: Scope, assessed: pd.DataFrame | 
     score first: case_id, case_type, township, received/closed, hours, handler_key (pseudonymised), rules
     (comma-separated codes), score (isolation-forest anomaly score), reason_zh, reason_en. Order: most
     rules fired first, then score."""
-    a = assess_cases(conn, scope) if assessed is None else assessed
-    a = _in_scope(a, scope)
+    a = scoped_assessment(conn, scope) if assessed is None else _in_scope(assessed, scope)
     a = a[a["rules"] != ""].rename_axis("case_id").reset_index()
     a["case_id"] = a["case_id"].astype(str).str.split(KEY_SEP).str[-1]      # the case key back to the system's id
     a["n_rules"] = a["rules"].str.count(",") + 1
@@ -564,8 +591,7 @@ def handler_risk(conn: Connection, scope: Scope, assessed: pd.DataFrame | None =
     with the expected count (peer rate × cases); robust_z: (rate − median rate) / (1.4826 × MAD)
     over handlers with at least 10 cases; departs: a p-value below HANDLER_ALPHA / handlers with at
     least HANDLER_MIN_FLAGS cases."""
-    a = assess_cases(conn, scope) if assessed is None else assessed
-    a = _in_scope(a, scope)
+    a = scoped_assessment(conn, scope) if assessed is None else _in_scope(assessed, scope)
     a = a[a["handler_key"].notna()]
     if a.empty:
         return pd.DataFrame(columns=HANDLER_COLUMNS)

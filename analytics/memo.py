@@ -60,6 +60,14 @@ class StoreMemo:
                     self._pending.pop(key, None)
         return value
 
+    def peek(self, key: Hashable):
+        """The kept result of `key` (now the most recent), or None: no computation."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
     def _keep(self, key: Hashable, value) -> None:
         """Store `value` as the most recent entry, dropping the least recently used beyond `size`."""
         with self._lock:

@@ -534,4 +534,36 @@ write_marks = Table(
             "tables' max(rowid)); etl.marks reads it so caches and marts notice any write in O(1).",
 )
 
+# The integrity-risk reference (analytics.integrity) as assessed for one store state, kept so that every process
+# and app server reads a period's assessed cases instead of learning the reference again (analytics.riskstore).
+risk_reference = Table(
+    "risk_reference", metadata,
+    Column("closed_at", DateTime, primary_key=True),
+    Column("case_key", String(220), primary_key=True),      # case id, or system + U+001F + case id (several systems)
+    Column("system", String(100), nullable=False),
+    Column("case_type", String(200), nullable=True),
+    Column("township", String(100), nullable=True),
+    Column("department", String(100), nullable=True),
+    Column("received_at", DateTime, nullable=True),
+    Column("hours", Float, nullable=True),                   # throughput in wall-clock hours
+    Column("handler_key", String(64), nullable=True),       # the case's main handler (pseudonymised)
+    Column("rules", String(200), nullable=False),           # comma-separated rule codes fired ('' none)
+    Column("score", Float, nullable=True),                  # isolation-forest anomaly score
+    Column("reason_zh", Text, nullable=False),
+    Column("reason_en", Text, nullable=False),
+    sqlite_with_rowid=False,
+    comment="Grain: one row per case closed normally (status closed), assessed against the reference learned from "
+            "every such case, as of the store state risk_reference_state records (a cache of "
+            "analytics.integrity.assess_cases; readers use it only when that state is the store's).",
+)
+
+risk_reference_state = Table(
+    "risk_reference_state", metadata,
+    Column("name", String(20), primary_key=True),           # 'reference': the one row
+    Column("store_state", String(200), nullable=False),     # data version and write mark the rows were assessed at
+    Column("code", String(64), nullable=False),             # sha256 of the rules' code, reasons and libraries
+    Column("computed_at", DateTime, nullable=False),
+    comment="Grain: one row ('reference'): what risk_reference was computed for.",
+)
+
 MART_TABLES = (mart_cases_received, mart_cases_closed, mart_petitions_received, mart_petitions_replied)

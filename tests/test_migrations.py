@@ -67,8 +67,8 @@ def test_downgrade_to_0001_and_back(engine):
     assert missing == {"users", "audit_log", "stage_roles", "sessions", "reference_process", "api_tokens",
                        "deliveries", "alerts", "regions", "land_parcels", "mart_cases_received",
                        "mart_cases_closed", "mart_petitions_received", "mart_petitions_replied", "mart_state",
-                       "mart_event_times", "mart_stages",
-                       "write_marks"}   # the comparison does see a schema the store lacks
+                       "mart_event_times", "mart_stages", "write_marks", "risk_reference",
+                       "risk_reference_state"}   # the comparison does see a schema the store lacks
     upgrade(engine)
     assert {"users", "audit_log", "api_tokens"} <= set(inspect(engine).get_table_names())
     assert diff(engine) == []
