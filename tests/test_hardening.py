@@ -37,6 +37,8 @@ REVIEWED_DYNAMIC_SQL = {
     ("etl/staging.py", "drop"): "the staging table's name as in __init__",
     ("etl/spatial.py", "to_postgis"): "table names from the GEOMETRY_TABLES constant; the extension's schema from pg_catalog, quoted; the SRID a constant",
     ("etl/spatial.py", "to_text"): "table names from GEOMETRY_TABLES; the extension's schema from pg_catalog, quoted; values bound",
+    ("etl/eventtimes.py", "_cluster"): "the mart's table and primary-key names from etl.schema",
+    ("etl/marks.py", "read"): "table names from the TABLES constant; no value is interpolated",
     ("etl/extract.py", "*"): "a SQL source's `query:` from the mapping file the analyst wrote (administrator "
                              "configuration, run on the source system, not the store); uploads strip url/query",
 }
