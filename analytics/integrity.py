@@ -545,8 +545,12 @@ def warm_reference(engine) -> None:
     with engine.connect() as conn:
         end_ts = Scope(far, far).end_ts
         key = _assess_key(conn, end_ts)
-        if not riskstore.holds(conn, riskstore.stamp_of(key[0])):
-            _assessed.get(key, lambda: _learn(conn, end_ts, key, wait=True))
+        if riskstore.holds(conn, riskstore.stamp_of(key[0])):
+            return
+        learned = _assessed.get(key, lambda: _assess(conn, end_ts, whole=key[-1] is None))
+    # written once the reading connection is back in the pool (a pool of one would otherwise wait for itself)
+    if key[-1] is None:
+        riskstore.store(engine, learned, riskstore.stamp_of(key[0]))
 
 
 def _in_scope(a: pd.DataFrame, scope: Scope) -> pd.DataFrame:
