@@ -4,7 +4,7 @@ million events; analytics.integrity).
 
 What is kept: the assessment of every closed case against the reference learned from all of them, the one every
 period ending after the last closing uses (a period ending earlier learns its own, in memory). It is stamped with
-the store state it was computed at (the data version and the base tables' write mark, etl.marts.written) and a
+the store state it was computed at (the data version and the base tables' write mark, analytics.memo.store_state) and a
 digest of the code that computed it (the rules' modules, the reason sentences' catalogues, scikit-learn's and
 numpy's versions), and read only when both are the store's and this code's, so a load, a hand edit or an upgrade
 makes it recompute. The first process to compute it stores it (its own transaction, after the read), later ones
@@ -21,11 +21,10 @@ import pandas as pd
 from sqlalchemy import delete, insert, inspect, select
 from sqlalchemy.engine import Connection
 
+from analytics.memo import store_state
 from analytics.scope import Scope
 from etl import schema as S
-from etl.marts import written
 from etl.sqlframe import fetch_frame
-from etl.store import data_version
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ def code_digest() -> str:
 
 def stamp(conn: Connection) -> str:
     """The store state the assessment depends on, as text: data version and write mark."""
-    return "|".join([data_version(conn), *map(str, written(conn))])
+    return stamp_of(store_state(conn))
 
 
 def stamp_of(store_state: tuple) -> str:
